@@ -1,0 +1,1 @@
+"""Putting it together: the benchmark runner, MLflow logging, the leaderboard, speed figures."""

@@ -1,0 +1,1 @@
+"""Critics: models that score how plausible a (context, continuation) phrase is."""

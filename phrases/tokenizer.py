@@ -1,0 +1,59 @@
+"""The miditok tokenizer every generator and critic shares.
+
+Choices, for jazz:
+
+- Beat resolution 12 positions per beat for the first 4 beats: the least common multiple of
+  sixteenths (4 per beat) and eighth-note triplets (3 per beat), so swung eighths, triplets and
+  sixteenths each land on their own grid point. Longer durations (4-12 beats) use 4 per beat.
+- No velocity tokens. WJazzD velocities are loudness estimates from the audio; the suite judges
+  pitch and rhythm (its metrics are pitch / step / duration), and dropping them makes every
+  phrase a quarter shorter. The decoder writes a fixed velocity.
+- Time signatures on: REMI then puts bars where the score's meter says (WJazzD holds 3/4, 5/4
+  and 6/4 solos besides 4/4), and windows are cut on those bars.
+- Pitch range 21-108, the piano's; everything the corpora hold.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import miditok
+
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def make_tokenizer(kind: str = "remi") -> miditok.MusicTokenizer:
+    config = miditok.TokenizerConfig(
+        pitch_range=(21, 109),
+        beat_res={(0, 4): 12, (4, 12): 4},
+        use_velocities=False,
+        use_time_signatures=True,
+        use_tempos=False,
+        use_programs=False,
+        special_tokens=["PAD", "BOS", "EOS"],
+    )
+    classes = {"remi": miditok.REMI, "tsd": miditok.TSD}
+    if kind not in classes:
+        raise ValueError(f"tokenizer {kind!r}: choose one of {', '.join(classes)}")
+    return classes[kind](config)
+
+
+def save_tokenizer(tokenizer: miditok.MusicTokenizer, directory: Path) -> Path:
+    path = Path(directory) / TOKENIZER_FILE
+    tokenizer.save(path)
+    return path
+
+
+def load_tokenizer(path: Path) -> miditok.MusicTokenizer:
+    """Reload a tokenizer saved by `save_tokenizer` (a folder holding tokenizer.json, or the file)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / TOKENIZER_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no tokenizer config here; run `python cli.py prepare-data`")
+    name = json.loads(path.read_text()).get("tokenization", "REMI")
+    cls = getattr(miditok, name, None)
+    if cls is None:
+        raise ValueError(f"{path}: unknown tokenization {name!r}")
+    return cls(params=path)
