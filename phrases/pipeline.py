@@ -27,7 +27,7 @@ from phrases.windows import SongWindows, cut_windows
 
 Progress = Callable[[int, int], None]  # (done, total)
 
-_worker_tokenizer = None
+_tokenizers: dict[str, object] = {}  # per process, by tokenizer kind
 
 
 def data_hash(corpus: Path, files: list[Path], config: PhraseConfig) -> str:
@@ -42,18 +42,18 @@ def data_hash(corpus: Path, files: list[Path], config: PhraseConfig) -> str:
 
 def _process_file(args: tuple[str, PhraseConfig]) -> tuple[str | None, SongWindows | None]:
     """Worker: one file to its windows, or to a skip reason."""
-    global _worker_tokenizer
     path, config = args
-    if _worker_tokenizer is None:
-        _worker_tokenizer = make_tokenizer(config.tokenizer)
+    if config.tokenizer not in _tokenizers:
+        _tokenizers[config.tokenizer] = make_tokenizer(config.tokenizer)
+    tokenizer = _tokenizers[config.tokenizer]
     score, reason = load_song(Path(path), config.tracks)
     if score is None:
         return reason, None
-    score = _worker_tokenizer.preprocess_score(score)
+    score = tokenizer.preprocess_score(score)
     if not score.tracks:
         return "empty", None  # every note was outside the tokenizer's pitch range
     windows = cut_windows(
-        _worker_tokenizer, score, config.phrase_bars, config.stride, config.min_notes,
+        tokenizer, score, config.phrase_bars, config.stride, config.min_notes,
         config.max_tokens,
     )
     if not windows.start_bar:

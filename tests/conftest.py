@@ -1,0 +1,74 @@
+"""Shared fixtures: a few real corpus files chosen by name, and tiny MIDI files written here."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import symusic
+
+from phrases.config import REPO_ROOT
+
+CORPORA = REPO_ROOT.parent / "shared" / "corpora"
+WJAZZD = CORPORA / "wjazzd"
+PIANOMIDI = CORPORA / "pianomidi"
+
+# Chosen to span tempos, meters and players; a test's corpus is a folder of copies of these.
+WJAZZD_FILES = [
+    "ArtPepper_Anthropology_FINAL.mid",
+    "BenWebster_ByeByeBlackbird_FINAL.mid",
+    "CharlieParker_DonnaLee_FINAL.mid",
+    "ChetBaker_ThereWillNeverBeAnotherYou-1_FINAL.mid",
+    "ColemanHawkins_BodyAndSoul_FINAL.mid",
+    "JohnColtrane_GiantSteps-1_FINAL.mid",
+    "MilesDavis_SoWhat_FINAL.mid",
+    "JohnColtrane_MyFavoriteThings-1_FINAL.mid",  # 3/4
+    "DizzyGillespie_Groovin'High_FINAL.mid",  # an apostrophe in the name
+    "MichaelBrecker_SongForBilbao_FINAL.mid",  # meter changes 4/4 <-> 3/4
+]
+PIANOMIDI_FILES = ["alb_esp1.mid", "chpn_op25_e1.mid", "bach_846.mid"]
+
+
+def copy_corpus(src: Path, names: list[str], dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        path = src / name
+        if not path.exists():
+            raise FileNotFoundError(f"test corpus file missing: {path}")
+        shutil.copy(path, dest / name)
+    return dest
+
+
+def write_midi(path: Path, notes: list[tuple[int, int, int]], drum: bool = False, tpq: int = 480,
+               extra_tracks: list[tuple[list[tuple[int, int, int]], bool]] = ()) -> Path:
+    """A MIDI file of (onset tick, duration ticks, pitch) notes, 4/4 at 120 qpm."""
+    score = symusic.Score(tpq)
+    score.tempos.append(symusic.Tempo(0, 120.0))
+    score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    for track_notes, is_drum in [(notes, drum), *extra_tracks]:
+        track = symusic.Track(name="drums" if is_drum else "piano", program=0, is_drum=is_drum)
+        for t, d, p in track_notes:
+            track.notes.append(symusic.Note(t, d, p, 80))
+        score.tracks.append(track)
+    score.dump_midi(str(path))
+    return path
+
+
+def scale_notes(bars: int, tpq: int = 480, per_bar: int = 8, low: int = 60) -> list[tuple[int, int, int]]:
+    """Eighth notes walking up and down a C major scale for `bars` bars."""
+    scale = [0, 2, 4, 5, 7, 9, 11, 12, 11, 9, 7, 5, 4, 2]
+    step = 4 * tpq // per_bar
+    return [(i * step, step, low + scale[i % len(scale)]) for i in range(bars * per_bar)]
+
+
+@pytest.fixture(scope="session")
+def jazz_dir(tmp_path_factory) -> Path:
+    return copy_corpus(WJAZZD, WJAZZD_FILES, tmp_path_factory.mktemp("wjazzd"))
+
+
+@pytest.fixture(scope="session")
+def jazz_data(jazz_dir, tmp_path_factory):
+    from phrases import PhraseConfig, prepare
+
+    return prepare(jazz_dir, PhraseConfig(), tmp_path_factory.mktemp("cache"), workers=1)
