@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import symusic
 
 from phrases.config import REPO_ROOT
 
-CORPORA = REPO_ROOT.parent / "shared" / "corpora"
+CORPORA = Path(os.environ.get("PHRASEBENCH_CORPORA") or REPO_ROOT.parent / "shared" / "corpora")
 WJAZZD = CORPORA / "wjazzd"
 PIANOMIDI = CORPORA / "pianomidi"
 
