@@ -104,6 +104,7 @@ def print_data_summary(report: dict) -> None:
     for split in ("train", "val", "test"):
         table.add_row(split, str(report["songs"][split]), f"{report['windows'][split]:,}", f"{report['tokens'][split]:,}")
     console.print(table)
+    console.print(f"[bold]songs[/bold]      split by song: {'no song in two splits' if report['songs_disjoint'] else 'SONGS SHARED BETWEEN SPLITS'}")
     console.print(f"[bold]vocabulary[/bold] {report['vocab_size']} tokens ({report['tokenizer']})")
     console.print(f"[bold]cache[/bold]      {report['cache_path']} ({'loaded' if report['cached'] else 'built'} in {report['seconds']:.2f} s)")
     console.print(f"[bold]data_hash[/bold]  {report['data_hash']}")

@@ -13,7 +13,7 @@ DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "wjazzd"
 DEFAULT_CACHE = Path(".cache") / "phrasebench"
 
 # Bump when the on-disk layout or the meaning of a field changes: old caches are then rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 TOKENIZERS = ("remi", "tsd")
 TRACK_MODES = ("merge", "melody")

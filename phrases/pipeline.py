@@ -190,6 +190,9 @@ def prepare(
         "tokens_in_corpus": total_tokens,
         "windows_dropped": dict(dropped),
         "songs": {s: len(assignment[s]) for s in SPLITS},
+        "songs_disjoint": all(
+            set(assignment[a]).isdisjoint(assignment[b]) for a, b in [("train", "val"), ("train", "test"), ("val", "test")]
+        ),
         "windows": {s: len(splits[s]) for s in SPLITS},
         "tokens": {s: splits[s].num_tokens for s in SPLITS},
         "vocab_size": len(tokenizer),
