@@ -136,6 +136,132 @@ def prepare_data(
     print_data_summary(data.report)
 
 
+DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
+ModelOpt = Annotated[Optional[list[str]], typer.Option("--model-opt", help="Model size option key=value (repeatable), e.g. hidden=256.")]
+CheckpointDirOpt = Annotated[Optional[Path], typer.Option(help="Checkpoint folder (default: checkpoints/NAME/DATA_HASH).")]
+SplitSeedOpt = Annotated[int, typer.Option(help="Seed of the song split (the data), apart from --seed.")]
+
+
+def default_checkpoint_dir(name: str, data_hash: str) -> Path:
+    return Path("checkpoints") / name / data_hash
+
+
+def parse_model_opts(opts: list[str] | None) -> dict[str, str]:
+    out = {}
+    for opt in opts or []:
+        if "=" not in opt:
+            raise ValueError(f"--model-opt {opt!r}: write key=value, e.g. --model-opt hidden=256")
+        key, value = opt.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+@app.command("train-generator")
+@friendly_errors
+def train_generator(
+    name: Annotated[str, typer.Argument(help="Registered generator name, e.g. lstm.")],
+    corpus: CorpusOpt = None,
+    tokenizer: TokenizerOpt = "remi",
+    tracks: TracksOpt = "merge",
+    phrase_bars: PhraseBarsOpt = 4,
+    transpose: TransposeOpt = 0,
+    split_seed: SplitSeedOpt = 0,
+    cache_dir: CacheOpt = None,
+    epochs: Annotated[int, typer.Option(help="Epochs at most.")] = 10,
+    max_minutes: Annotated[Optional[float], typer.Option(help="Wall-clock budget; stops after the step that crosses it.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps at most (smoke runs).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Phrases per batch.")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, warm-up then cosine decay).")] = 2e-3,
+    patience: Annotated[int, typer.Option(help="Early stopping: epochs without a better validation NLL.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, batch order, dropout.")] = 0,
+    device: DeviceOpt = "auto",
+    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in --checkpoint-dir.")] = False,
+    checkpoint_dir: CheckpointDirOpt = None,
+    model_opt: ModelOpt = None,
+) -> None:
+    """Train a generator on the training split; checkpoints after every epoch; one MLflow run.
+
+    Example: python cli.py train-generator lstm --max-minutes 15
+    """
+    import mlflow
+
+    from generators.autoregressive import config_from_options
+    from generators.registry import get_generator_class
+    from generators.training import TrainConfig, set_threads
+
+    cls = get_generator_class(name)
+    config = phrase_config(tokenizer, tracks, phrase_bars, None, 4, 512, "0.8,0.1,0.1", split_seed, transpose)
+    data = load_phrases(corpus, config, cache_dir)
+    set_threads()
+    generator = cls(data.tokenizer, config_from_options(cls.config_class, parse_model_opts(model_opt)), device)
+    ckpt = checkpoint_dir or default_checkpoint_dir(name, data.data_hash)
+    err.print(f"{name}: {generator.num_parameters():,} parameters on {generator.device}; "
+              f"{len(data.train):,} training phrases; checkpoints in {ckpt}")
+    train_cfg = TrainConfig(
+        epochs=epochs, max_minutes=max_minutes, max_steps=max_steps, batch_size=batch_size, lr=lr,
+        patience=patience, seed=seed, device=device, checkpoint_dir=ckpt, resume=resume,
+        data_hash=data.data_hash, corpus=data.report["corpus"],
+    )
+    state = generator.fit(data.train, data.val, train_cfg)
+    run = mlflow.get_run(generator.run_id)
+    unigram = run.data.metrics.get("unigram_val_nll", float("nan"))
+    console.print(
+        f"{name}: stopped after epoch {state.epoch} ({state.stop_reason}); best_val_nll {state.best_val_nll:.4f} "
+        f"nats/token, unigram_val_nll {unigram:.4f} (ratio {state.best_val_nll / unigram:.3f}); "
+        f"{state.tokens_per_s:,.0f} tokens/s"
+    )
+    console.print(f"checkpoint {ckpt / 'best.pt'}; MLflow run {generator.run_id}")
+
+
+@app.command()
+@friendly_errors
+def generate(
+    name: Annotated[str, typer.Argument(help="Registered generator name, e.g. lstm.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the MIDI files.")],
+    context: Annotated[Optional[Path], typer.Option(help="MIDI file whose first --context-bars bars are the context (default: from scratch).")] = None,
+    context_bars: Annotated[int, typer.Option(help="Bars of --context to use.")] = 4,
+    bars: Annotated[Optional[int], typer.Option(help="Length of each continuation in bars.")] = None,
+    notes: Annotated[Optional[int], typer.Option(help="Length of each continuation in notes.")] = None,
+    temperature: Annotated[float, typer.Option(help="Softmax temperature; 0 is greedy.")] = 1.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 0.95,
+    num: Annotated[int, typer.Option(help="How many continuations.")] = 4,
+    seed: SeedOpt = 0,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="Checkpoint file (default: best.pt of the default corpus's data).")] = None,
+    corpus: CorpusOpt = None,
+    cache_dir: CacheOpt = None,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Write MIDI files: the context followed by a generated continuation on its own track.
+
+    Example: python cli.py generate lstm --context solo.mid --bars 4 --num 8 --out samples/
+    """
+    from generators.base import Length
+    from generators.registry import get_generator_class
+    from phrases.decode import context_from_midi, decode_phrase
+
+    if bars is not None and notes is not None:
+        raise ValueError("give --bars N or --notes N, not both")
+    length = Length(notes=notes) if notes is not None else Length(bars=bars or 4)
+    cls = get_generator_class(name)
+    if checkpoint is None:
+        data = load_phrases(corpus, phrase_config("remi", "merge", 4, None, 4, 512, "0.8,0.1,0.1", 0, 0), cache_dir)
+        checkpoint = default_checkpoint_dir(name, data.data_hash) / "best.pt"
+    generator = cls.load(checkpoint, device)
+    tok = generator.tokenizer
+    ctx, tempo = context_from_midi(tok, context, context_bars) if context else ([], 120.0)
+    continuations = generator.generate([ctx] * num, length, temperature, top_p, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    malformed = 0
+    stem = context.stem if context else "scratch"
+    for i, cont in enumerate(continuations):
+        decoded = decode_phrase(tok, ctx, cont, tempo)
+        malformed += decoded.malformed
+        path = out / f"{name}_{stem}_{i:03d}.mid"
+        decoded.two_track_score().dump_midi(str(path))
+        console.print(f"{path}  {len(decoded.continuation_notes)} notes", highlight=False)
+    console.print(f"{num} files in {out}; {malformed} malformed tokens dropped")
+
+
 @app.command()
 @friendly_errors
 def speed(

@@ -23,6 +23,18 @@ class DecodedPhrase:
     continuation_notes: np.ndarray
     malformed: int  # tokens dropped or out of grammar
     score: symusic.Score  # the whole phrase, one track, tpq of the tokenizer
+    n_context: int  # the score's first n_context notes are the context's
+
+    def two_track_score(self) -> symusic.Score:
+        """The phrase with the context and the continuation on tracks of their own."""
+        out = self.score.copy()
+        notes = out.tracks[0].notes
+        context = symusic.Track(name="context", program=0)
+        continuation = symusic.Track(name="continuation", program=0)
+        for i, note in enumerate(notes):
+            (context if i < self.n_context else continuation).notes.append(note)
+        out.tracks = [context, continuation]
+        return out
 
 
 def clean_ids(tokenizer: miditok.MusicTokenizer, ids) -> tuple[list[int], int]:
@@ -74,7 +86,7 @@ def decode_phrase(
     notes = score.tracks[0].notes.numpy() if score.tracks else None
     if notes is None or len(notes["time"]) == 0:
         empty = np.zeros(0, NOTE_DTYPE)
-        return DecodedPhrase(empty, empty, malformed, score)
+        return DecodedPhrase(empty, empty, malformed, score, 0)
     origin = _continuation_origin(tokenizer, ctx, phrase_bars, tpq)
     t, d, p = notes["time"], notes["duration"], notes["pitch"]
     c, k = slice(0, n_ctx), slice(n_ctx, None)
@@ -83,7 +95,26 @@ def decode_phrase(
         notes_from_ticks(t[k], d[k], p[k], origin, tpq, score.tempos),
         malformed,
         score,
+        n_ctx,
     )
+
+
+def context_from_midi(tokenizer: miditok.MusicTokenizer, path, bars: int, tracks: str = "merge") -> tuple[list[int], float]:
+    """The first `bars` bars of a MIDI file as context token ids, and its tempo (qpm)."""
+    from phrases.scan import load_song
+    from phrases.windows import bar_ticks, encode_song, split_ids_at
+
+    score, reason = load_song(path, tracks)
+    if score is None:
+        raise ValueError(f"--context {path}: cannot use this file ({reason}); give a MIDI file with notes")
+    score = tokenizer.preprocess_score(score)
+    if not score.tracks:
+        raise ValueError(f"--context {path}: no notes in the tokenizer's pitch range")
+    seq = encode_song(tokenizer, score)
+    ticks = bar_ticks(score)
+    end = ticks[min(bars, len(ticks) - 1)]
+    tempo = 60e6 / score.tempos[0].mspq if len(score.tempos) else 120.0
+    return list(map(int, seq.ids[: split_ids_at(seq, end)])), float(tempo)
 
 
 def _decode(tokenizer: miditok.MusicTokenizer, ids: list[int]) -> symusic.Score:

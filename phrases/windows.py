@@ -52,6 +52,35 @@ def encode_song(tokenizer: miditok.MusicTokenizer, score: symusic.Score) -> midi
     return seq[0] if isinstance(seq, list) else seq
 
 
+class _Splitter:
+    """Token indices of time boundaries in one encoded song."""
+
+    def __init__(self, seq: miditok.TokSequence) -> None:
+        n = len(seq.events)
+        times = np.fromiter((e.time for e in seq.events), dtype=np.int64, count=n)
+        self.relative = np.fromiter((e.type_ in RELATIVE_TIME_TOKENS for e in seq.events), dtype=bool, count=n)
+        self.anchored_idx = np.flatnonzero(~self.relative)
+        self.anchored_times = times[self.anchored_idx]
+        self.n = n
+
+    def first_anchored(self, tick: int) -> int:
+        """The first token at or after `tick` that carries an absolute time."""
+        k = np.searchsorted(self.anchored_times, tick, side="left")
+        return int(self.anchored_idx[k]) if k < len(self.anchored_idx) else self.n
+
+    def split_point(self, tick: int) -> int:
+        """Like `first_anchored`, moved back over the time shifts that lead to it."""
+        i = self.first_anchored(tick)
+        while i > 0 and self.relative[i - 1]:
+            i -= 1
+        return i
+
+
+def split_ids_at(seq: miditok.TokSequence, tick: int) -> int:
+    """Index where a song's token stream splits at `tick` (see the module docstring)."""
+    return _Splitter(seq).split_point(tick)
+
+
 def cut_windows(
     tokenizer: miditok.MusicTokenizer,
     score: symusic.Score,
@@ -67,23 +96,7 @@ def cut_windows(
     seq = encode_song(tokenizer, score)
     ids = np.asarray(seq.ids, dtype=np.int32)
     out.num_tokens = len(ids)
-    times = np.fromiter((e.time for e in seq.events), dtype=np.int64, count=len(seq.events))
-    relative = np.fromiter(
-        (e.type_ in RELATIVE_TIME_TOKENS for e in seq.events), dtype=bool, count=len(seq.events)
-    )
-    # For a boundary tick b: the first token at or after b that carries an absolute time.
-    anchored_idx = np.flatnonzero(~relative)
-    anchored_times = times[anchored_idx]
-
-    def first_anchored(tick: int) -> int:
-        k = np.searchsorted(anchored_times, tick, side="left")
-        return int(anchored_idx[k]) if k < len(anchored_idx) else len(ids)
-
-    def split_point(tick: int) -> int:
-        i = first_anchored(tick)
-        while i > 0 and relative[i - 1]:
-            i -= 1
-        return i
+    splitter = _Splitter(seq)
 
     notes = score.tracks[0].notes.numpy()
     n_time, n_dur, n_pitch = notes["time"], notes["duration"], notes["pitch"]
@@ -96,7 +109,7 @@ def cut_windows(
         if n1 - n0 < min_notes or n2 - n1 < min_notes or n2 == n0:
             out.dropped_few_notes += 1
             continue
-        i0, i1, i2 = first_anchored(a_tick), split_point(b_tick), split_point(c_tick)
+        i0, i1, i2 = splitter.first_anchored(a_tick), splitter.split_point(b_tick), splitter.split_point(c_tick)
         if i2 - i0 > max_tokens:
             out.dropped_too_long += 1
             continue
@@ -122,4 +135,4 @@ def _tempo_at(tempo: dict | None, tick: int) -> float:
     return float(60e6 / tempo["mspq"][i])
 
 
-__all__ = ["NOTE_DTYPE", "SongWindows", "bar_ticks", "cut_windows", "encode_song"]
+__all__ = ["NOTE_DTYPE", "SongWindows", "bar_ticks", "cut_windows", "encode_song", "split_ids_at"]

@@ -1,0 +1,62 @@
+"""The generator interface: what every generator, built-in or plugged in, provides.
+
+    fit(train, val, config) -> None          trains; logs to MLflow; writes checkpoints
+    nll(phrases) -> per-token NLL (nats)      teacher-forced, continuation tokens given context
+    generate(contexts, length, temperature, top_p, seed) -> list[list[int]]
+    save(path) / load(path)                   checkpoints load with torch.load(weights_only=True)
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Length:
+    """How much to generate: a number of bars or of notes (exactly one is set)."""
+
+    bars: int | None = None
+    notes: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.bars is None) == (self.notes is None):
+            raise ValueError("give a length in bars (--bars N) or in notes (--notes N), not both")
+        if (self.bars or self.notes or 0) < 1:
+            raise ValueError("--bars / --notes must be at least 1")
+
+
+class Generator(ABC):
+    """A model that continues phrase contexts. Subclasses register with `@register("name")`."""
+
+    name: str = "generator"
+
+    @abstractmethod
+    def fit(self, train, val, config) -> None: ...
+
+    @abstractmethod
+    def nll(self, phrases) -> list[np.ndarray] | None:
+        """Per-token NLL (nats) of each phrase's continuation (and end token) given its context;
+        None where the model defines no likelihood."""
+
+    @abstractmethod
+    def generate(
+        self,
+        contexts: Sequence[Sequence[int]],
+        length: Length,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        seed: int = 0,
+    ) -> list[list[int]]:
+        """Continuation token ids for each context (an empty context: from scratch)."""
+
+    @abstractmethod
+    def save(self, path: Path) -> None: ...
+
+    @classmethod
+    @abstractmethod
+    def load(cls, path: Path, device: str = "auto") -> Generator: ...

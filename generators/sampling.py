@@ -1,0 +1,109 @@
+"""What every sampler shares: the token vocabulary's kinds, top-p sampling, and when to stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from generators.base import Length
+
+
+@dataclass(frozen=True)
+class TokenKinds:
+    """Per-id facts about a miditok vocabulary that generation needs."""
+
+    pad: int
+    bos: int
+    eos: int
+    is_bar: np.ndarray
+    is_pitch: np.ndarray
+    is_duration: np.ndarray
+    shift_beats: np.ndarray  # beats a TimeShift token advances (0 for other tokens)
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer) -> TokenKinds:
+        n = len(tokenizer)
+        names = [tokenizer[i] for i in range(n)]
+        shift = np.zeros(n)
+        for i, name in enumerate(names):
+            if name.startswith("TimeShift_"):
+                beats, pos, res = (int(x) for x in name.split("_")[1].split("."))
+                shift[i] = beats + pos / res
+        return cls(
+            pad=tokenizer.vocab["PAD_None"],
+            bos=tokenizer.vocab["BOS_None"],
+            eos=tokenizer.vocab["EOS_None"],
+            is_bar=np.array([s.startswith("Bar_") for s in names]),
+            is_pitch=np.array([s.startswith("Pitch_") for s in names]),
+            is_duration=np.array([s.startswith("Duration_") for s in names]),
+            shift_beats=shift,
+        )
+
+
+class StopTracker:
+    """Decides, token by token, when each sequence of a batch has its requested length.
+
+    Bars: REMI counts Bar tokens (a continuation opens with one); a sampled Bar token past the
+    last bar ends the sequence and is not kept. Without Bar tokens (TSD), 4 beats of TimeShift
+    make a bar. Notes: the sequence ends after the Duration of its N-th note. An EOS token ends a
+    sequence early; `max_tokens` bounds every sequence.
+    """
+
+    def __init__(self, kinds: TokenKinds, length: Length, batch: int, max_tokens: int) -> None:
+        self.kinds, self.length, self.max_tokens = kinds, length, max_tokens
+        self.count = np.zeros(batch)  # bars (or beats / 4) or notes so far
+        self.tokens = [[] for _ in range(batch)]
+        self.done = np.zeros(batch, dtype=bool)
+        self.use_bars = length.bars is not None and kinds.is_bar.any()
+
+    def push(self, sampled: np.ndarray) -> np.ndarray:
+        """Take one sampled token per sequence; returns the `done` mask after it."""
+        k = self.kinds
+        for b, tok in enumerate(sampled):
+            if self.done[b]:
+                continue
+            tok = int(tok)
+            if tok in (k.eos, k.pad, k.bos):
+                self.done[b] = True
+                continue
+            if self.length.bars is not None:
+                if self.use_bars and k.is_bar[tok]:
+                    if self.count[b] >= self.length.bars:
+                        self.done[b] = True
+                        continue
+                    self.count[b] += 1
+                elif not self.use_bars:
+                    self.count[b] += k.shift_beats[tok] / 4
+                    if self.count[b] >= self.length.bars:
+                        self.done[b] = True
+                        continue
+            self.tokens[b].append(tok)
+            if self.length.notes is not None:
+                self.count[b] += k.is_pitch[tok]
+                if self.count[b] >= self.length.notes and k.is_duration[tok]:
+                    self.done[b] = True
+            if len(self.tokens[b]) >= self.max_tokens:
+                self.done[b] = True
+        return self.done
+
+
+def sample_next(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator) -> torch.Tensor:
+    """One token per row from `logits` (B, V): temperature, then nucleus (top-p) sampling
+    (Holtzman et al., 2020, "The Curious Case of Neural Text Degeneration").
+    Temperature 0 is greedy."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_p, idx = probs.sort(dim=-1, descending=True)
+        keep = sorted_p.cumsum(-1) - sorted_p < top_p  # always keeps the most likely token
+        sorted_p = sorted_p * keep
+        probs = torch.zeros_like(probs).scatter(-1, idx, sorted_p)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def max_new_tokens(length: Length) -> int:
+    """A generous cap: 96 tokens a bar (a 4/4 bar of 32nd notes in REMI) or 4 a note."""
+    return 96 * length.bars if length.bars is not None else 4 * length.notes + 8
