@@ -23,9 +23,13 @@ MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
 
 
-def _span_bars(notes: np.ndarray, n_bars: int, beats_per_bar: float) -> int:
-    last = int(np.max(notes["onset_beats"]) // beats_per_bar) + 1 if len(notes) else 0
-    return max(n_bars, last)
+def _bars(notes: np.ndarray, n_bars: int, beats_per_bar: float) -> tuple[np.ndarray, int]:
+    """(onsets in beats from the first bar, number of bars): the phrase's `n_bars` bars, widened
+    to hold notes that fall before 0 or past the end (malformed generations)."""
+    onset = notes["onset_beats"].astype(np.float64)
+    first = min(0, int(np.floor(onset.min() / beats_per_bar))) if len(onset) else 0
+    last = int(np.floor(onset.max() / beats_per_bar)) + 1 if len(onset) else 0
+    return onset - first * beats_per_bar, max(n_bars, last) - first
 
 
 def _entropy_bits(counts: np.ndarray) -> float:
@@ -45,9 +49,9 @@ def pitch_class_entropy(
     """
     if len(notes) == 0:
         return float("nan")
-    bars = _span_bars(notes, n_bars, beats_per_bar)
+    onset, bars = _bars(notes, n_bars, beats_per_bar)
     window = min(window_bars, bars)
-    bar = (notes["onset_beats"] // beats_per_bar).astype(np.int64)
+    bar = (onset // beats_per_bar).astype(np.int64)
     pc = notes["pitch"].astype(np.int64) % 12
     ents = []
     for start in range(bars - window + 1):
@@ -66,11 +70,11 @@ def grooving_similarity(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float
     """
     if len(notes) == 0:
         return float("nan")
-    bars = _span_bars(notes, n_bars, beats_per_bar)
+    onset, bars = _bars(notes, n_bars, beats_per_bar)
     q = int(round(beats_per_bar * GRID))
     grooves = np.zeros((bars, q), dtype=bool)
-    bar = (notes["onset_beats"] // beats_per_bar).astype(np.int64)
-    pos = np.clip(np.round((notes["onset_beats"] - bar * beats_per_bar) * GRID).astype(np.int64), 0, q - 1)
+    bar = (onset // beats_per_bar).astype(np.int64)
+    pos = np.clip(np.round((onset - bar * beats_per_bar) * GRID).astype(np.int64), 0, q - 1)
     grooves[bar, pos] = True
     if bars < 2:
         return float("nan")
@@ -100,7 +104,7 @@ def pitch_range(notes: np.ndarray) -> float:
 
 def note_density(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.0) -> float:
     """Notes per beat: |notes| / (bars x beats_per_bar); 0 for an empty phrase."""
-    return float(len(notes) / (_span_bars(notes, n_bars, beats_per_bar) * beats_per_bar))
+    return float(len(notes) / (_bars(notes, n_bars, beats_per_bar)[1] * beats_per_bar))
 
 
 def polyphony_rate(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.0) -> float:
@@ -108,9 +112,10 @@ def polyphony_rate(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.
 
     Dong et al. (2018), "MuseGAN"; as in MusPy's `polyphony_rate` (threshold 2 pitches).
     """
-    steps = int(round(_span_bars(notes, n_bars, beats_per_bar) * beats_per_bar * GRID))
-    start = np.round(notes["onset_beats"] * GRID).astype(np.int64)
-    end = np.maximum(np.round((notes["onset_beats"] + notes["duration_beats"]) * GRID).astype(np.int64), start + 1)
+    onset, bars = _bars(notes, n_bars, beats_per_bar)
+    steps = int(round(bars * beats_per_bar * GRID))
+    start = np.round(onset * GRID).astype(np.int64)
+    end = np.maximum(np.round((onset + notes["duration_beats"]) * GRID).astype(np.int64), start + 1)
     sounding = np.zeros(steps + 1, dtype=np.int64)
     np.add.at(sounding, np.clip(start, 0, steps), 1)
     np.add.at(sounding, np.clip(end, 0, steps), -1)
