@@ -1,0 +1,167 @@
+"""Musical descriptors of a phrase, and their gap between generated and real phrases.
+
+Each descriptor is a function of one phrase (a note array of `phrases.NOTE_DTYPE`, onsets in
+beats from the start of the phrase), MusPy-style. Bars are `beats_per_bar` beats long (the notes
+carry no meter; 4/4 is the corpus norm) and a phrase spans `n_bars` bars (more if notes run past).
+Times are put on the tokenizer's grid of `GRID` = 12 steps per beat.
+
+`musical_metrics` compares two sets of phrases by the absolute difference of the descriptor
+means, |mean_generated - mean_real| (keys `<name>_diff`; 0 is best), and also reports the
+generated mean (key `<name>`). Phrases where a descriptor is undefined (no notes) are left out
+of that descriptor's mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+GRID = 12  # steps per beat: sixteenths and triplet eighths both on the grid
+
+MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
+MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
+
+
+def _bars(notes: np.ndarray, n_bars: int, beats_per_bar: float) -> tuple[np.ndarray, int]:
+    """(onsets in beats from the first bar, number of bars): the phrase's `n_bars` bars, widened
+    to hold notes that fall before 0 or past the end (malformed generations)."""
+    onset = notes["onset_beats"].astype(np.float64)
+    first = min(0, int(np.floor(onset.min() / beats_per_bar))) if len(onset) else 0
+    last = int(np.floor(onset.max() / beats_per_bar)) + 1 if len(onset) else 0
+    return onset - first * beats_per_bar, max(n_bars, last) - first
+
+
+def _entropy_bits(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-np.sum(p * np.log2(p)))
+
+
+def pitch_class_entropy(
+    notes: np.ndarray, window_bars: int = 1, n_bars: int = 4, beats_per_bar: float = 4.0
+) -> float:
+    """Mean pitch-class entropy over windows of `window_bars` bars, hop 1 bar (H1, H4).
+
+    H = -sum_c P(c) log2 P(c), P the pitch-class histogram of the note onsets in one window;
+    windows with no notes are skipped; a window longer than the phrase is cut to the phrase.
+    Wu & Yang (2020), "The Jazz Transformer on the front line", Sec. 4.1; code: MusDr
+    `compute_piece_pitch_entropy`.
+    """
+    if len(notes) == 0:
+        return float("nan")
+    onset, bars = _bars(notes, n_bars, beats_per_bar)
+    window = min(window_bars, bars)
+    bar = (onset // beats_per_bar).astype(np.int64)
+    pc = notes["pitch"].astype(np.int64) % 12
+    ents = []
+    for start in range(bars - window + 1):
+        inside = (bar >= start) & (bar < start + window)
+        if inside.any():
+            ents.append(_entropy_bits(np.bincount(pc[inside], minlength=12).astype(np.float64)))
+    return float(np.mean(ents))
+
+
+def grooving_similarity(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.0) -> float:
+    """Mean grooving-pattern similarity over all pairs of bars of the phrase (GS).
+
+    GS(g_a, g_b) = 1 - (1/Q) sum_i XOR(g_a[i], g_b[i]), g a bar's binary onset vector on Q grid
+    positions (here Q = 12 per beat). Empty bars count (all zeros). Wu & Yang (2020), "The Jazz
+    Transformer on the front line", Sec. 4.1; code: MusDr `compute_piece_groove_similarity`.
+    """
+    if len(notes) == 0:
+        return float("nan")
+    onset, bars = _bars(notes, n_bars, beats_per_bar)
+    q = int(round(beats_per_bar * GRID))
+    grooves = np.zeros((bars, q), dtype=bool)
+    bar = (onset // beats_per_bar).astype(np.int64)
+    pos = np.clip(np.round((onset - bar * beats_per_bar) * GRID).astype(np.int64), 0, q - 1)
+    grooves[bar, pos] = True
+    if bars < 2:
+        return float("nan")
+    i, j = np.triu_indices(bars, k=1)
+    return float(np.mean(1 - np.mean(grooves[i] ^ grooves[j], axis=1)))
+
+
+def scale_consistency(notes: np.ndarray) -> float:
+    """Largest share of notes whose pitch class is in one major or minor scale (24 scales).
+
+    SC = max_scale |{n : pitch(n) mod 12 in scale}| / |notes|. Mogren (2016), "C-RNN-GAN";
+    as implemented in MusPy's `scale_consistency`.
+    """
+    if len(notes) == 0:
+        return float("nan")
+    counts = np.bincount(notes["pitch"].astype(np.int64) % 12, minlength=12)
+    best = max(counts[(scale + root) % 12].sum() for root in range(12) for scale in (MAJOR, MINOR))
+    return float(best / len(notes))
+
+
+def pitch_range(notes: np.ndarray) -> float:
+    """Highest minus lowest pitch, in semitones (MusPy `pitch_range`)."""
+    if len(notes) == 0:
+        return float("nan")
+    return float(notes["pitch"].max() - notes["pitch"].min())
+
+
+def note_density(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.0) -> float:
+    """Notes per beat: |notes| / (bars x beats_per_bar); 0 for an empty phrase."""
+    return float(len(notes) / (_bars(notes, n_bars, beats_per_bar)[1] * beats_per_bar))
+
+
+def polyphony_rate(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.0) -> float:
+    """Share of grid steps (12 per beat, over the whole phrase) where two or more notes sound.
+
+    Dong et al. (2018), "MuseGAN"; as in MusPy's `polyphony_rate` (threshold 2 pitches).
+    """
+    onset, bars = _bars(notes, n_bars, beats_per_bar)
+    steps = int(round(bars * beats_per_bar * GRID))
+    start = np.round(onset * GRID).astype(np.int64)
+    end = np.maximum(np.round((onset + notes["duration_beats"]) * GRID).astype(np.int64), start + 1)
+    sounding = np.zeros(steps + 1, dtype=np.int64)
+    np.add.at(sounding, np.clip(start, 0, steps), 1)
+    np.add.at(sounding, np.clip(end, 0, steps), -1)
+    return float(np.mean(np.cumsum(sounding)[:steps] >= 2))
+
+
+def descriptors(n_bars: int = 4, beats_per_bar: float = 4.0) -> dict[str, Callable[[np.ndarray], float]]:
+    """Every per-phrase descriptor by its metric key, bound to the phrase length."""
+    kw = {"n_bars": n_bars, "beats_per_bar": beats_per_bar}
+    return {
+        "h1": lambda n: pitch_class_entropy(n, 1, **kw),
+        "h4": lambda n: pitch_class_entropy(n, 4, **kw),
+        "gs": lambda n: grooving_similarity(n, **kw),
+        "scale_consistency": scale_consistency,
+        "pitch_range": pitch_range,
+        "note_density": lambda n: note_density(n, **kw),
+        "polyphony_rate": lambda n: polyphony_rate(n, **kw),
+    }
+
+
+def descriptor_matrix(notes_list: list[np.ndarray], n_bars: int = 4, beats_per_bar: float = 4.0) -> np.ndarray:
+    """(phrases, descriptors) matrix, columns in `descriptors()` order; NaN where undefined.
+
+    A critic-free embedding of phrases, usable with `frechet_distance` and `c2st_auroc` (replace
+    NaN first, e.g. `np.nan_to_num`).
+    """
+    fns = descriptors(n_bars, beats_per_bar).values()
+    return np.array([[f(notes) for f in fns] for notes in notes_list], dtype=np.float64).reshape(len(notes_list), -1)
+
+
+def musical_metrics(
+    generated_notes: list[np.ndarray], reference_notes: list[np.ndarray], n_bars: int = 4,
+    beats_per_bar: float = 4.0,
+) -> dict[str, float]:
+    """For each descriptor: `<name>` = generated mean, `<name>_diff` = |generated mean - reference mean|."""
+    names = list(descriptors(n_bars, beats_per_bar))
+    gen = descriptor_matrix(generated_notes, n_bars, beats_per_bar)
+    ref = descriptor_matrix(reference_notes, n_bars, beats_per_bar)
+    out = {}
+    for k, name in enumerate(names):
+        g, r = _nanmean(gen[:, k]), _nanmean(ref[:, k])
+        out[name] = g
+        out[f"{name}_diff"] = abs(g - r)
+    return out
+
+
+def _nanmean(x: np.ndarray) -> float:
+    x = x[~np.isnan(x)]
+    return float(x.mean()) if len(x) else float("nan")
