@@ -113,7 +113,7 @@ class AutoregressiveGenerator(Generator):
             state = train(
                 self.model, train_seqs, val_seqs, config, k.pad,
                 checkpoint_extra=lambda: self._checkpoint_extra(tokenizer_json),
-                log=lambda metrics, step: mlflow.log_metrics(metrics, step=step),
+                log=_logger(self.name),
                 progress=_progress_bar(self.name),
                 kind=self.name,
             )
@@ -190,6 +190,22 @@ class AutoregressiveGenerator(Generator):
         gen.data_hash = state.get("data_hash", "")
         gen.run_id = state.get("run_id") or None
         return gen
+
+
+def _logger(name: str):
+    """Metrics to the active MLflow run; one line per epoch on stderr."""
+    import mlflow
+    from rich.console import Console
+
+    console = Console(stderr=True)
+
+    def log(metrics: dict, step: int) -> None:
+        mlflow.log_metrics(metrics, step=step)
+        if "val_nll" in metrics:
+            console.print(f"{name} epoch {int(metrics['epoch'])}: val_nll {metrics['val_nll']:.4f}, "
+                          f"best {metrics['best_val_nll']:.4f} (step {step})", highlight=False)
+
+    return log
 
 
 def _progress_bar(name: str):

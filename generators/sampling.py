@@ -47,7 +47,7 @@ class StopTracker:
 
     Bars: REMI counts Bar tokens (a continuation opens with one); a sampled Bar token past the
     last bar ends the sequence and is not kept. Without Bar tokens (TSD), 4 beats of TimeShift
-    make a bar. Notes: the sequence ends after the Duration of its N-th note. An EOS token ends a
+    make a bar. Notes: the sequence ends after the Duration of its N-th note (or before an (N+1)-th Pitch). An EOS token ends a
     sequence early; `max_tokens` bounds every sequence.
     """
 
@@ -79,6 +79,9 @@ class StopTracker:
                     if self.count[b] >= self.length.bars:
                         self.done[b] = True
                         continue
+            if self.length.notes is not None and k.is_pitch[tok] and self.count[b] >= self.length.notes:
+                self.done[b] = True  # a note past the last one: not kept
+                continue
             self.tokens[b].append(tok)
             if self.length.notes is not None:
                 self.count[b] += k.is_pitch[tok]
