@@ -269,10 +269,14 @@ def speed(
     workers: Annotated[Optional[int], typer.Option(help="Processes for prepare-data (default: one per core).")] = None,
 ) -> None:
     """Print throughput figures for every stage, each next to a reference measured in the same run."""
-    from benchmark.speed import prepare_data_speed
-    from phrases import default_corpus
+    from benchmark.speed import generator_speed, prepare_data_speed
+    from generators.training import set_threads
+    from phrases import PhraseConfig, default_corpus, prepare
 
-    rows = prepare_data_speed(corpus or default_corpus(), workers)
+    set_threads()
+    corpus = corpus or default_corpus()
+    rows = prepare_data_speed(corpus, workers)
+    rows += generator_speed(prepare(corpus, PhraseConfig()))
     table = Table("stage", "figure", "reference (same run)", "ratio", title="phrasebench speed")
     for r in rows:
         table.add_row(r.stage, f"{r.value:,.2f} {r.unit}", r.reference, r.ratio)

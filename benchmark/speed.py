@@ -49,3 +49,105 @@ def prepare_data_speed(corpus: Path, workers: int | None = None) -> list[SpeedRo
             f"{sum(data.report['tokens'].values()) / cold_s:,.0f} tokens/s",
         ),
     ]
+
+
+def matmul_peak_gflops(n: int = 1024, repeats: int = 20) -> float:
+    """fp32 matmul throughput of this machine with torch's current thread count: 2n^3 / t."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def model_flops_per_token(generator) -> float:
+    """Training FLOPs per token (forward + backward = 3 x forward, 2 FLOPs per multiply-add).
+
+    LSTM: 6 x (recurrent and input weights + output head). Transformer: 6 x non-embedding
+    weights + 12 x layers x width x context (attention scores and values; PaLM's appendix B
+    formula), with the mean training sequence length as context."""
+    cfg = generator.config
+    params = sum(p.numel() for n, p in generator.model.named_parameters() if "emb" not in n)
+    flops = 6 * params
+    if hasattr(cfg, "depth"):
+        flops += 12 * cfg.depth * cfg.dim * 160  # ~160 tokens: the mean wjazzd phrase
+    return float(flops)
+
+
+def training_speed(generator, seqs, batch_size: int = 16, steps: int = 12, warmup: int = 3) -> float:
+    """Training tokens/s of `generator`'s model: the shared loop's step (forward, backward,
+    clip, AdamW) on real phrases, timed after `warmup` steps."""
+    import torch
+
+    from generators.training import batches, pad_batch, token_losses
+
+    model = generator.model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    order = batches(seqs, batch_size, seed=0)
+    tokens, elapsed = 0, 0.0
+    for i, idx in enumerate(order[: warmup + steps]):
+        t0 = time.perf_counter()
+        batch = pad_batch([seqs[j] for j in idx], generator.kinds.pad).to(generator.device)
+        nll, mask = token_losses(model, batch, generator.kinds.pad)
+        loss = nll.sum() / mask.sum()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        loss.item()
+        if i >= warmup:
+            elapsed += time.perf_counter() - t0
+            tokens += int(mask.sum())
+    return tokens / elapsed
+
+
+def generation_speed(generator, contexts, new_tokens: int = 128) -> tuple[float, float]:
+    """Tokens/s generating `new_tokens` after each context: KV-cached and batched, against
+    uncached one context at a time (transformer only: the LSTM's state is its own cache)."""
+    import torch
+
+    from generators.base import Length
+
+    kinds = generator.kinds
+    generator.model.eval()
+    prompts = [[kinds.bos, *map(int, c)] for c in contexts]
+    length = Length(notes=10_000)  # a length no sample reaches: every sequence runs to max_tokens
+    with torch.no_grad():
+        start = time.perf_counter()
+        out = generator.sample_batch(prompts, length, 1.0, 1.0, torch.Generator().manual_seed(0), max_tokens=new_tokens)
+        cached = sum(len(o) for o in out) / (time.perf_counter() - start)
+        start, n = time.perf_counter(), 0
+        for p in prompts[:4]:
+            o = generator.sample_batch([p], length, 1.0, 1.0, torch.Generator().manual_seed(0),
+                                       max_tokens=new_tokens, use_cache=False)
+            n += len(o[0])
+        uncached = n / (time.perf_counter() - start)
+    return cached, uncached
+
+
+def generator_speed(data) -> list[SpeedRow]:
+    """Training tokens/s and model-FLOP share of the matmul peak for the LSTM and the
+    transformer at their default sizes; cached vs uncached generation for the transformer."""
+    from generators.lstm import LSTMGenerator
+    from generators.training import sequences
+    from generators.transformer import TransformerGenerator
+
+    peak = matmul_peak_gflops()
+    rows = [SpeedRow("fp32 matmul peak (1024^3)", peak, "GFLOP/s", "torch, all threads", "")]
+    for cls in (LSTMGenerator, TransformerGenerator):
+        gen = cls(data.tokenizer, device="cpu")
+        seqs = sequences(data.train, gen.kinds.bos, gen.kinds.eos)
+        tps = training_speed(gen, seqs)
+        gflops = tps * model_flops_per_token(gen) / 1e9
+        rows.append(SpeedRow(f"{gen.name} training ({gen.num_parameters() / 1e6:.1f} M params)", tps, "tokens/s",
+                             f"matmul peak {peak:.0f} GFLOP/s", f"{gflops:.0f} GFLOP/s = {gflops / peak:.0%} of peak"))
+    contexts = [data.test[i].context for i in range(min(16, len(data.test)))]
+    cached, uncached = generation_speed(gen, contexts)
+    rows.append(SpeedRow(f"transformer generation, {len(contexts)} contexts x 128 tokens, cached + batched", cached,
+                         "tokens/s", f"uncached, one context at a time: {uncached:,.0f} tokens/s",
+                         f"{cached / uncached:.1f}x"))
+    return rows

@@ -17,7 +17,7 @@ import torch
 
 from generators.base import Generator, Length
 from generators.checkpoint import load_checkpoint, save_checkpoint
-from generators.sampling import TokenKinds, max_new_tokens
+from generators.sampling import TokenKinds
 from generators.training import (
     TrainConfig, TrainState, batches, pad_batch, resolve_device, sequences, token_losses, train,
     unigram_nll,
@@ -76,9 +76,10 @@ class AutoregressiveGenerator(Generator):
     @abstractmethod
     def sample_batch(
         self, prompts: list[list[int]], length: Length, temperature: float, top_p: float,
-        generator: torch.Generator,
+        generator: torch.Generator, max_tokens: int | None = None,
     ) -> list[list[int]]:
-        """Continuations of `prompts` (each BOS + context ids)."""
+        """Continuations of `prompts` (each BOS + context ids), each at most `max_tokens` long
+        (default: `sampling.max_new_tokens(length)`)."""
 
     # -- the interface --------------------------------------------------------------------
     def num_parameters(self) -> int:
@@ -162,9 +163,6 @@ class AutoregressiveGenerator(Generator):
             prompts = [[self.kinds.bos, *map(int, c)] for c in contexts[start : start + batch_size]]
             out += self.sample_batch(prompts, length, temperature, top_p, gen)
         return out
-
-    def max_new_tokens(self, length: Length) -> int:
-        return max_new_tokens(length)
 
     # -- checkpoints ----------------------------------------------------------------------
     def _checkpoint_extra(self, tokenizer_json: str) -> dict:

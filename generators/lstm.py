@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from generators.autoregressive import AutoregressiveGenerator
 from generators.base import Length
-from generators.sampling import StopTracker, sample_next
+from generators.sampling import StopTracker, max_new_tokens, sample_next
 from generators.training import pad_batch
 
 
@@ -60,11 +60,11 @@ class LSTMGenerator(AutoregressiveGenerator):
     def build_model(self, vocab_size: int) -> nn.Module:
         return LSTMModel(vocab_size, self.config)
 
-    def sample_batch(self, prompts, length: Length, temperature, top_p, generator) -> list[list[int]]:
+    def sample_batch(self, prompts, length: Length, temperature, top_p, generator, max_tokens=None) -> list[list[int]]:
         x = pad_batch(prompts, self.kinds.pad).to(self.device)
         lengths = torch.tensor([len(p) for p in prompts])
         logits, state = self.model.prime(x, lengths)
-        tracker = StopTracker(self.kinds, length, len(prompts), self.max_new_tokens(length))
+        tracker = StopTracker(self.kinds, length, len(prompts), max_tokens or max_new_tokens(length))
         while True:
             tok = sample_next(logits, temperature, top_p, generator)
             if tracker.push(tok.cpu().numpy()).all():

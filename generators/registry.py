@@ -11,6 +11,7 @@ ENTRY_POINT_GROUP = "phrasebench.generators"
 # name -> "module:Class"; imported only when asked for, so `cli.py --help` stays fast.
 BUILTINS = {
     "lstm": "generators.lstm:LSTMGenerator",
+    "transformer": "generators.transformer:TransformerGenerator",
 }
 
 

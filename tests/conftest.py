@@ -73,3 +73,12 @@ def jazz_data(jazz_dir, tmp_path_factory):
     from phrases import PhraseConfig, prepare
 
     return prepare(jazz_dir, PhraseConfig(), tmp_path_factory.mktemp("cache"), workers=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tiny test models gain nothing from threads, and one thread keeps the suite steady when
+    the machine is busy. CLI subprocesses still use every core."""
+    import torch
+
+    torch.set_num_threads(1)
