@@ -142,8 +142,10 @@ CheckpointDirOpt = Annotated[Optional[Path], typer.Option(help="Checkpoint folde
 SplitSeedOpt = Annotated[int, typer.Option(help="Seed of the song split (the data), apart from --seed.")]
 
 
-def default_checkpoint_dir(name: str, data_hash: str) -> Path:
-    return Path("checkpoints") / name / data_hash
+def generator_checkpoint_dir(given: Path | None, name: str, data_hash: str) -> Path:
+    from benchmark.train import default_checkpoint_dir
+
+    return given or default_checkpoint_dir(name, data_hash)
 
 
 def parse_model_opts(opts: list[str] | None) -> dict[str, str]:
@@ -185,24 +187,18 @@ def train_generator(
     """
     import mlflow
 
-    from generators.autoregressive import config_from_options
-    from generators.registry import get_generator_class
-    from generators.training import TrainConfig, set_threads
+    from benchmark.train import train_generator as train
+    from generators.training import TrainConfig
 
-    cls = get_generator_class(name)
     config = phrase_config(tokenizer, tracks, phrase_bars, None, 4, 512, "0.8,0.1,0.1", split_seed, transpose)
     data = load_phrases(corpus, config, cache_dir)
-    set_threads()
-    generator = cls(data.tokenizer, config_from_options(cls.config_class, parse_model_opts(model_opt)), device)
-    ckpt = checkpoint_dir or default_checkpoint_dir(name, data.data_hash)
-    err.print(f"{name}: {generator.num_parameters():,} parameters on {generator.device}; "
-              f"{len(data.train):,} training phrases; checkpoints in {ckpt}")
     train_cfg = TrainConfig(
         epochs=epochs, max_minutes=max_minutes, max_steps=max_steps, batch_size=batch_size, lr=lr,
-        patience=patience, seed=seed, device=device, checkpoint_dir=ckpt, resume=resume,
-        data_hash=data.data_hash, corpus=data.report["corpus"],
+        patience=patience, seed=seed, checkpoint_dir=checkpoint_dir, resume=resume,
     )
-    state = generator.fit(data.train, data.val, train_cfg)
+    generator, state = train(name, data, train_cfg, parse_model_opts(model_opt), device,
+                             log=lambda msg: err.print(msg, highlight=False))
+    ckpt = generator_checkpoint_dir(checkpoint_dir, name, data.data_hash)
     run = mlflow.get_run(generator.run_id)
     unigram = run.data.metrics.get("unigram_val_nll", float("nan"))
     console.print(
@@ -245,7 +241,7 @@ def generate(
     cls = get_generator_class(name)
     if checkpoint is None:
         data = load_phrases(corpus, phrase_config("remi", "merge", 4, None, 4, 512, "0.8,0.1,0.1", 0, 0), cache_dir)
-        checkpoint = default_checkpoint_dir(name, data.data_hash) / "best.pt"
+        checkpoint = generator_checkpoint_dir(None, name, data.data_hash) / "best.pt"
     generator = cls.load(checkpoint, device)
     tok = generator.tokenizer
     ctx, tempo = context_from_midi(tok, context, context_bars) if context else ([], 120.0)
@@ -260,6 +256,88 @@ def generate(
         decoded.two_track_score().dump_midi(str(path))
         console.print(f"{path}  {len(decoded.continuation_notes)} notes", highlight=False)
     console.print(f"{num} files in {out}; {malformed} malformed tokens dropped")
+
+
+@app.command()
+@friendly_errors
+def benchmark(
+    all_: Annotated[bool, typer.Option("--all", help="Every registered generator.")] = False,
+    generator: Annotated[Optional[list[str]], typer.Option("--generator", help="A generator to include (repeatable).")] = None,
+    contexts: Annotated[int, typer.Option(help="Test contexts, the same for every generator.")] = 256,
+    samples: Annotated[int, typer.Option(help="Continuations per context.")] = 1,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 0.95,
+    seed: SeedOpt = 0,
+    train_missing: Annotated[bool, typer.Option(help="Train (quick budget) any generator or critic not trained on this data.")] = False,
+    quick: Annotated[bool, typer.Option(help="Tiny budgets for anything missing and 64 contexts: the whole pipeline in minutes.")] = False,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% intervals.")] = 200,
+    corpus: CorpusOpt = None,
+    cache_dir: CacheOpt = None,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Every generator continues the same test contexts; critic + metrics; an MLflow leaderboard.
+
+    Example: python cli.py benchmark --all ; python cli.py benchmark --generator lstm --contexts 64
+    """
+    from benchmark.pipeline import run_benchmark
+    from benchmark.runner import BenchmarkOptions
+    from generators.registry import available
+    from generators.training import set_threads
+
+    names = available() if all_ else list(generator or [])
+    if not names:
+        raise ValueError("name the generators: --all, or --generator NAME (repeatable)")
+    set_threads()
+    data = load_phrases(corpus, phrase_config("remi", "merge", 4, None, 4, 512, "0.8,0.1,0.1", 0, 0), cache_dir)
+    options = BenchmarkOptions(names, contexts=64 if quick and contexts == 256 else contexts, samples=samples,
+                               temperature=temperature, top_p=top_p, seed=seed, n_boot=n_boot, device=device)
+    result = run_benchmark(data, options, train_missing, quick, log=lambda m: err.print(m, highlight=False))
+    print_leaderboard(result.benchmark_id, [(r.name, r.status, r.metrics) for r in result.rows])
+    for stage, seconds in result.stage_seconds.items():
+        err.print(f"  {stage}: {seconds:.1f} s", highlight=False)
+
+
+def print_leaderboard(benchmark_id: str, entries: list[tuple[str, str, dict]]) -> None:
+    from benchmark.leaderboard import table_rows
+
+    header, rows = table_rows(entries)
+    table = Table(*header, title=f"phrasebench leaderboard {benchmark_id} (ranked by critic_gap; 95% bootstrap intervals)")
+    for r in rows:
+        table.add_row(*r)
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def leaderboard(
+    benchmark_id: Annotated[Optional[str], typer.Option(help="A benchmark id (default: the latest).")] = None,
+) -> None:
+    """Print the latest (or a given) leaderboard from MLflow."""
+    from benchmark.leaderboard import fetch
+
+    bid, entries = fetch(benchmark_id)
+    print_leaderboard(bid, [(name, status, metrics) for name, status, metrics, _ in entries])
+
+
+@app.command()
+@friendly_errors
+def ui(
+    host: Annotated[str, typer.Option(help="Address to bind; loopback unless you say otherwise.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 5000,
+) -> None:
+    """Start `mlflow ui` over the project's store (one worker: starts in seconds)."""
+    import os
+    import shutil
+
+    from benchmark.tracking import tracking_uri
+
+    mlflow_bin = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow")
+    if mlflow_bin is None:
+        raise FileNotFoundError("the mlflow command is not installed here; run make venv")
+    uri = tracking_uri()
+    err.print(f"MLflow UI on http://{host}:{port} over {uri}")
+    os.execv(mlflow_bin, [mlflow_bin, "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port),
+                          "--workers", "1"])
 
 
 @app.command()

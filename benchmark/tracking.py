@@ -8,7 +8,12 @@ go to `mlartifacts/` beside the database file.
 from __future__ import annotations
 
 import os
+import random
+import time
 from pathlib import Path
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 
@@ -34,13 +39,28 @@ def experiment_id(name: str) -> str:
 
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
-    exp = mlflow.get_experiment_by_name(name)
+    exp = with_retries(lambda: mlflow.get_experiment_by_name(name))
     if exp is not None:
         return exp.experiment_id
     try:
-        return mlflow.create_experiment(name, artifact_location=_artifact_root(uri))
+        return with_retries(lambda: mlflow.create_experiment(name, artifact_location=_artifact_root(uri)))
     except Exception:  # another process created it between our look-up and create
-        exp = mlflow.get_experiment_by_name(name)
+        exp = with_retries(lambda: mlflow.get_experiment_by_name(name))
         if exp is None:
             raise
         return exp.experiment_id
+
+
+def with_retries(fn: Callable[[], T], attempts: int = 12) -> T:
+    """Call `fn`, retrying with jittered back-off while sqlite says the database is locked.
+
+    Two benchmarks writing one sqlite store at once otherwise lose writes to `database is locked`.
+    """
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as e:  # mlflow wraps sqlalchemy's OperationalError in MlflowException
+            if "locked" not in str(e).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")

@@ -37,7 +37,7 @@ class TrainConfig:
     patience: int = 3
     seed: int = 0
     device: str = "auto"
-    checkpoint_dir: Path = Path("checkpoints")
+    checkpoint_dir: Path | None = None  # None: checkpoints/NAME/DATA_HASH
     resume: bool = False
     max_steps: int | None = None  # stop after this many optimizer steps in total (tests, smoke runs)
     log_every: int = 25
@@ -256,6 +256,7 @@ def train(
 
 
 def set_threads() -> None:
-    """Use every core for intra-op parallelism (torch defaults to physical cores only)."""
-    torch.set_num_threads(os.cpu_count() or 1)
+    """Use every core for intra-op parallelism (torch defaults to physical cores only), or
+    `PHRASEBENCH_THREADS` of them."""
+    torch.set_num_threads(int(os.environ.get("PHRASEBENCH_THREADS") or os.cpu_count() or 1))
 

@@ -1,0 +1,213 @@
+"""`benchmark`: every generator continues the same test contexts; the critic and the metrics
+score each row against the reference set; one MLflow run per row.
+
+Rows: one per generator, plus two reference rows in every leaderboard: `real` (the true
+continuations of the test contexts: the noise floor) and `random` (unigram token samples: the
+floor). The reference set is the real phrases of the validation split (context + true
+continuation), never the test contexts themselves.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from metrics import (
+    TrainingPatterns, bootstrap, c2st_auroc, critic_gap, descriptor_matrix, fcd, jsd_metrics, with_ci,
+)
+from phrases.decode import decode_phrase
+
+REFERENCE_ROWS = ("real", "random")
+LEADERBOARD_KEYS = ("critic_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step", "jsd_duration",
+                    "copy_rate", "fcd", "c2st_auroc")
+
+
+@dataclass
+class BenchmarkOptions:
+    generators: list[str]
+    contexts: int = 256
+    samples: int = 1
+    temperature: float = 1.0
+    top_p: float = 0.95
+    seed: int = 0
+    n_boot: int = 200
+    reference_size: int = 1024
+    device: str = "auto"
+    examples: int = 4  # MIDI files and piano rolls per row
+
+
+@dataclass
+class Row:
+    """One leaderboard row: the continuations of one generator (or reference) and its scores."""
+
+    name: str
+    continuations: list[list[int]] = field(default_factory=list)
+    nll: list[np.ndarray] | None = None
+    generator_run_id: str = ""
+    status: str = "ok"
+    error: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    per_phrase: dict[str, np.ndarray] = field(default_factory=dict)
+    decoded: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class BenchmarkResult:
+    benchmark_id: str
+    rows: list[Row]
+    context_index: np.ndarray
+    stage_seconds: dict[str, float]
+
+
+def select_contexts(n_test: int, n: int, seed: int) -> np.ndarray:
+    """`n` test-window indices, seeded; the same for every generator of a benchmark."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_test, size=min(n, n_test), replace=False))
+
+
+def unigram_probs(train_split, vocab_size: int, special: list[int]) -> np.ndarray:
+    """Token frequencies of the training split's continuations (specials excluded)."""
+    counts = np.bincount(train_split.arrays["continuation"], minlength=vocab_size).astype(np.float64)
+    counts[special] = 0
+    return counts / counts.sum()
+
+
+def random_continuations(probs: np.ndarray, lengths: list[int], seed: int) -> list[list[int]]:
+    """Unigram token samples, each as long (in tokens) as the true continuation it stands for."""
+    rng = np.random.default_rng(seed)
+    return [rng.choice(len(probs), size=n, p=probs).tolist() for n in lengths]
+
+
+def unigram_nll(probs: np.ndarray, continuations: list[np.ndarray]) -> list[np.ndarray]:
+    logp = np.log(np.maximum(probs, 1e-12))
+    return [-logp[np.asarray(c, dtype=np.int64)] for c in continuations]
+
+
+class Benchmark:
+    """Holds what every row is scored against: reference phrases, critic, training patterns."""
+
+    def __init__(self, data, critic, options: BenchmarkOptions, critic_run_id: str = "",
+                 log: Callable[[str], None] = print) -> None:
+        self.data, self.critic, self.options, self.log = data, critic, options, log
+        self.critic_run_id = critic_run_id
+        self.tokenizer = data.tokenizer
+        self.stage_seconds: dict[str, float] = {}
+        with self._stage("reference"):
+            test = data.test
+            self.context_index = select_contexts(len(test), options.contexts, options.seed)
+            reps = np.repeat(self.context_index, options.samples)
+            self.phrases = test.subset(reps)
+            self.contexts = self.phrases.token_lists("context")
+            self.true_continuations = self.phrases.token_lists("continuation")
+            self.tempos = self.phrases.arrays["tempo_qpm"]
+            ref_index = select_contexts(len(data.val), options.reference_size, options.seed + 1)
+            ref = data.val.subset(ref_index)
+            self.ref_scores = critic.score(ref.token_lists("context"), ref.token_lists("continuation"))
+            self.ref_embed = critic.embed(ref.token_lists("context"), ref.token_lists("continuation"))
+            self.ref_notes = [ref[i].continuation_notes for i in range(len(ref))]
+            self.ref_features = self._features(self.ref_embed, self.ref_notes)
+            self.patterns = TrainingPatterns.from_split(data.train)
+            special = list(self.tokenizer.special_tokens_ids)
+            self.unigram = unigram_probs(data.train, len(self.tokenizer), special)
+
+    def _stage(self, name: str):
+        bench = self
+
+        class _Timer:
+            def __enter__(self):
+                self.t = time.perf_counter()
+
+            def __exit__(self, *exc):
+                bench.stage_seconds[name] = bench.stage_seconds.get(name, 0.0) + time.perf_counter() - self.t
+
+        return _Timer()
+
+    def _features(self, embeddings: np.ndarray, notes: list[np.ndarray]) -> np.ndarray:
+        """What the two-sample classifier sees: critic latent means + musical descriptors."""
+        desc = np.nan_to_num(descriptor_matrix(notes, n_bars=self.data.config.phrase_bars))
+        return np.hstack([embeddings, desc])
+
+    # -- rows ---------------------------------------------------------------------------------
+    def reference_rows(self) -> list[Row]:
+        real = Row("real", [list(map(int, c)) for c in self.true_continuations])
+        random = Row("random", random_continuations(self.unigram, [len(c) for c in self.true_continuations],
+                                                    self.options.seed))
+        random.nll = unigram_nll(self.unigram, self.true_continuations)
+        return [real, random]
+
+    def generator_row(self, name: str, generator, run_id: str) -> Row:
+        """Generate and score; any exception marks the row failed instead of ending the benchmark."""
+        from generators.base import Length
+
+        row = Row(name, generator_run_id=run_id)
+        start = time.perf_counter()
+        try:
+            with self._stage(f"generate {name}"):
+                row.continuations = generator.generate(
+                    self.contexts, Length(bars=self.data.config.phrase_bars), self.options.temperature,
+                    self.options.top_p, self.options.seed)
+            with self._stage(f"nll {name}"):
+                unique = self.data.test.subset(self.context_index)
+                row.nll = generator.nll(unique)
+        except Exception as e:  # a broken generator must not take the leaderboard down
+            row.status, row.error = "failed", f"{type(e).__name__}: {e}"[:500]
+        row.seconds = time.perf_counter() - start
+        return row
+
+    def score(self, row: Row) -> Row:
+        """Every leaderboard metric of a row, with bootstrap intervals."""
+        if row.status != "ok":
+            return row
+        o = self.options
+        with self._stage("score"):
+            row.decoded = [decode_phrase(self.tokenizer, c, k, t, self.data.config.phrase_bars)
+                           for c, k, t in zip(self.contexts, row.continuations, self.tempos)]
+            notes = [d.continuation_notes for d in row.decoded]
+            scores = self.critic.score(self.contexts, row.continuations)
+            embed = self.critic.embed(self.contexts, row.continuations)
+            realness = self.critic.realness(scores)
+            m: dict[str, float] = {}
+            m.update(with_ci("critic_gap", bootstrap(critic_gap, scores, self.ref_scores, n_boot=o.n_boot, seed=o.seed)))
+            m.update(with_ci("realness", bootstrap(np.mean, realness, n_boot=o.n_boot, seed=o.seed)))
+            m.update(with_ci("anomaly", bootstrap(np.mean, scores, n_boot=o.n_boot, seed=o.seed)))
+            if row.nll is not None:
+                m.update(with_ci("nll", bootstrap(_pooled_mean, row.nll, n_boot=o.n_boot, seed=o.seed)))
+            jsd = bootstrap(lambda a, b: jsd_metrics(a, b), notes, self.ref_notes, n_boot=o.n_boot, seed=o.seed,
+                            method="basic")
+            for key, interval in jsd.items():
+                m.update(with_ci(key, interval))
+            m.update(with_ci("copy_rate", bootstrap(self.patterns.copy_rate, notes, n_boot=o.n_boot, seed=o.seed)))
+            m.update(with_ci("fcd", bootstrap(fcd, embed, self.ref_embed, n_boot=o.n_boot, seed=o.seed, method="basic")))
+            m["c2st_auroc"] = c2st_auroc(self._features(embed, notes), self.ref_features, seed=o.seed)
+            m["malformed_tokens"] = float(sum(d.malformed for d in row.decoded))
+            m["notes_per_continuation"] = float(np.mean([len(n) for n in notes]))
+            row.metrics = m
+            row.per_phrase = {"anomaly": scores, "realness": realness,
+                              "notes": np.array([len(n) for n in notes]),
+                              "tokens": np.array([len(c) for c in row.continuations])}
+        return row
+
+
+def _pooled_mean(per_phrase: list[np.ndarray]) -> float:
+    total = sum(float(np.sum(x)) for x in per_phrase)
+    count = sum(len(x) for x in per_phrase)
+    return total / count if count else float("nan")
+
+
+def new_benchmark_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def rank(rows: list[Row]) -> list[Row]:
+    """Rows by critic_gap (lower is better); failed rows last."""
+    return sorted(rows, key=lambda r: (r.status != "ok", r.metrics.get("critic_gap", float("inf"))))
+
+
+__all__ = ["Benchmark", "BenchmarkOptions", "BenchmarkResult", "LEADERBOARD_KEYS", "REFERENCE_ROWS", "Row",
+           "new_benchmark_id", "rank", "select_contexts", "Path"]
