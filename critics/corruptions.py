@@ -213,7 +213,9 @@ class ValidityRow:
 
 def validity_suite(critic, split, probs: np.ndarray, seed: int = 0, names: Sequence[str] = CORRUPTIONS,
                    max_phrases: int | None = None) -> list[ValidityRow]:
-    """Score real and corrupted continuations of `split` (same contexts); first row: `real`."""
+    """Score real and corrupted continuations of `split` (same contexts); first row: `real`.
+
+    `swap` is left out (no row) when the split holds a single song."""
     from metrics.two_sample import auroc
 
     if max_phrases is not None and len(split) > max_phrases:
@@ -227,6 +229,8 @@ def validity_suite(critic, split, probs: np.ndarray, seed: int = 0, names: Seque
     has_realness = len(getattr(critic, "calibration", ())) > 0
     rows = [ValidityRow("real", 0.5, float(real.mean()), float(critic.realness(real).mean()) if has_realness else float("nan"))]
     for name in names:
+        if name == "swap" and len(np.unique(songs)) < 2:
+            continue
         scores = critic.score(contexts, corrupt(name, contexts, continuations, songs, vocab, probs, seed))
         rows.append(ValidityRow(name, auroc(scores, real), float(scores.mean()),
                                 float(critic.realness(scores).mean()) if has_realness else float("nan")))

@@ -64,7 +64,7 @@ class VAEConfig:
     dropout: float = 0.1
     word_dropout: float = 0.1
     free_bits: float = 0.1  # nats per latent dimension
-    kl_warmup_steps: int = 2000
+    kl_warmup_steps: int = 500  # ~3 epochs of the default corpus at batch 32
 
 
 class SeqVAE(nn.Module):
@@ -143,13 +143,15 @@ class VAECritic(Critic):
     kind = "critic-vae"  # checkpoint kind
     config_class = VAEConfig
 
-    def __init__(self, tokenizer, config: VAEConfig | None = None, device: str = "auto") -> None:
+    def __init__(self, tokenizer, config: VAEConfig | None = None, device: str = "auto", seed: int = 0) -> None:
         self.tokenizer = tokenizer
         self.config = config or VAEConfig()
         self.device = resolve_device(device)
         vocab = tokenizer.vocab
         self.pad, self.bos, self.eos = vocab["PAD_None"], vocab["BOS_None"], vocab["EOS_None"]
-        self.model = SeqVAE(len(tokenizer), self.pad, self.config).to(self.device)
+        with torch.random.fork_rng(devices=[]):  # the initial weights depend on `seed` only
+            torch.manual_seed(seed)
+            self.model = SeqVAE(len(tokenizer), self.pad, self.config).to(self.device)
         self.calibration = np.zeros(0)
         self.data_hash = ""
         self.phrase_config: dict = {}
