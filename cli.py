@@ -142,9 +142,13 @@ CheckpointDirOpt = Annotated[Optional[Path], typer.Option(help="Checkpoint folde
 SplitSeedOpt = Annotated[int, typer.Option(help="Seed of the song split (the data), apart from --seed.")]
 
 
-def generator_checkpoint_dir(given: Path | None, name: str, data_hash: str) -> Path:
-    from benchmark.train import default_checkpoint_dir
+def default_checkpoint_dir(name: str, data_hash: str) -> Path:
+    from benchmark.train import default_checkpoint_dir as default
 
+    return default(name, data_hash)
+
+
+def generator_checkpoint_dir(given: Path | None, name: str, data_hash: str) -> Path:
     return given or default_checkpoint_dir(name, data_hash)
 
 
@@ -258,6 +262,145 @@ def generate(
     console.print(f"{num} files in {out}; {malformed} malformed tokens dropped")
 
 
+CRITIC_CHECKPOINT_NAME = "critic-vae"
+
+
+@app.command("train-critic")
+@friendly_errors
+def train_critic(
+    corpus: CorpusOpt = None,
+    tokenizer: TokenizerOpt = "remi",
+    tracks: TracksOpt = "merge",
+    phrase_bars: PhraseBarsOpt = 4,
+    transpose: TransposeOpt = 0,
+    split_seed: SplitSeedOpt = 0,
+    cache_dir: CacheOpt = None,
+    epochs: Annotated[int, typer.Option(help="Epochs at most.")] = 30,
+    max_minutes: Annotated[Optional[float], typer.Option(help="Wall-clock training budget; stops after the step that crosses it (the validity suite runs after).")] = 18.0,
+    max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps at most (smoke runs).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Phrases per batch.")] = 32,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, warm-up then cosine decay).")] = 2e-3,
+    patience: Annotated[int, typer.Option(help="Early stopping: epochs without a better validation ELBO.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, batch order, dropout, corruptions.")] = 0,
+    device: DeviceOpt = "auto",
+    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in --checkpoint-dir.")] = False,
+    checkpoint_dir: Annotated[Optional[Path], typer.Option(help="Checkpoint folder (default: checkpoints/critic-vae/DATA_HASH).")] = None,
+    model_opt: ModelOpt = None,
+    suite_phrases: Annotated[Optional[int], typer.Option(help="Score at most this many test phrases in the validity suite (default: all).")] = None,
+) -> None:
+    """Train the VAE anomaly critic on real doubled phrases, calibrate it on the validation split,
+    run the validity suite on the test split; one MLflow run in phrasebench-critics.
+
+    Example: python cli.py train-critic --max-minutes 18
+    """
+    from benchmark.train import train_critic as train
+    from generators.training import TrainConfig
+
+    config = phrase_config(tokenizer, tracks, phrase_bars, None, 4, 512, "0.8,0.1,0.1", split_seed, transpose)
+    data = load_phrases(corpus, config, cache_dir)
+    ckpt = checkpoint_dir or default_checkpoint_dir(CRITIC_CHECKPOINT_NAME, data.data_hash)
+    train_cfg = TrainConfig(
+        epochs=epochs, max_minutes=max_minutes, max_steps=max_steps, batch_size=batch_size, lr=lr,
+        patience=patience, seed=seed, checkpoint_dir=ckpt, resume=resume,
+    )
+    critic, state, rows = train(data, train_cfg, parse_model_opts(model_opt), device,
+                                log=lambda msg: err.print(msg, highlight=False), suite_phrases=suite_phrases)
+    table = Table("continuation", "auroc", "anomaly (nats/token)", "realness", title="critic validity suite (test split)")
+    for r in rows:
+        table.add_row(r.name, "-" if r.name == "real" else f"{r.auroc:.3f}", f"{r.anomaly:.3f}", f"{r.realness:.3f}")
+    console.print(table)
+    final = critic.validation_metrics(data.val)
+    console.print(
+        f"critic-vae: stopped after epoch {state.epoch} ({state.stop_reason}); best val_elbo {state.best_val_nll:.4f} "
+        f"nats/token, val_kl {final['val_kl']:.2f} nats/phrase, active_units {int(final['active_units'])}/"
+        f"{critic.config.latent}; {state.tokens_per_s:,.0f} tokens/s"
+    )
+    console.print(f"checkpoint {ckpt / 'best.pt'}; MLflow run {critic.run_id}")
+
+
+def _critique_files(path: Path) -> list[Path]:
+    from phrases.scan import MIDI_SUFFIXES
+
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such file or folder; give a MIDI file or a folder of them")
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"{path}: no .mid/.midi files in this folder")
+    return files
+
+
+@app.command()
+@friendly_errors
+def critique(
+    path: Annotated[Path, typer.Argument(help="A MIDI file, or a folder of them (searched recursively).")],
+    phrase_bars: Annotated[Optional[int], typer.Option(help="Bars in a context (default: the critic's).")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="Critic checkpoint (default: best.pt of the default corpus's data).")] = None,
+    corpus: CorpusOpt = None,
+    cache_dir: CacheOpt = None,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Rate MIDI files with the critic: anomaly (nats/token, higher = stranger) and realness
+    (share of real validation phrases that are stranger; real music ~0.5) per window of
+    2 x phrase-bars bars, per file, and overall.
+
+    Example: python cli.py critique my_solos/ --phrase-bars 4
+    """
+    import numpy as np
+
+    from critics.vae import VAECritic
+    from phrases.scan import SKIP_REASONS, load_song
+    from phrases.windows import cut_windows
+
+    if checkpoint is None:
+        data = load_phrases(corpus, phrase_config("remi", "merge", 4, None, 4, 512, "0.8,0.1,0.1", 0, 0), cache_dir, quiet=True)
+        checkpoint = default_checkpoint_dir(CRITIC_CHECKPOINT_NAME, data.data_hash) / "best.pt"
+        if not checkpoint.is_file():
+            raise FileNotFoundError(f"{checkpoint}: no critic trained on the default corpus yet; run "
+                                    "`python cli.py train-critic` or pass --checkpoint FILE")
+    files = _critique_files(path)
+    critic = VAECritic.load(checkpoint, device)
+    if len(critic.calibration) == 0:
+        raise ValueError(f"{checkpoint}: the critic is not calibrated (an interrupted training?); run train-critic to the end")
+    pc = critic.phrase_config
+    bars = phrase_bars or pc.get("phrase_bars", 4)
+    if bars < 1:
+        raise ValueError(f"--phrase-bars {bars}: must be at least 1")
+    if bars != pc.get("phrase_bars", bars):
+        err.print(f"[yellow]warning:[/yellow] the critic was trained on {pc['phrase_bars']}-bar contexts; "
+                  f"scores of {bars}-bar windows are not calibrated alike", highlight=False)
+    tok = critic.tokenizer
+    all_scores = []
+    for f in files:
+        score, reason = load_song(f, pc.get("tracks", "merge"))
+        if score is not None:
+            score = tok.preprocess_score(score)
+            if not score.tracks:
+                score, reason = None, "empty"
+        if score is None:
+            console.print(f"{f}: skipped ({SKIP_REASONS.get(reason, reason)})", highlight=False)
+            continue
+        w = cut_windows(tok, score, bars, bars, pc.get("min_notes", 4), pc.get("max_tokens", 512))
+        if not w.start_bar:
+            console.print(f"{f}: skipped (no window of {2 * bars} bars with {pc.get('min_notes', 4)}+ notes in each "
+                          f"half and at most {pc.get('max_tokens', 512)} tokens)", highlight=False)
+            continue
+        anomaly = critic.score(w.context_ids, w.continuation_ids)
+        real = critic.realness(anomaly)
+        all_scores.append(anomaly)
+        for b, a, r in zip(w.start_bar, anomaly, real):
+            console.print(f"  bars {b + 1:>3}-{b + 2 * bars:<3} anomaly {a:6.3f}  realness {r:.3f}", highlight=False)
+        dropped = w.dropped_few_notes + w.dropped_too_long
+        console.print(f"{f}: {len(anomaly)} windows, mean anomaly {anomaly.mean():.3f}, mean realness {real.mean():.3f}"
+                      + (f" ({dropped} windows skipped)" if dropped else ""), highlight=False)
+    if not all_scores:
+        raise ValueError(f"{path}: no file gave a window to score; give MIDI with at least {2 * bars} bars of notes")
+    scores = np.concatenate(all_scores)
+    console.print(f"overall: {len(all_scores)} files, {len(scores)} windows, mean anomaly {scores.mean():.3f} nats/token, "
+                  f"mean realness {critic.realness(scores).mean():.3f} (real held-out jazz ~0.5)", highlight=False)
+
+
 @app.command()
 @friendly_errors
 def benchmark(
@@ -347,14 +490,23 @@ def speed(
     workers: Annotated[Optional[int], typer.Option(help="Processes for prepare-data (default: one per core).")] = None,
 ) -> None:
     """Print throughput figures for every stage, each next to a reference measured in the same run."""
-    from benchmark.speed import generator_speed, prepare_data_speed
+    from benchmark.speed import critic_speed, generator_speed, prepare_data_speed
+    from benchmark.train import default_checkpoint_dir
+    from critics.vae import VAECritic
+    from generators.checkpoint import CheckpointError
     from generators.training import set_threads
     from phrases import PhraseConfig, default_corpus, prepare
 
-    set_threads()
     corpus = corpus or default_corpus()
     rows = prepare_data_speed(corpus, workers)
-    rows += generator_speed(prepare(corpus, PhraseConfig()))
+    set_threads()
+    data = prepare(corpus, PhraseConfig(), workers=workers)
+    rows += generator_speed(data)
+    try:  # the trained critic when there is one; the speed of an untrained one is the same
+        critic = VAECritic.load(default_checkpoint_dir("critic-vae", data.data_hash) / "best.pt", "cpu")
+    except CheckpointError:
+        critic = VAECritic(data.tokenizer, device="cpu")
+    rows.append(critic_speed(critic, data.test))
     table = Table("stage", "figure", "reference (same run)", "ratio", title="phrasebench speed")
     for r in rows:
         table.add_row(r.stage, f"{r.value:,.2f} {r.unit}", r.reference, r.ratio)

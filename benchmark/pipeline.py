@@ -35,7 +35,8 @@ def load_generator(name: str, data, options: BenchmarkOptions, train_missing: bo
 
 
 def load_critic(data, options: BenchmarkOptions, train_missing: bool, quick: bool, log):
-    from critics.train import load_critic_checkpoint, quick_critic
+    from benchmark.train import quick_critic
+    from critics.vae import VAECritic
 
     run = latest_critic_run(data.data_hash)
     if run is None:
@@ -45,7 +46,7 @@ def load_critic(data, options: BenchmarkOptions, train_missing: bool, quick: boo
         log("critic: no trained critic for this data; training one with a quick budget")
         critic = quick_critic(data, options.device, options.seed, log)
         return critic, critic.run_id
-    return load_critic_checkpoint(checkpoint_of(run), options.device), run.info.run_id
+    return VAECritic.load(checkpoint_of(run), options.device), run.info.run_id
 
 
 def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, quick: bool = False,

@@ -151,3 +151,19 @@ def generator_speed(data) -> list[SpeedRow]:
                          "tokens/s", f"uncached, one context at a time: {uncached:,.0f} tokens/s",
                          f"{cached / uncached:.1f}x"))
     return rows
+
+
+def critic_speed(critic, phrases, max_phrases: int = 512, target: float = 200.0) -> SpeedRow:
+    """Critic scoring throughput in doubled phrases (context + continuation) per second, on up to
+    `max_phrases` real phrases, after one warm-up batch; next to the issue's target."""
+    split = phrases.subset(range(min(len(phrases), max_phrases)))
+    ctx, cont = split.token_lists("context"), split.token_lists("continuation")
+    critic.score(ctx[:16], cont[:16])  # warm-up: first-call allocations
+    seconds, _ = _timed(lambda: critic.score(ctx, cont))
+    n_tokens = sum(len(c) + len(d) for c, d in zip(ctx, cont))
+    rate = len(ctx) / seconds
+    return SpeedRow(
+        f"critic scoring ({critic.name}, {critic.num_parameters() / 1e6:.2f}M params)", rate, "phrases/s",
+        f"target {target:.0f} phrases/s; {n_tokens / seconds:,.0f} tokens/s over {len(ctx)} phrases",
+        f"{rate / target:.2f}x target",
+    )

@@ -39,7 +39,8 @@ def load_checkpoint(path: Path, kind: str | None = None, map_location="cpu") -> 
     """Read a checkpoint written by `save_checkpoint`; `kind` checks what model it holds."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: no checkpoint here; train one first (python cli.py train-generator ...)")
+        command = "train-critic" if (kind or "").startswith("critic") else "train-generator ..."
+        raise CheckpointError(f"{path}: no checkpoint here; train one first (python cli.py {command})")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # truncated zip, pickle with code in it, not a torch file at all

@@ -140,7 +140,7 @@ class TrainState:
 
     epoch: int
     step: int
-    best_val_nll: float
+    best_val_nll: float  # the best validation value: val_nll, or the evaluate_fn's val_key
     val_nll: float
     tokens_per_s: float
     stop_reason: str
@@ -157,11 +157,20 @@ def train(
     on_best: Callable[[Path], None] | None = None,
     progress: Callable[[int, int, float, float], None] | None = None,
     kind: str = "generator",
+    loss_fn: Callable[[torch.nn.Module, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    evaluate_fn: Callable[[torch.nn.Module], dict[str, float]] | None = None,
+    val_key: str = "val_nll",
 ) -> TrainState:
     """Train `model` (ids (B, L) -> logits (B, L, V)) on padded sequences.
 
     `checkpoint_extra()` gives what else a checkpoint holds (model config, tokenizer, ...);
     `log(metrics, step)` receives train_loss / val_nll / best_val_nll / tokens_per_s.
+
+    Models that are not plain next-token predictors (the VAE critic) pass
+    `loss_fn(model, batch, step) -> (loss_sum, n_tokens)`, minimised as loss_sum / n_tokens, and
+    `evaluate_fn(model) -> metrics` run after every epoch; `metrics[val_key]` (lower is better)
+    then takes the place of val_nll for early stopping and best.pt, and every metric is logged
+    with `best_<val_key>`. Without them the loop is the generators' token cross-entropy.
     """
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
@@ -208,9 +217,12 @@ def train(
         for i, idx in enumerate(order):
             t0 = time.perf_counter()
             batch = pad_batch([train_seqs[j] for j in idx], pad).to(device, non_blocking=True)
-            nll, mask = token_losses(model, batch, pad)
-            n_tok = mask.sum()
-            loss = nll.sum() / n_tok
+            if loss_fn is None:
+                nll, mask = token_losses(model, batch, pad)
+                loss_sum, n_tok = nll.sum(), mask.sum()
+            else:
+                loss_sum, n_tok = loss_fn(model, batch, step)
+            loss = loss_sum / n_tok
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -235,7 +247,12 @@ def train(
                 stop_reason = "max_steps"
                 break
         epoch += 1
-        val_nll = evaluate(model, val_seqs, pad, device)
+        if evaluate_fn is None:
+            val_metrics = {"val_nll": evaluate(model, val_seqs, pad, device)}
+        else:
+            val_metrics = evaluate_fn(model)
+            model.train()
+        val_nll = val_metrics[val_key]
         if val_nll < best:
             best, bad_epochs = val_nll, 0
             save_checkpoint({"kind": kind, "model": model.state_dict(), "epoch": epoch, "step": step,
@@ -246,7 +263,7 @@ def train(
             bad_epochs += 1
         write_last()
         if log:
-            log({"val_nll": val_nll, "best_val_nll": best, "epoch": epoch}, step)
+            log({**val_metrics, f"best_{val_key}": best, "epoch": epoch}, step)
         if stop_reason != "epochs":
             break
         if bad_epochs >= cfg.patience:

@@ -1,0 +1,333 @@
+"""The VAE anomaly critic: a sequence VAE over doubled-length phrases (context + continuation).
+
+Model (Bowman et al. 2016, "Generating Sentences from a Continuous Space"):
+
+    x = BOS + context + continuation + EOS                    (REMI token ids)
+    encoder   q(z | x) = N(mu(x), diag sigma^2(x)):  bidirectional GRU over x[1:], its two final
+              states -> Linear -> (mu, log sigma^2), z in R^latent (default 64)
+    decoder   p(x | z) = prod_t p(x_t | x_<t, z):   GRU whose initial state is tanh(W z) and whose
+              input at every step is [embed(x_<t) ; z]; Linear head to the vocabulary
+    prior     p(z) = N(0, I)
+
+    ELBO(x) = E_q[log p(x | z)] - KL(q(z | x) || p(z)),
+    KL      = sum_d 1/2 (mu_d^2 + sigma_d^2 - 1 - log sigma_d^2)
+
+Training minimises, per target token, the reconstruction NLL (one z ~ q, reparameterised) plus
+beta(step) * sum_d max(lambda, mean_batch KL_d). Against posterior collapse (the decoder alone
+modelling x and q(z|x) = p(z)), all three guards of the literature are used:
+
+- KL annealing: beta rises linearly from 0 to 1 over `kl_warmup_steps` (Bowman et al. 2016);
+- free bits: no KL penalty on a latent dimension below `free_bits` nats, averaged over the batch
+  (Kingma et al. 2016, "Improved Variational Inference with Inverse Autoregressive Flow");
+- word dropout: each decoder input token (after BOS) is replaced by a dedicated "dropped" token
+  with probability `word_dropout`, so the decoder must lean on z (Bowman et al. 2016).
+
+`active_units` = #{d : Var_x(E_q[z_d | x]) > 0.01} (Burda et al. 2016), over the validation split.
+
+Scores (deterministic: z = mu, the posterior mean, no sampling):
+
+    anomaly(x)        = ( sum_{t in continuation + EOS} -log p(x_t | x_<t, mu) + KL * n_cont / n ) / n_cont
+    phrase_anomaly(x) = ( sum_{t in x[1:]} -log p(x_t | x_<t, mu) + KL ) / n
+
+with n the number of targets (context + continuation + EOS) and n_cont = len(continuation) + 1:
+the negative ELBO per token, the continuation taking its per-token share of the KL. Higher is
+stranger. `val_elbo` in MLflow is the same negative ELBO per token over the validation split
+(nats/token, lower is better, like `val_nll`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from critics.base import Critic, Tokens
+from generators.autoregressive import _progress_bar, tokenizer_from_json, tokenizer_to_json
+from generators.checkpoint import load_checkpoint, save_checkpoint
+from generators.training import TrainConfig, TrainState, batches, pad_batch, resolve_device, train
+
+
+@dataclass
+class VAEConfig:
+    d_embed: int = 128
+    enc_hidden: int = 128  # per direction of the bidirectional encoder GRU
+    hidden: int = 256  # decoder GRU
+    latent: int = 64
+    dropout: float = 0.1
+    word_dropout: float = 0.1
+    free_bits: float = 0.1  # nats per latent dimension
+    kl_warmup_steps: int = 500  # ~3 epochs of the default corpus at batch 32
+
+
+class SeqVAE(nn.Module):
+    def __init__(self, vocab_size: int, pad: int, cfg: VAEConfig) -> None:
+        super().__init__()
+        self.cfg, self.pad, self.vocab_size = cfg, pad, vocab_size
+        self.dropped = vocab_size  # the word-dropout token: one extra embedding row
+        self.embed = nn.Embedding(vocab_size + 1, cfg.d_embed, padding_idx=pad)
+        self.encoder = nn.GRU(cfg.d_embed, cfg.enc_hidden, batch_first=True, bidirectional=True)
+        self.to_latent = nn.Linear(2 * cfg.enc_hidden, 2 * cfg.latent)
+        self.z_to_h = nn.Linear(cfg.latent, cfg.hidden)
+        self.decoder = nn.GRU(cfg.d_embed + cfg.latent, cfg.hidden, batch_first=True)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(cfg.hidden, vocab_size)
+
+    def encode(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar) of q(z | x) for padded BOS + tokens + EOS rows; the encoder reads x[1:]."""
+        x = batch[:, 1:]
+        lengths = (x != self.pad).sum(1).clamp(min=1)
+        packed = pack_padded_sequence(self.embed(x), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, h = self.encoder(packed)  # (2, B, enc_hidden): final forward and backward states
+        mu, logvar = self.to_latent(torch.cat([h[0], h[1]], -1)).chunk(2, -1)
+        return mu, logvar.clamp(-10.0, 10.0)
+
+    def decode(self, inputs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Logits (B, L, V) of the next token after each input token, given z."""
+        x = self.drop(self.embed(inputs))
+        x = torch.cat([x, z[:, None, :].expand(-1, x.shape[1], -1)], -1)
+        out, _ = self.decoder(x, torch.tanh(self.z_to_h(z))[None].contiguous())
+        return self.head(self.drop(out))
+
+    @staticmethod
+    def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+
+    def token_nll(self, batch: torch.Tensor, z: torch.Tensor, inputs: torch.Tensor | None = None):
+        """Per-position NLL of batch[:, 1:] given batch[:, :-1] and z, and the mask of real targets."""
+        targets = batch[:, 1:]
+        logits = self.decode(batch[:, :-1] if inputs is None else inputs, z)
+        nll = F.cross_entropy(logits.transpose(1, 2).float(), targets, reduction="none")
+        mask = targets != self.pad
+        return nll * mask, mask
+
+    def loss(self, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training objective summed over the batch, and its number of target tokens."""
+        cfg = self.cfg
+        mu, logvar = self.encode(batch)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        inputs = batch[:, :-1]
+        if self.training and cfg.word_dropout > 0:
+            drop = torch.rand(inputs.shape, device=inputs.device) < cfg.word_dropout
+            drop[:, 0] = False  # keep BOS
+            inputs = inputs.masked_fill(drop & (inputs != self.pad), self.dropped)
+        nll, mask = self.token_nll(batch, z, inputs)
+        kl = self.kl_per_dim(mu, logvar).mean(0).clamp(min=cfg.free_bits).sum() * batch.shape[0]
+        beta = min(1.0, step / cfg.kl_warmup_steps) if cfg.kl_warmup_steps > 0 else 1.0
+        return nll.sum() + beta * kl, mask.sum()
+
+    @torch.no_grad()
+    def elbo_terms(self, batch: torch.Tensor):
+        """Deterministic terms (z = mu): per-position NLL, target mask, KL per phrase, mu."""
+        mu, logvar = self.encode(batch)
+        nll, mask = self.token_nll(batch, mu)
+        return nll, mask, self.kl_per_dim(mu, logvar).sum(1), mu
+
+
+def phrase_sequences(contexts: Tokens, continuations: Tokens, bos: int, eos: int) -> list[np.ndarray]:
+    return [np.concatenate([[bos], np.asarray(c, np.int64), np.asarray(d, np.int64), [eos]]).astype(np.int64)
+            for c, d in zip(contexts, continuations)]
+
+
+class VAECritic(Critic):
+    """The sequence-VAE anomaly critic (see the module docstring)."""
+
+    name = "vae"
+    kind = "critic-vae"  # checkpoint kind
+    config_class = VAEConfig
+
+    def __init__(self, tokenizer, config: VAEConfig | None = None, device: str = "auto", seed: int = 0) -> None:
+        self.tokenizer = tokenizer
+        self.config = config or VAEConfig()
+        self.device = resolve_device(device)
+        vocab = tokenizer.vocab
+        self.pad, self.bos, self.eos = vocab["PAD_None"], vocab["BOS_None"], vocab["EOS_None"]
+        with torch.random.fork_rng(devices=[]):  # the initial weights depend on `seed` only
+            torch.manual_seed(seed)
+            self.model = SeqVAE(len(tokenizer), self.pad, self.config).to(self.device)
+        self.calibration = np.zeros(0)
+        self.data_hash = ""
+        self.phrase_config: dict = {}
+        self.run_id: str | None = None
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    # -- evaluation -------------------------------------------------------------------------
+    @torch.no_grad()
+    def _terms(self, seqs: list[np.ndarray], batch_size: int = 128):
+        """Per phrase: (sum of target NLLs by position as arrays, KL, mu), in input order."""
+        self.model.eval()
+        nll_rows: list[np.ndarray] = [np.zeros(0)] * len(seqs)
+        kl = np.zeros(len(seqs))
+        mu = np.zeros((len(seqs), self.config.latent), dtype=np.float32)
+        for idx in batches(seqs, batch_size, seed=0, shuffle=False):
+            batch = pad_batch([seqs[i] for i in idx], self.pad).to(self.device)
+            nll, _, kl_b, mu_b = self.model.elbo_terms(batch)
+            nll, kl_b, mu_b = nll.cpu().numpy(), kl_b.cpu().numpy(), mu_b.cpu().numpy()
+            for row, i in enumerate(idx):
+                nll_rows[i] = nll[row, : len(seqs[i]) - 1].astype(np.float64)
+                kl[i] = kl_b[row]
+                mu[i] = mu_b[row]
+        return nll_rows, kl, mu
+
+    def _check(self, contexts: Tokens, continuations: Tokens) -> None:
+        if len(contexts) != len(continuations):
+            raise ValueError(f"{len(contexts)} contexts but {len(continuations)} continuations; give one each")
+        n = len(self.tokenizer)
+        for seq in (*contexts, *continuations):
+            if len(seq) and (min(seq) < 0 or max(seq) >= n):
+                raise ValueError(f"token id outside the critic's vocabulary of {n}; score ids of the same tokenizer")
+
+    def score(self, contexts: Tokens, continuations: Tokens, batch_size: int = 128) -> np.ndarray:
+        """Anomaly (negative ELBO, nats per continuation token; higher = stranger), z = mu."""
+        self._check(contexts, continuations)
+        nll, kl, _ = self._terms(phrase_sequences(contexts, continuations, self.bos, self.eos), batch_size)
+        out = np.zeros(len(nll))
+        for i, (row, c) in enumerate(zip(nll, contexts)):
+            n_cont = len(row) - len(c)  # continuation + EOS targets
+            out[i] = (row[len(c):].sum() + kl[i] * n_cont / len(row)) / n_cont
+        return out
+
+    def phrase_score(self, contexts: Tokens, continuations: Tokens, batch_size: int = 128) -> np.ndarray:
+        """Whole-phrase anomaly: negative ELBO per token over context + continuation + EOS."""
+        self._check(contexts, continuations)
+        nll, kl, _ = self._terms(phrase_sequences(contexts, continuations, self.bos, self.eos), batch_size)
+        return np.array([(row.sum() + k) / len(row) for row, k in zip(nll, kl)])
+
+    def embed(self, contexts: Tokens, continuations: Tokens, batch_size: int = 128) -> np.ndarray:
+        """Posterior means mu(x), (n, latent)."""
+        self._check(contexts, continuations)
+        return self._terms(phrase_sequences(contexts, continuations, self.bos, self.eos), batch_size)[2]
+
+    def validation_metrics(self, split) -> dict[str, float]:
+        """val_elbo (negative ELBO per token, z = mu), val_rec, val_kl (nats per phrase), active_units."""
+        seqs = phrase_sequences(split.token_lists("context"), split.token_lists("continuation"), self.bos, self.eos)
+        nll, kl, mu = self._terms(seqs)
+        n_tok = sum(len(r) for r in nll)
+        rec = sum(r.sum() for r in nll)
+        return {
+            "val_elbo": float((rec + kl.sum()) / n_tok),
+            "val_rec": float(rec / n_tok),
+            "val_kl": float(kl.mean()),
+            "active_units": float(active_units(mu)),
+        }
+
+    # -- training ---------------------------------------------------------------------------
+    def fit(self, train_split, val_split, config: TrainConfig) -> TrainState:
+        """Train with the shared loop, then calibrate on `val_split`; one MLflow run in
+        `phrasebench-critics`. best.pt ends up holding the best weights and the calibration."""
+        import mlflow
+
+        from benchmark.tracking import EXPERIMENT_CRITICS, experiment_id
+
+        if len(train_split) == 0 or len(val_split) == 0:
+            raise ValueError("the training and validation splits need at least one phrase each; use a larger corpus or --split")
+        train_seqs = phrase_sequences(train_split.token_lists("context"), train_split.token_lists("continuation"), self.bos, self.eos)
+        self.data_hash = config.data_hash
+        config.checkpoint_dir = Path(config.checkpoint_dir)
+        if config.resume:
+            self.run_id = load_checkpoint(config.checkpoint_dir / "last.pt", kind=self.kind).get("run_id") or None
+        tokenizer_json = tokenizer_to_json(self.tokenizer)
+        exp = experiment_id(EXPERIMENT_CRITICS)
+        with mlflow.start_run(run_id=self.run_id, experiment_id=exp if self.run_id is None else None,
+                              run_name=f"critic-{self.name}-{config.data_hash}") as run:
+            self.run_id = run.info.run_id
+            if not config.resume:
+                mlflow.set_tags({"critic": self.name, "corpus": config.corpus, "data_hash": config.data_hash,
+                                 "device": str(self.device), **config.tags})
+                mlflow.log_params({**{f"model.{k}": v for k, v in dataclasses.asdict(self.config).items()},
+                                   **config.params(), "num_parameters": self.num_parameters()})
+
+            def evaluate_fn(model):
+                return self.validation_metrics(val_split)
+
+            state = train(
+                self.model, train_seqs, [], config, self.pad,
+                checkpoint_extra=lambda: self._checkpoint_extra(tokenizer_json),
+                log=_logger(self.name), progress=_progress_bar(f"critic-{self.name}"), kind=self.kind,
+                loss_fn=lambda model, batch, step: model.loss(batch, step),
+                evaluate_fn=evaluate_fn, val_key="val_elbo",
+            )
+            best = config.checkpoint_dir / "best.pt"
+            self.model.load_state_dict(load_checkpoint(best, kind=self.kind, map_location=self.device)["model"])
+            self.calibrate(val_split)
+            final = self.validation_metrics(val_split)
+            self.save(best)  # now with the calibration
+            mlflow.log_metrics({"best_val_elbo": state.best_val_nll, "tokens_per_s": state.tokens_per_s,
+                                "active_units": final["active_units"],
+                                "calibration_median": float(np.median(self.calibration))}, step=state.step)
+            mlflow.set_tag("stop_reason", state.stop_reason)
+            mlflow.log_artifact(str(best), "checkpoint")
+        return state
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def _checkpoint_extra(self, tokenizer_json: str) -> dict:
+        return {
+            "critic": self.name,
+            "model_config": json.dumps(dataclasses.asdict(self.config)),
+            "tokenizer": tokenizer_json,
+            "run_id": self.run_id or "",
+            "calibration": torch.from_numpy(np.asarray(self.calibration, dtype=np.float64)),
+            "phrase_config": json.dumps(self.phrase_config),
+        }
+
+    def save(self, path: Path) -> None:
+        save_checkpoint({"kind": self.kind, "model": self.model.state_dict(), "data_hash": self.data_hash,
+                         **self._checkpoint_extra(tokenizer_to_json(self.tokenizer))}, path)
+
+    @classmethod
+    def load(cls, path: Path, device: str = "auto") -> VAECritic:
+        state = load_checkpoint(path, kind=cls.kind)
+        try:
+            config = cls.config_class(**json.loads(state["model_config"]))
+            critic = cls(tokenizer_from_json(state["tokenizer"]), config, device)
+            critic.model.load_state_dict(state["model"])
+        except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as e:
+            reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+            from generators.checkpoint import CheckpointError
+
+            raise CheckpointError(f"{path}: a critic checkpoint this version cannot use ({reason}); train again") from None
+        critic.calibration = state.get("calibration", torch.zeros(0)).numpy().astype(np.float64)
+        critic.data_hash = state.get("data_hash", "")
+        critic.phrase_config = json.loads(state.get("phrase_config") or "{}")
+        critic.run_id = state.get("run_id") or None
+        return critic
+
+
+def active_units(mu: np.ndarray, threshold: float = 0.01) -> int:
+    """Latent dimensions whose posterior mean varies across data: Var_x(mu_d(x)) > threshold
+    (Burda et al. 2016, "Importance Weighted Autoencoders")."""
+    mu = np.asarray(mu, dtype=np.float64)
+    if len(mu) < 2:
+        return 0
+    return int((mu.var(axis=0) > threshold).sum())
+
+
+def _logger(name: str):
+    """Metrics to the active MLflow run; one line per epoch on stderr."""
+    import mlflow
+    from rich.console import Console
+
+    console = Console(stderr=True)
+
+    def log(metrics: dict, step: int) -> None:
+        mlflow.log_metrics(metrics, step=step)
+        if "val_elbo" in metrics:
+            console.print(
+                f"critic-{name} epoch {int(metrics['epoch'])}: val_elbo {metrics['val_elbo']:.4f} "
+                f"(rec {metrics['val_rec']:.4f}, kl {metrics['val_kl']:.2f} nats/phrase), "
+                f"active_units {int(metrics['active_units'])}, best {metrics['best_val_elbo']:.4f} (step {step})",
+                highlight=False)
+
+    return log
+
+
+__all__ = ["SeqVAE", "VAECritic", "VAEConfig", "active_units", "phrase_sequences"]

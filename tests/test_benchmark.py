@@ -1,0 +1,182 @@
+"""benchmark end to end on a few real files with tiny models: rows, keys, determinism, failure
+isolation, concurrent invocations, the MLflow UI and its REST API."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import numpy as np
+import pytest
+
+from benchmark.leaderboard import fetch
+from benchmark.pipeline import MissingModel, run_benchmark
+from benchmark.runner import LEADERBOARD_KEYS, BenchmarkOptions
+from benchmark.train import train_critic, train_generator
+from generators.training import TrainConfig
+from phrases.config import REPO_ROOT
+
+TINY = {
+    "lstm": {"d_embed": "32", "hidden": "64", "layers": "1"},
+    "transformer": {"dim": "32", "depth": "1", "heads": "2", "max_seq_len": "128"},
+}
+TINY_CRITIC = {"d_embed": "32", "enc_hidden": "32", "hidden": "64", "latent": "16", "kl_warmup_steps": "20"}
+GENERATORS = list(TINY)
+
+
+@pytest.fixture(scope="module")
+def store(jazz_data, tmp_path_factory):
+    """A real sqlite MLflow store holding tiny trained generators and a tiny critic."""
+    tmp = tmp_path_factory.mktemp("bench")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    old = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    mlflow.set_tracking_uri(uri)
+    quiet = lambda *_: None  # noqa: E731
+    for name in GENERATORS:
+        train_generator(name, jazz_data, TrainConfig(epochs=1, max_steps=15, batch_size=8, warmup_steps=5,
+                                                     checkpoint_dir=tmp / name), TINY[name], "cpu", quiet)
+    train_critic(jazz_data, TrainConfig(epochs=2, batch_size=16, warmup_steps=5, checkpoint_dir=tmp / "critic"),
+                 TINY_CRITIC, "cpu", quiet)
+    yield tmp, uri
+    if old is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = old
+
+
+def options(**kw):
+    return BenchmarkOptions(GENERATORS, **{"contexts": 12, "n_boot": 20, "device": "cpu", "examples": 2, **kw})
+
+
+def test_every_row_and_key(store, jazz_data):
+    result = run_benchmark(jazz_data, options(), log=lambda *_: None)
+    names = {r.name for r in result.rows}
+    assert names == {*GENERATORS, "real", "random"}
+    for row in result.rows:
+        assert row.status == "ok", row.error
+        for key in LEADERBOARD_KEYS:
+            if key == "nll" and row.name == "real":
+                continue
+            assert key in row.metrics and np.isfinite(row.metrics[key]), (row.name, key)
+            if key not in ("c2st_auroc",):
+                assert f"{key}_ci_low" in row.metrics and f"{key}_ci_high" in row.metrics
+    # logged: one run per row, with the tags and artifacts the leaderboard promises
+    client = mlflow.MlflowClient(store[1])
+    bid, entries = fetch(result.benchmark_id)
+    assert bid == result.benchmark_id and {e[0] for e in entries} == names
+    for name, status, metrics, tags in entries:
+        for tag in ("generator", "benchmark_id", "critic_run_id", "generator_run_id", "data_hash", "seed"):
+            assert tag in tags
+        assert tags["data_hash"] == jazz_data.data_hash and status == "ok"
+        assert metrics["critic_gap"] == next(r for r in result.rows if r.name == name).metrics["critic_gap"]
+    run_id = mlflow.search_runs(filter_string=f"tags.benchmark_id = '{bid}' and tags.generator = 'lstm'",
+                                experiment_names=["phrasebench-leaderboard"], output_format="list")[0].info.run_id
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"leaderboard.png", "piano_rolls.png", "phrases.csv", "examples"} <= artifacts
+    assert len(client.list_artifacts(run_id, "examples")) == 2
+    # the reference rows are ordered as they must be: real is closer to the reference than random
+    real = next(r for r in result.rows if r.name == "real").metrics
+    rand = next(r for r in result.rows if r.name == "random").metrics
+    for key in ("critic_gap", "jsd_step", "fcd"):
+        assert real[key] < rand[key], key
+
+
+def test_same_seed_same_numbers(store, jazz_data):
+    a = run_benchmark(jazz_data, options(seed=5), log=lambda *_: None)
+    b = run_benchmark(jazz_data, options(seed=5), log=lambda *_: None)
+    assert a.benchmark_id != b.benchmark_id
+    for ra, rb in zip(a.rows, b.rows):
+        assert ra.name == rb.name and ra.metrics == rb.metrics
+
+
+def test_a_failing_generator_gets_a_failed_row(store, jazz_data):
+    ckpt = store[0] / "broken"
+    train_generator("lstm", jazz_data, TrainConfig(epochs=1, max_steps=2, checkpoint_dir=ckpt), TINY["lstm"],
+                    "cpu", lambda *_: None)
+    # corrupt the newest lstm's logged checkpoint: loading it fails, the other rows complete
+    run = mlflow.search_runs(experiment_names=["phrasebench-generators"], filter_string="tags.generator = 'lstm'",
+                             order_by=["attributes.start_time DESC"], max_results=1, output_format="list")[0]
+    artifact = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="checkpoint/best.pt")
+    with open(artifact, "r+b") as f:
+        f.truncate(100)
+    result = run_benchmark(jazz_data, options(), log=lambda *_: None)
+    rows = {r.name: r for r in result.rows}
+    assert rows["lstm"].status == "failed" and "best.pt" in rows["lstm"].error
+    assert rows["transformer"].status == "ok" and rows["real"].status == "ok"
+    _, entries = fetch(result.benchmark_id)
+    tags = {e[0]: e[3] for e in entries}
+    assert tags["lstm"]["status"] == "failed" and tags["lstm"]["error"]
+    assert result.rows[-1].name == "lstm"  # failed rows rank last
+
+
+def test_missing_model_names_the_command(jazz_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(MissingModel, match="python cli.py train-critic"):
+        run_benchmark(jazz_data, options(), log=lambda *_: None)
+
+
+def _cli(*args, uri):
+    return subprocess.Popen([sys.executable, "cli.py", *args], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "MLFLOW_TRACKING_URI": uri})
+
+
+def test_two_benchmarks_at_once_into_one_store(store, jazz_dir, jazz_data):
+    """Two invocations started together: both finish and every row of both is logged."""
+    uri = store[1]
+    args = ["benchmark", "--generator", "lstm", "--generator", "transformer", "--contexts", "6", "--n-boot", "5",
+            "--corpus", str(jazz_dir), "--cache-dir", str(jazz_data.path.parent.parent), "--device", "cpu"]
+    procs = [_cli(*args, "--seed", str(s), uri=uri) for s in (11, 12)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+        assert "leaderboard" in out
+    runs = mlflow.search_runs(experiment_names=["phrasebench-leaderboard"], output_format="list",
+                              filter_string="tags.seed = '11' or tags.seed = '12'")
+    by_seed = {}
+    for r in runs:
+        by_seed.setdefault(r.data.tags["seed"], set()).add(r.data.tags["generator"])
+    assert by_seed == {"11": {"lstm", "transformer", "real", "random"}, "12": {"lstm", "transformer", "real", "random"}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ui_serves_the_page_and_the_rest_api(store, jazz_data):
+    result = run_benchmark(jazz_data, options(), log=lambda *_: None)
+    port = _free_port()
+    server = _cli("ui", "--port", str(port), uri=store[1])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 120
+        while True:
+            try:
+                page = urllib.request.urlopen(base + "/", timeout=5).read().decode()
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise AssertionError(f"mlflow ui did not come up: {server.stderr.read() if server.poll() is not None else ''}")
+                time.sleep(0.5)
+        assert "<html" in page.lower()
+        exp = mlflow.get_experiment_by_name("phrasebench-leaderboard").experiment_id
+        body = json.dumps({"experiment_ids": [exp], "filter": f"tags.benchmark_id = '{result.benchmark_id}'",
+                           "max_results": 100}).encode()
+        req = urllib.request.Request(base + "/api/2.0/mlflow/runs/search", data=body,
+                                     headers={"Content-Type": "application/json"})
+        runs = json.loads(urllib.request.urlopen(req, timeout=30).read())["runs"]
+        assert {t["value"] for r in runs for t in r["data"]["tags"] if t["key"] == "generator"} == {*GENERATORS, "real", "random"}
+        metrics = {m["key"] for m in runs[0]["data"]["metrics"]}
+        assert {"critic_gap", "jsd_pitch", "fcd", "c2st_auroc"} <= metrics
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

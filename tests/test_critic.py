@@ -1,0 +1,347 @@
+"""The VAE critic on real phrases: scores, calibration, checkpoints, resume, MLflow, the validity
+suite's corruptions, and the train-critic / critique commands. A tiny critic keeps it fast."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+
+from critics.base import realness_from
+from critics.corruptions import (
+    CORRUPTIONS, TokenVocab, corrupt, jitter, random_pitch, shuffle_pitch, swap, tritone, unigram,
+    validity_suite,
+)
+from critics.vae import VAECritic, VAEConfig, active_units
+from generators.checkpoint import CheckpointError, load_checkpoint
+from generators.training import TrainConfig
+from phrases.config import REPO_ROOT
+
+TINY = VAEConfig(d_embed=32, enc_hidden=32, hidden=64, latent=8, dropout=0.0, word_dropout=0.1,
+                 free_bits=0.1, kl_warmup_steps=20)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny GRUs run fastest on one thread (and are then bitwise repeatable)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def cli(*args, env=None, timeout=600):
+    return subprocess.run([sys.executable, "cli.py", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def tiny_config(tmp, data, epochs=15, **kw) -> TrainConfig:
+    return TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, warmup_steps=10, patience=100, seed=0,
+                       device="cpu", checkpoint_dir=tmp, data_hash=data.data_hash, corpus="wjazzd-test", **kw)
+
+
+@pytest.fixture(scope="module")
+def trained(jazz_data, tmp_path_factory):
+    """A tiny critic trained for a few epochs on the test corpus's phrases, with its MLflow store."""
+    tmp = tmp_path_factory.mktemp("critic")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    mlflow.set_tracking_uri(uri)
+    try:
+        torch.manual_seed(0)
+        critic = VAECritic(jazz_data.tokenizer, TINY, "cpu")
+        critic.fit(jazz_data.train, jazz_data.val, tiny_config(tmp / "ck", jazz_data))
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_URI")
+    return critic, tmp, uri
+
+
+@pytest.fixture(scope="module")
+def vocab(jazz_data):
+    return TokenVocab.from_tokenizer(jazz_data.tokenizer)
+
+
+def pairs(split):
+    return split.token_lists("context"), split.token_lists("continuation")
+
+
+# -- scores ---------------------------------------------------------------------------------
+def test_scores_are_finite_and_random_continuations_score_higher(trained, jazz_data, vocab):
+    critic, _, _ = trained
+    ctx, cont = pairs(jazz_data.test)
+    real = critic.score(ctx, cont)
+    assert real.shape == (len(ctx),) and np.isfinite(real).all() and (real > 0).all()
+    probs = unigram(jazz_data.train.token_lists("both"), vocab)
+    rand = critic.score(ctx, corrupt("random", ctx, cont, jazz_data.test.arrays["song"], vocab, probs, seed=0))
+    assert np.isfinite(rand).all()
+    assert rand.mean() > real.mean() + 0.5
+    whole = critic.phrase_score(ctx, cont)
+    assert np.isfinite(whole).all() and not np.allclose(whole, real)
+    emb = critic.embed(ctx, cont)
+    assert emb.shape == (len(ctx), TINY.latent) and np.isfinite(emb).all()
+
+
+def test_scores_do_not_depend_on_the_batch(trained, jazz_data):
+    """Packed encoder, z = mu: a phrase scores the same alone as amid longer and shorter ones."""
+    critic, _, _ = trained
+    ctx, cont = pairs(jazz_data.val)
+    together = critic.score(ctx, cont, batch_size=64)
+    alone = np.array([critic.score([c], [d])[0] for c, d in zip(ctx[:4], cont[:4])])
+    np.testing.assert_allclose(alone, together[:4], rtol=1e-4)
+    np.testing.assert_array_equal(critic.score(ctx, cont), critic.score(ctx, cont))
+
+
+def test_bad_token_ids_are_a_one_line_error(trained):
+    critic, _, _ = trained
+    with pytest.raises(ValueError, match="vocabulary"):
+        critic.score([[1, 2]], [[10_000]])
+    with pytest.raises(ValueError, match="2 contexts but 1"):
+        critic.score([[5], [6]], [[7]])
+
+
+def test_realness_is_calibrated_and_monotone(trained, jazz_data):
+    critic, _, _ = trained
+    cal = critic.calibration
+    assert len(cal) == len(jazz_data.val) and np.all(np.diff(cal) >= 0)
+    grid = np.linspace(cal.min() - 1, cal.max() + 1, 200)
+    r = critic.realness(grid)
+    assert np.all(np.diff(r) <= 0) and r[0] == 1.0 and r[-1] == 0.0
+    # on the calibration phrases themselves realness is ~uniform: its mean is (n + 1) / 2n
+    ctx, cont = pairs(jazz_data.val)
+    assert critic.realness(critic.score(ctx, cont)).mean() == pytest.approx((len(cal) + 1) / (2 * len(cal)), abs=1e-9)
+    # hand-checked: share of reference scores >= s
+    assert realness_from(np.array([3.0, 1.0, 2.0, 2.0]), [0.5, 2.0, 2.5, 9.0]).tolist() == [1.0, 0.75, 0.25, 0.0]
+
+
+def test_active_units_counts_dimensions_that_vary():
+    rng = np.random.default_rng(0)
+    mu = np.zeros((500, 4))
+    mu[:, 0] = rng.normal(0, 1.0, 500)  # varies
+    mu[:, 1] = rng.normal(0, 0.01, 500)  # variance 1e-4: inactive
+    mu[:, 2] = 5.0  # constant: inactive
+    mu[:, 3] = rng.normal(0, 0.3, 500)  # variance 0.09: active
+    assert active_units(mu) == 2
+
+
+# -- checkpoints, resume, MLflow ---------------------------------------------------------------
+def test_save_load_gives_identical_scores(trained, jazz_data, tmp_path):
+    critic, _, _ = trained
+    critic.save(tmp_path / "c.pt")
+    again = VAECritic.load(tmp_path / "c.pt", "cpu")
+    ctx, cont = pairs(jazz_data.test)
+    np.testing.assert_array_equal(critic.score(ctx, cont), again.score(ctx, cont))
+    np.testing.assert_array_equal(critic.embed(ctx, cont), again.embed(ctx, cont))
+    np.testing.assert_array_equal(critic.calibration, again.calibration)
+    assert again.config == TINY and again.data_hash == jazz_data.data_hash
+
+
+def test_best_checkpoint_holds_the_calibration(trained):
+    critic, tmp, _ = trained
+    loaded = VAECritic.load(tmp / "ck" / "best.pt", "cpu")
+    np.testing.assert_array_equal(loaded.calibration, critic.calibration)
+
+
+def test_corrupt_or_foreign_checkpoints_get_one_line_errors(trained, tmp_path):
+    critic, tmp, _ = trained
+    raw = (tmp / "ck" / "best.pt").read_bytes()
+    (tmp_path / "trunc.pt").write_bytes(raw[: len(raw) // 3])
+    with pytest.raises(CheckpointError, match="trunc.pt") as e:
+        VAECritic.load(tmp_path / "trunc.pt")
+    assert "\n" not in str(e.value)
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="garbage.pt"):
+        VAECritic.load(tmp_path / "garbage.pt")
+    state = load_checkpoint(tmp / "ck" / "best.pt")
+    from generators.checkpoint import save_checkpoint
+
+    save_checkpoint({**state, "kind": "lstm"}, tmp_path / "gen.pt")
+    with pytest.raises(CheckpointError, match="not 'critic-vae'"):
+        VAECritic.load(tmp_path / "gen.pt")
+
+
+def test_mlflow_run_has_the_required_keys(trained, jazz_data):
+    critic, _, uri = trained
+    client = mlflow.MlflowClient(uri)
+    run = client.get_run(critic.run_id)
+    assert client.get_experiment(run.info.experiment_id).name == "phrasebench-critics"
+    assert run.data.tags["critic"] == "vae" and run.data.tags["data_hash"] == jazz_data.data_hash
+    for key in ("val_elbo", "val_kl", "active_units", "best_val_elbo", "train_loss", "tokens_per_s"):
+        assert np.isfinite(run.data.metrics[key]), key
+    assert 0 <= run.data.metrics["active_units"] <= TINY.latent
+    assert run.data.params["model.latent"] == str(TINY.latent)
+    assert "checkpoint" in {a.path for a in client.list_artifacts(critic.run_id)}
+
+
+# -- corruptions ------------------------------------------------------------------------------
+def test_tritone_moves_every_pitch_by_six_and_nothing_else(jazz_data, vocab):
+    for phrase in list(jazz_data.test)[:10]:
+        out = tritone(phrase.continuation, vocab)
+        is_pitch = vocab.pitch[phrase.continuation] >= 0
+        assert is_pitch.sum() > 0
+        np.testing.assert_array_equal(out[~is_pitch], phrase.continuation[~is_pitch])
+        diff = vocab.pitch[out[is_pitch]] - vocab.pitch[phrase.continuation[is_pitch]]
+        assert set(np.abs(diff).tolist()) == {6}
+        assert (diff == 6).mean() > 0.9  # down only at the top of the range
+
+
+def test_shuffle_keeps_the_pitch_multiset_and_the_rhythm(jazz_data, vocab):
+    moved = 0
+    for phrase in list(jazz_data.test)[:10]:
+        out = shuffle_pitch(phrase.continuation, vocab, np.random.default_rng(1))
+        is_pitch = vocab.pitch[phrase.continuation] >= 0
+        np.testing.assert_array_equal(out[~is_pitch], phrase.continuation[~is_pitch])
+        assert sorted(out[is_pitch]) == sorted(phrase.continuation[is_pitch])
+        moved += not np.array_equal(out, phrase.continuation)
+    assert moved >= 8
+
+
+@pytest.mark.parametrize("share", [0.1, 0.3, 0.6, 1.0])
+def test_random_pitch_replaces_that_share_within_the_range(jazz_data, vocab, share):
+    for phrase in list(jazz_data.test)[:10]:
+        out = random_pitch(phrase.context, phrase.continuation, vocab, share, np.random.default_rng(2))
+        is_pitch = vocab.pitch[phrase.continuation] >= 0
+        n = is_pitch.sum()
+        np.testing.assert_array_equal(out[~is_pitch], phrase.continuation[~is_pitch])
+        changed = (out != phrase.continuation).sum()
+        assert changed == max(1, round(share * n))
+        everything = np.concatenate([vocab.pitches(phrase.context), vocab.pitches(phrase.continuation)])
+        new = vocab.pitch[out[is_pitch]]
+        assert new.min() >= everything.min() and new.max() <= everything.max()
+
+
+def test_jitter_moves_only_onsets_by_at_most_an_eighth_beat(jazz_data, vocab):
+    k = max(1, int(vocab.positions_per_beat / 8))
+    moved = 0
+    for phrase in list(jazz_data.test)[:10]:
+        out = jitter(phrase.context, phrase.continuation, vocab, np.random.default_rng(3))
+        is_pos = vocab.position[phrase.continuation] >= 0
+        np.testing.assert_array_equal(out[~is_pos], phrase.continuation[~is_pos])
+        shift = vocab.position[out[is_pos]] - vocab.position[phrase.continuation[is_pos]]
+        assert np.abs(shift).max() <= k
+        moved += (shift != 0).mean()
+        # onsets stay in order inside every bar
+        bar = np.cumsum(vocab.is_bar[out])[is_pos]
+        pos = vocab.position[out[is_pos]]
+        assert np.all((np.diff(pos) > 0) | (np.diff(bar) > 0))
+    assert moved / 10 > 0.5
+
+
+def test_swap_takes_another_songs_continuation_and_random_draws_unigram_tokens(jazz_data, vocab):
+    split = jazz_data.train
+    ctx, cont = pairs(split)
+    songs = split.arrays["song"]
+    out = swap(cont, songs, np.random.default_rng(4))
+    by_bytes = {c.tobytes(): i for i, c in enumerate(cont)}
+    for i, o in enumerate(out):
+        assert songs[by_bytes[o.astype(cont[0].dtype).tobytes()]] != songs[i]
+    with pytest.raises(ValueError, match="two songs"):
+        swap(cont[:3], [0, 0, 0], np.random.default_rng(0))
+    probs = unigram(split.token_lists("both"), vocab)
+    rand = corrupt("random", ctx, cont, songs, vocab, probs, seed=5)
+    assert [len(r) for r in rand] == [len(c) for c in cont]
+    assert not vocab.special[np.concatenate(rand)].any()
+
+
+def test_corruptions_are_seeded(jazz_data, vocab):
+    ctx, cont = pairs(jazz_data.train.subset(range(20)))
+    songs = jazz_data.train.subset(range(20)).arrays["song"]
+    probs = unigram(cont, vocab)
+    for name in CORRUPTIONS:
+        if name == "swap" and len(set(songs.tolist())) < 2:
+            continue
+        a = corrupt(name, ctx, cont, songs, vocab, probs, seed=0)
+        b = corrupt(name, ctx, cont, songs, vocab, probs, seed=0)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b)), name
+        if name != "tritone":
+            c = corrupt(name, ctx, cont, songs, vocab, probs, seed=1)
+            assert not all(np.array_equal(x, y) for x, y in zip(a, c)), name
+    with pytest.raises(ValueError, match="choose one of"):
+        corrupt("nope", ctx, cont, songs, vocab, probs)
+
+
+def test_validity_suite_reports_every_corruption(trained, jazz_data, vocab):
+    critic, _, _ = trained
+    probs = unigram(jazz_data.train.token_lists("both"), vocab)
+    rows = {r.name: r for r in validity_suite(critic, jazz_data.val, probs, seed=0)}
+    one_song = len(np.unique(jazz_data.val.arrays["song"])) < 2
+    assert set(rows) == {"real", *CORRUPTIONS} - ({"swap"} if one_song else set())
+    assert all(0.0 <= r.auroc <= 1.0 for r in rows.values())
+    assert rows["random"].auroc > 0.9 and rows["random"].realness < rows["real"].realness
+
+
+# -- commands ---------------------------------------------------------------------------------
+def _train_args(corpus, ckpt, epochs=4):
+    return ["train-critic", "--corpus", str(corpus), "--cache-dir", str(ckpt.parent / "cache"), "--epochs", str(epochs),
+            "--batch-size", "16", "--patience", "100", "--device", "cpu", "--checkpoint-dir", str(ckpt),
+            "--model-opt", "d_embed=16", "--model-opt", "enc_hidden=16", "--model-opt", "hidden=32",
+            "--model-opt", "latent=4", "--model-opt", "kl_warmup_steps=10", "--suite-phrases", "12"]
+
+
+@pytest.fixture(scope="module")
+def cli_trained(jazz_dir, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
+    out = cli(*_train_args(jazz_dir, tmp / "whole"), env=env)
+    assert out.returncode == 0, out.stderr
+    return tmp, env, out
+
+
+def test_train_critic_logs_the_validity_suite(cli_trained):
+    tmp, env, out = cli_trained
+    assert "auroc" in out.stdout and "random_pitch_100" in out.stdout and "active_units" in out.stdout
+    run_id = out.stdout.split("MLflow run ")[-1].split()[0]
+    metrics = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"]).get_run(run_id).data.metrics
+    for name in ("random_pitch_10", "random_pitch_100", "tritone", "shuffle_pitch", "jitter", "random"):
+        assert 0.0 <= metrics[f"auroc_{name}"] <= 1.0, name
+    for key in ("val_elbo", "val_kl", "active_units"):
+        assert key in metrics
+
+
+def test_sigkill_then_resume_reaches_the_same_weights(cli_trained, jazz_dir):
+    tmp, env, _ = cli_trained
+    ckpt = tmp / "killed"
+    proc = subprocess.Popen([sys.executable, "cli.py", *_train_args(jazz_dir, ckpt)], cwd=REPO_ROOT,
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (ckpt / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = load_checkpoint(ckpt / "last.pt")
+    assert 1 <= killed_at["epoch"] < 4
+    resumed = cli(*_train_args(jazz_dir, ckpt), "--resume", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = load_checkpoint(tmp / "whole" / "last.pt"), load_checkpoint(ckpt / "last.pt")
+    assert a["epoch"] == b["epoch"] == 4 and a["step"] == b["step"]
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), (key, killed_at["epoch"], (a["model"][key] - b["model"][key]).abs().max())
+    assert b["run_id"] == killed_at["run_id"] != a["run_id"]  # the resumed training logs into its own run
+
+
+def test_critique_rates_files_and_folders(cli_trained, jazz_dir, tmp_path):
+    tmp, _, _ = cli_trained
+    best = tmp / "whole" / "best.pt"
+    song = jazz_dir / "MilesDavis_SoWhat_FINAL.mid"
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "broken.mid").write_bytes(b"MThd garbage")
+    (tmp_path / "folder" / "so_what.mid").write_bytes(song.read_bytes())
+    res = cli("critique", str(tmp_path / "folder"), "--checkpoint", str(best), "--device", "cpu")
+    assert res.returncode == 0, res.stderr
+    assert "broken.mid: skipped" in res.stdout and "so_what.mid:" in res.stdout
+    assert res.stdout.count("anomaly") >= 3 and "overall: 1 files" in res.stdout
+    overall = float(res.stdout.split("mean realness ")[-1].split()[0])
+    assert 0.0 <= overall <= 1.0
+
+    missing = cli("critique", str(tmp_path / "nope"), "--checkpoint", str(best))
+    assert missing.returncode == 2 and "nope" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+    bad_ckpt = cli("critique", str(song), "--checkpoint", str(tmp_path / "none.pt"))
+    assert bad_ckpt.returncode == 2 and "none.pt" in bad_ckpt.stderr
+    bad_bars = cli("critique", str(song), "--checkpoint", str(best), "--phrase-bars", "0")
+    assert bad_bars.returncode == 2 and "--phrase-bars" in bad_bars.stderr
