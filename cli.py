@@ -178,10 +178,15 @@ def train_generator(
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in --checkpoint-dir.")] = False,
     checkpoint_dir: CheckpointDirOpt = None,
     model_opt: ModelOpt = None,
+    pretrain_epochs: Annotated[Optional[int], typer.Option(help="gan only: MLE pretraining epochs (default: --epochs; 0 with --init-from).")] = None,
+    adv_steps: Annotated[Optional[int], typer.Option(help="gan only: adversarial generator updates (default 500).")] = None,
+    init_from: Annotated[Optional[str], typer.Option(help="gan only: MLflow run id of a trained lstm or transformer to start from.")] = None,
 ) -> None:
     """Train a generator on the training split; checkpoints after every epoch; one MLflow run.
 
     Example: python cli.py train-generator lstm --max-minutes 15
+    GAN: python cli.py train-generator gan --pretrain-epochs 10 --adv-steps 500
+    (--max-minutes bounds the pretraining; --model-opt adv_max_minutes=M the adversarial phase).
     """
     import mlflow
 
@@ -189,11 +194,26 @@ def train_generator(
     from generators.registry import get_generator_class
     from generators.training import TrainConfig, set_threads
 
+    gan_only = [flag for flag, v in (("--pretrain-epochs", pretrain_epochs), ("--adv-steps", adv_steps),
+                                     ("--init-from", init_from)) if v is not None]
+    if adv_steps is not None and adv_steps < 0 or pretrain_epochs is not None and pretrain_epochs < 0:
+        raise ValueError("--adv-steps / --pretrain-epochs: give 0 or more")
+    if gan_only and name != "gan":
+        raise ValueError(f"{', '.join(gan_only)}: only for the gan generator; drop it, or train gan")
+    if resume and name == "gan":
+        raise ValueError("--resume: not supported for gan; start again, or --init-from the run of a trained lstm")
     cls = get_generator_class(name)
     config = phrase_config(tokenizer, tracks, phrase_bars, None, 4, 512, "0.8,0.1,0.1", split_seed, transpose)
     data = load_phrases(corpus, config, cache_dir)
     set_threads()
-    generator = cls(data.tokenizer, config_from_options(cls.config_class, parse_model_opts(model_opt)), device)
+    model_config = config_from_options(cls.config_class, parse_model_opts(model_opt))
+    if name == "gan":
+        if adv_steps is not None:
+            model_config.adv_steps = adv_steps
+        epochs = pretrain_epochs if pretrain_epochs is not None else (0 if init_from else epochs)
+        generator = cls.from_run(init_from, model_config, device) if init_from else cls(data.tokenizer, model_config, device)
+    else:
+        generator = cls(data.tokenizer, model_config, device)
     ckpt = checkpoint_dir or default_checkpoint_dir(name, data.data_hash)
     err.print(f"{name}: {generator.num_parameters():,} parameters on {generator.device}; "
               f"{len(data.train):,} training phrases; checkpoints in {ckpt}")
@@ -269,14 +289,16 @@ def speed(
     workers: Annotated[Optional[int], typer.Option(help="Processes for prepare-data (default: one per core).")] = None,
 ) -> None:
     """Print throughput figures for every stage, each next to a reference measured in the same run."""
-    from benchmark.speed import generator_speed, prepare_data_speed
+    from benchmark.speed import adversarial_speed, generator_speed, prepare_data_speed
     from generators.training import set_threads
     from phrases import PhraseConfig, default_corpus, prepare
 
     set_threads()
     corpus = corpus or default_corpus()
     rows = prepare_data_speed(corpus, workers)
-    rows += generator_speed(prepare(corpus, PhraseConfig()))
+    data = prepare(corpus, PhraseConfig())
+    rows += generator_speed(data)
+    rows += adversarial_speed(data)
     table = Table("stage", "figure", "reference (same run)", "ratio", title="phrasebench speed")
     for r in rows:
         table.add_row(r.stage, f"{r.value:,.2f} {r.unit}", r.reference, r.ratio)
