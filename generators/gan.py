@@ -17,6 +17,10 @@ schedule whose bias depends on the annealing. Choices inside SeqGAN:
 - Baseline: the batch mean of the rewards (each batch is one sample per context, so this is the
   mean over contexts). Advantages are not divided by their standard deviation, so a
   discriminator that cannot tell real from generated (all rewards equal) moves nothing.
+  The gradient covers the kept tokens of each sample; the decision to stop (an EOS, or the bar
+  past the requested length, which `StopTracker` does not keep) gets none.
+- Fakes are continuations of the batch's own real contexts, as long in bars as the median real
+  continuation, sampled at temperature 1 without nucleus truncation: the policy itself.
 - Pretraining: the shared loop (`generators.training.train`) on the same phrases, exactly like
   the `lstm` generator, or a trained `lstm` / `transformer` checkpoint (`--init-from RUN_ID`).
   The discriminator then gets `disc_warmup` updates alone before the generator moves (SeqGAN
