@@ -159,11 +159,11 @@ def adversarial_steps_per_second(gan, split, steps: int = 4, warmup: int = 1) ->
     and the share of a step spent sampling."""
     import torch
 
-    from generators.gan import continuation_length
+    from generators.gan import continuation_length, sample_cap
 
     contexts, real = split.token_lists("context"), split.token_lists("continuation")
     length = continuation_length(split, gan.kinds)
-    max_tokens = int(1.5 * max(len(r) for r in real)) + 8
+    max_tokens = sample_cap(real)
     b = gan.config.adv_batch
     gan.start_adversarial()
     elapsed, sampling = 0.0, 0.0
