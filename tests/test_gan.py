@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -271,3 +272,14 @@ def test_cli_trains_a_tiny_gan(jazz_dir, tmp_path):
     assert out.returncode == 0, out.stderr
     assert load_checkpoint(ck / "best.pt", kind="gan")["adv_step"] == 2
     assert (ck / "pretrain" / "best.pt").is_file()
+
+
+def test_speed_harness_runs_adversarial_steps(jazz_data):
+    from benchmark.speed import adversarial_steps_per_second
+
+    torch.manual_seed(0)
+    gan = GANGenerator(jazz_data.tokenizer, dataclasses.replace(TINY, adv_batch=4), "cpu")
+    before = [p.detach().clone() for p in gan.model.parameters()]
+    per_s, sampling_share = adversarial_steps_per_second(gan, jazz_data.train, steps=1, warmup=1)
+    assert np.isfinite(per_s) and per_s > 0 and np.isfinite(sampling_share) and sampling_share > 0
+    assert gan.adv_step == 2 and any(not torch.equal(p, q) for p, q in zip(gan.model.parameters(), before))
