@@ -184,24 +184,42 @@ def train_generator(
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in --checkpoint-dir.")] = False,
     checkpoint_dir: CheckpointDirOpt = None,
     model_opt: ModelOpt = None,
+    pretrain_epochs: Annotated[Optional[int], typer.Option(help="gan only: MLE pretraining epochs (default: --epochs; 0 with --init-from).")] = None,
+    adv_steps: Annotated[Optional[int], typer.Option(help="gan only: adversarial generator updates (default 500).")] = None,
+    init_from: Annotated[Optional[str], typer.Option(help="gan only: MLflow run id of a trained lstm or transformer to start from.")] = None,
 ) -> None:
     """Train a generator on the training split; checkpoints after every epoch; one MLflow run.
 
     Example: python cli.py train-generator lstm --max-minutes 15
+    GAN: python cli.py train-generator gan --pretrain-epochs 10 --adv-steps 500
+    (--max-minutes bounds the pretraining; --model-opt adv_max_minutes=M the adversarial phase).
     """
     import mlflow
 
     from benchmark.train import train_generator as train
     from generators.training import TrainConfig
 
+    gan_only = [flag for flag, v in (("--pretrain-epochs", pretrain_epochs), ("--adv-steps", adv_steps),
+                                     ("--init-from", init_from)) if v is not None]
+    if adv_steps is not None and adv_steps < 0 or pretrain_epochs is not None and pretrain_epochs < 0:
+        raise ValueError("--adv-steps / --pretrain-epochs: give 0 or more")
+    if gan_only and name != "gan":
+        raise ValueError(f"{', '.join(gan_only)}: only for the gan generator; drop it, or train gan")
+    if resume and name == "gan":
+        raise ValueError("--resume: not supported for gan; start again, or --init-from the run of a trained lstm")
     config = phrase_config(tokenizer, tracks, phrase_bars, None, 4, 512, "0.8,0.1,0.1", split_seed, transpose)
     data = load_phrases(corpus, config, cache_dir)
+    model_opts = parse_model_opts(model_opt)
+    if name == "gan":
+        epochs = pretrain_epochs if pretrain_epochs is not None else (0 if init_from else epochs)
+        if adv_steps is not None:
+            model_opts["adv_steps"] = str(adv_steps)
     train_cfg = TrainConfig(
         epochs=epochs, max_minutes=max_minutes, max_steps=max_steps, batch_size=batch_size, lr=lr,
         patience=patience, seed=seed, checkpoint_dir=checkpoint_dir, resume=resume,
     )
-    generator, state = train(name, data, train_cfg, parse_model_opts(model_opt), device,
-                             log=lambda msg: err.print(msg, highlight=False))
+    generator, state = train(name, data, train_cfg, model_opts, device,
+                             log=lambda msg: err.print(msg, highlight=False), init_from=init_from)
     ckpt = generator_checkpoint_dir(checkpoint_dir, name, data.data_hash)
     run = mlflow.get_run(generator.run_id)
     unigram = run.data.metrics.get("unigram_val_nll", float("nan"))
@@ -490,8 +508,7 @@ def speed(
     workers: Annotated[Optional[int], typer.Option(help="Processes for prepare-data (default: one per core).")] = None,
 ) -> None:
     """Print throughput figures for every stage, each next to a reference measured in the same run."""
-    from benchmark.speed import critic_speed, generator_speed, prepare_data_speed
-    from benchmark.train import default_checkpoint_dir
+    from benchmark.speed import adversarial_speed, critic_speed, generator_speed, prepare_data_speed
     from critics.vae import VAECritic
     from generators.checkpoint import CheckpointError
     from generators.training import set_threads
@@ -502,6 +519,7 @@ def speed(
     set_threads()
     data = prepare(corpus, PhraseConfig(), workers=workers)
     rows += generator_speed(data)
+    rows += adversarial_speed(data)
     try:  # the trained critic when there is one; the speed of an untrained one is the same
         critic = VAECritic.load(default_checkpoint_dir("critic-vae", data.data_hash) / "best.pt", "cpu")
     except CheckpointError:

@@ -167,3 +167,49 @@ def critic_speed(critic, phrases, max_phrases: int = 512, target: float = 200.0)
         f"target {target:.0f} phrases/s; {n_tokens / seconds:,.0f} tokens/s over {len(ctx)} phrases",
         f"{rate / target:.2f}x target",
     )
+
+
+def adversarial_steps_per_second(gan, split, steps: int = 4, warmup: int = 1) -> tuple[float, float]:
+    """Adversarial steps/s of a `GANGenerator` on real phrases (one step: sample a continuation
+    of each context, a discriminator update, a generator update), timed after `warmup` steps;
+    and the share of a step spent sampling."""
+    import torch
+
+    from generators.gan import continuation_length, sample_cap
+
+    contexts, real = split.token_lists("context"), split.token_lists("continuation")
+    length = continuation_length(split, gan.kinds)
+    max_tokens = sample_cap(real)
+    b = gan.config.adv_batch
+    gan.start_adversarial()
+    elapsed, sampling = 0.0, 0.0
+    for i in range(warmup + steps):
+        idx = [(i * b + j) % len(contexts) for j in range(b)]
+        ctx, rl = [contexts[j] for j in idx], [real[j] for j in idx]
+        t0 = time.perf_counter()
+        gan.sample_fakes(ctx, length, max_tokens, seed=i)
+        t1 = time.perf_counter()
+        gan.adversarial_step(ctx, rl, length, max_tokens, seed=i)
+        if gan.device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= warmup:
+            elapsed += time.perf_counter() - t1
+            sampling += t1 - t0
+    return steps / elapsed, sampling / elapsed
+
+
+def adversarial_speed(data) -> list[SpeedRow]:
+    """Adversarial steps/s of the gan at its default size (3 x 512 LSTM generator, batch 16),
+    next to one MLE training step of the same network on the same batch size."""
+    from generators.gan import GANGenerator
+    from generators.training import sequences
+
+    gan = GANGenerator(data.tokenizer, device="cpu")
+    per_s, sample_share = adversarial_steps_per_second(gan, data.train)
+    tps = training_speed(gan, sequences(data.train, gan.kinds.bos, gan.kinds.eos), batch_size=gan.config.adv_batch,
+                         steps=4, warmup=1)
+    mean_len = sum(len(s) for s in data.train.token_lists("both")) / len(data.train) + 2
+    mle_steps = tps / (gan.config.adv_batch * mean_len)
+    return [SpeedRow(f"gan adversarial steps (batch {gan.config.adv_batch}, {gan.num_parameters() / 1e6:.1f} M params)",
+                     per_s, "steps/s", f"MLE steps of the same network: {mle_steps:.2f} steps/s",
+                     f"{per_s / mle_steps:.2f}x; sampling {sample_share:.0%} of a step")]

@@ -11,6 +11,8 @@ from generators.training import TrainConfig, set_threads
 QUICK = {
     "lstm": ({"d_embed": "128", "hidden": "256", "layers": "2"}, {"epochs": 1, "max_minutes": 0.75}),
     "transformer": ({"dim": "128", "depth": "2", "heads": "4"}, {"epochs": 1, "max_minutes": 0.75}),
+    "gan": ({"d_embed": "64", "hidden": "128", "layers": "1", "adv_steps": "20", "disc_warmup": "10",
+             "val_every": "10"}, {"epochs": 1, "max_minutes": 0.75}),
 }
 QUICK_DEFAULT = ({}, {"epochs": 1, "max_minutes": 0.75})
 
@@ -20,14 +22,19 @@ def default_checkpoint_dir(name: str, data_hash: str) -> Path:
 
 
 def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, str] | None = None,
-                    device: str = "auto", log=print):
-    """Build generator `name`, train it on `data`, return (generator, TrainState)."""
+                    device: str = "auto", log=print, init_from: str | None = None):
+    """Build generator `name` (the gan: from the MLflow run `init_from` when given), train it on
+    `data`, return (generator, TrainState)."""
     from generators.autoregressive import config_from_options
     from generators.registry import get_generator_class
 
     set_threads()
     cls = get_generator_class(name)
-    generator = cls(data.tokenizer, config_from_options(cls.config_class, model_opts), device)
+    model_config = config_from_options(cls.config_class, model_opts)
+    if init_from:
+        generator = cls.from_run(init_from, model_config, device)
+    else:
+        generator = cls(data.tokenizer, model_config, device)
     config = replace(config, data_hash=data.data_hash, corpus=data.report["corpus"], device=device,
                      checkpoint_dir=config.checkpoint_dir or default_checkpoint_dir(name, data.data_hash))
     log(f"{name}: {generator.num_parameters():,} parameters on {generator.device}; "

@@ -12,6 +12,7 @@ ENTRY_POINT_GROUP = "phrasebench.generators"
 BUILTINS = {
     "lstm": "generators.lstm:LSTMGenerator",
     "transformer": "generators.transformer:TransformerGenerator",
+    "gan": "generators.gan:GANGenerator",
 }
 
 

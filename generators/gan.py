@@ -1,0 +1,538 @@
+"""The GAN generator: an autoregressive token model, pretrained by maximum likelihood, then
+trained against a discriminator that reads (context, continuation) and says real or generated.
+
+Method: SeqGAN-style policy gradient (Yu et al., 2017, "SeqGAN: Sequence Generative Adversarial
+Nets with Policy Gradient", AAAI) with a baseline (REINFORCE, Williams 1992). The generator is a
+policy over tokens; a sampled continuation of a real context gets the discriminator's
+probability of "real" as its reward; the gradient is (reward - baseline) x grad log p(sample).
+Why this and not a Gumbel-softmax relaxation (Jang et al., 2017; Kusner & Hernandez-Lobato,
+2016): the policy gradient trains exactly the sampler `generate()` uses (hard tokens, the same
+`sample_batch`), the discriminator only ever sees real token ids, and it needs no temperature
+schedule whose bias depends on the annealing. Choices inside SeqGAN:
+
+- Reward per whole continuation, no Monte Carlo rollouts. SeqGAN's rollouts give each prefix its
+  own reward but cost (rollouts x length) extra samples per step: with ~80-token continuations
+  that is hundreds of times the sampling of one step, too slow on a CPU. A sequence-level reward
+  with a baseline is unbiased, only noisier.
+- Baseline: the batch mean of the rewards (each batch is one sample per context, so this is the
+  mean over contexts). Advantages are not divided by their standard deviation, so a
+  discriminator that cannot tell real from generated (all rewards equal) moves nothing.
+  The gradient covers the kept tokens of each sample; the decision to stop (an EOS, or the bar
+  past the requested length, which `StopTracker` does not keep) gets none.
+- Fakes are continuations of the batch's own real contexts, as long in bars as the median real
+  continuation, sampled at temperature 1 without nucleus truncation: the policy itself.
+- Pretraining: the shared loop (`generators.training.train`) on the same phrases, exactly like
+  the `lstm` generator, or a trained `lstm` / `transformer` checkpoint (`--init-from RUN_ID`).
+  The discriminator then gets `disc_warmup` updates alone before the generator moves (SeqGAN
+  pretrains its discriminator too), and `disc_steps` updates per generator update afterwards.
+
+Keeping the generator from collapsing (mode collapse and drift are the known failure of text
+GANs: Caccia et al., 2020, "Language GANs Falling Short"), two terms are added to the policy
+gradient loss at every generator update:
+
+- `mle_weight` (default 0.5) x the teacher-forced NLL of the real phrases of the same batch
+  (context + continuation + EOS), as in the MLE-mixed objectives of MaskGAN / LeakGAN;
+- `kl_weight` (default 0.05) x the per-token KL(p_generator || p_pretrained) over the generated
+  continuations, a leash to the frozen pretrained model (the KL penalty of Ziegler et al., 2019,
+  computed exactly over the vocabulary at each position rather than from the sample).
+
+`val_nll` (teacher-forced, on the validation split) is logged every `val_every` steps to watch
+the drift; `nll()` stays teacher-forced, since the generator is an autoregressive model.
+
+Discriminator: token embedding + a segment embedding (0 = context, 1 = continuation), a
+bidirectional GRU over the whole sequence, the mean and max of its states over the continuation
+positions, an MLP to one logit. Trained with binary cross-entropy, real = 1.
+
+MLflow (one run in `phrasebench-generators`, tag `generator=gan`, plus `init_from` when used):
+pretraining logs what the shared loop logs (`train_loss`, `val_nll`, `best_val_nll`,
+`tokens_per_s`); every adversarial step logs `disc_loss`, `disc_acc_real`, `disc_acc_fake`,
+`gen_reward` (mean discriminator probability of the samples), and on generator updates
+`pg_loss`, `kl`, `train_loss` (the MLE term: the same teacher-forced NLL as pretraining's);
+every `val_every` steps `val_nll`. Steps continue the pretraining's step axis. At the end
+`best_val_nll` is the validation NLL of the checkpoint kept (the final adversarial one, not the
+lowest seen: picking by NLL would undo the adversarial phase) and `pretrain_best_val_nll` that of
+the starting point; `tokens_per_s` stays the pretraining figure (with `--init-from`, without
+pretraining, it is the adversarial phase's real + generated tokens per second).
+
+Checkpoints (`checkpoint_dir`): `pretrain/best.pt` is the MLE starting point (a `gan`
+checkpoint with no adversarial steps, so the leaderboard can show it beside the GAN);
+`best.pt` is the final generator + discriminator + both optimizers, written atomically;
+`last.pt` is the same, written every `val_every` steps. All load with `weights_only=True`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from generators.autoregressive import (
+    AutoregressiveGenerator, _logger, _progress_bar, tokenizer_from_json, tokenizer_to_json,
+)
+from generators.base import Length
+from generators.checkpoint import load_checkpoint, save_checkpoint
+from generators.training import (
+    TrainConfig, TrainState, batches, evaluate, pad_batch, sequences, token_losses, train, unigram_nll,
+)
+
+BASES = ("lstm", "transformer")
+
+
+@dataclass
+class GANConfig:
+    # generator network: an LSTM of these sizes, or the network of `base` with `base_config`
+    base: str = "lstm"
+    base_config: str = ""  # JSON of the base generator's config ("" = the LSTM sizes below)
+    d_embed: int = 512
+    hidden: int = 512
+    layers: int = 3
+    dropout: float = 0.2
+    # discriminator
+    disc_embed: int = 128
+    disc_hidden: int = 128
+    disc_dropout: float = 0.1
+    # adversarial phase
+    adv_steps: int = 500  # generator updates
+    disc_warmup: int = 50  # discriminator-only updates before the first generator update
+    disc_steps: int = 1  # discriminator updates per generator update
+    adv_batch: int = 16
+    gen_lr: float = 1e-4
+    disc_lr: float = 1e-3
+    mle_weight: float = 0.5
+    kl_weight: float = 0.05
+    grad_clip: float = 1.0
+    val_every: int = 25
+    adv_max_minutes: float = 0.0  # wall-clock budget of the adversarial phase (0: none)
+
+    def base_model_config(self):
+        from generators.registry import get_generator_class
+
+        if self.base not in BASES:
+            raise ValueError(f"gan base {self.base!r}: choose one of {', '.join(BASES)}")
+        cls = get_generator_class(self.base)
+        if self.base_config:
+            return cls, cls.config_class(**json.loads(self.base_config))
+        if self.base != "lstm":
+            raise ValueError("a gan on a transformer needs its base_config; start it with --init-from RUN_ID")
+        return cls, cls.config_class(d_embed=self.d_embed, hidden=self.hidden, layers=self.layers, dropout=self.dropout)
+
+
+class Discriminator(nn.Module):
+    """(context, continuation) token ids -> logit of "real"."""
+
+    def __init__(self, vocab_size: int, embed: int, hidden: int, dropout: float, pad: int) -> None:
+        super().__init__()
+        self.pad = pad
+        self.embed = nn.Embedding(vocab_size, embed, padding_idx=pad)
+        self.segment = nn.Embedding(2, embed)
+        self.gru = nn.GRU(embed, hidden, batch_first=True, bidirectional=True)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Sequential(nn.Linear(4 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+    def forward(self, ids: torch.Tensor, segments: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """ids, segments (B, L), right-padded; lengths (B,) -> logits (B,)."""
+        x = self.drop(self.embed(ids) + self.segment(segments))
+        packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.gru(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
+        cont = (segments == 1) & (torch.arange(ids.shape[1], device=ids.device)[None] < lengths[:, None])
+        m = cont[..., None].float()
+        mean = (out * m).sum(1) / m.sum(1).clamp(min=1.0)
+        big = torch.finfo(out.dtype).max
+        mx = out.masked_fill(~cont[..., None], -big).amax(1)
+        mx = torch.where(cont.any(1, keepdim=True), mx, torch.zeros_like(mx))  # empty continuation
+        return self.head(self.drop(torch.cat([mean, mx], -1))).squeeze(-1)
+
+
+def discriminator_batch(contexts, continuations, pad: int, device) -> tuple[torch.Tensor, ...]:
+    """Right-padded ids, segment ids and lengths of context + continuation pairs."""
+    seqs = [np.concatenate([np.asarray(c, np.int64), np.asarray(d, np.int64)]) for c, d in zip(contexts, continuations)]
+    lengths = torch.tensor([len(s) for s in seqs])
+    ids = pad_batch([s if len(s) else np.array([pad]) for s in seqs], pad)
+    seg = torch.zeros_like(ids)
+    for i, c in enumerate(contexts):
+        seg[i, len(c) :] = 1
+    return ids.to(device), seg.to(device), lengths.to(device)
+
+
+@torch.no_grad()
+def discriminator_scores(disc: Discriminator, contexts, continuations, device, batch_size: int = 64) -> np.ndarray:
+    """P(real) of each (context, continuation) pair."""
+    was_training = disc.training
+    disc.eval()
+    out = []
+    for s in range(0, len(contexts), batch_size):
+        ids, seg, lengths = discriminator_batch(contexts[s : s + batch_size], continuations[s : s + batch_size],
+                                                disc.pad, device)
+        out.append(torch.sigmoid(disc(ids, seg, lengths)).float().cpu().numpy())
+    disc.train(was_training)
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def discriminator_step(disc: Discriminator, opt, contexts, real, fake, device, grad_clip: float = 1.0) -> dict:
+    """One BCE update on real (label 1) and fake (label 0) continuations of the same contexts;
+    losses and accuracies from this step's forward pass (before the update)."""
+    disc.train()
+    ids, seg, lengths = discriminator_batch(list(contexts) * 2, list(real) + list(fake), disc.pad, device)
+    labels = torch.cat([torch.ones(len(real)), torch.zeros(len(fake))]).to(device)
+    logits = disc(ids, seg, lengths)
+    loss = F.binary_cross_entropy_with_logits(logits, labels)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(disc.parameters(), grad_clip)
+    opt.step()
+    pred = (logits.detach() > 0).float()
+    n = len(real)
+    return {"disc_loss": loss.item(), "disc_acc_real": pred[:n].mean().item(),
+            "disc_acc_fake": 1.0 - pred[n:].mean().item()}
+
+
+def continuation_length(split, kinds) -> Length:
+    """The length of the real continuations, in bars (the median over the split)."""
+    conts = split.token_lists("continuation")
+    if kinds.is_bar.any():
+        bars = np.median([kinds.is_bar[c].sum() for c in conts])
+    else:
+        bars = np.median([kinds.shift_beats[c].sum() / 4 for c in conts])
+    return Length(bars=max(1, int(round(float(bars)))))
+
+
+def sample_cap(continuations) -> int:
+    """Most tokens a sampled continuation may have: 1.25 x the 99th percentile of the real ones
+    (an untrained generator that never closes its bars stops there)."""
+    return int(1.25 * np.percentile([len(c) for c in continuations], 99)) + 8
+
+
+@contextmanager
+def no_dropout(model: nn.Module):
+    """Training mode (cuDNN RNNs only backpropagate in it) with every dropout rate at 0, so the
+    policy gradient is taken on the very policy that sampled."""
+    saved = []
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            saved.append((m, "p", m.p))
+            m.p = 0.0
+        elif isinstance(getattr(m, "dropout", None), float):  # nn.LSTM / nn.GRU, x-transformers Attend
+            saved.append((m, "dropout", m.dropout))
+            m.dropout = 0.0
+    was_training = model.training
+    model.train()
+    try:
+        yield model
+    finally:
+        for m, attr, value in saved:
+            setattr(m, attr, value)
+        model.train(was_training)
+
+
+def _finite(name: str, value: float) -> float:
+    if not np.isfinite(value):
+        raise RuntimeError(f"gan: {name} became {value}; lower --model-opt gen_lr / disc_lr and train again")
+    return value
+
+
+class GANGenerator(AutoregressiveGenerator):
+    name = "gan"
+    config_class = GANConfig
+
+    def __init__(self, tokenizer, config: GANConfig | None = None, device: str = "auto") -> None:
+        super().__init__(tokenizer, config, device)
+        c = self.config
+        self.discriminator = Discriminator(len(tokenizer), c.disc_embed, c.disc_hidden, c.disc_dropout,
+                                           self.kinds.pad).to(self.device)
+        self.gen_opt: torch.optim.Optimizer | None = None
+        self.disc_opt: torch.optim.Optimizer | None = None
+        self.reference: nn.Module | None = None  # the frozen pretrained model of the KL leash
+        self.adv_step = 0
+        self.init_from: str | None = None
+
+    def build_model(self, vocab_size: int) -> nn.Module:
+        base_cls, base_cfg = self.config.base_model_config()
+        self.base = base_cls(self.tokenizer, base_cfg, str(self.device))
+        return self.base.model
+
+    def sample_batch(self, prompts, length: Length, temperature, top_p, generator, max_tokens=None) -> list[list[int]]:
+        return self.base.sample_batch(prompts, length, temperature, top_p, generator, max_tokens=max_tokens)
+
+    # -- starting from a trained lstm / transformer ---------------------------------------
+    @classmethod
+    def from_base(cls, base: AutoregressiveGenerator, config: GANConfig | None = None, device: str = "auto") -> GANGenerator:
+        """A GAN whose generator network starts as `base`'s trained model (weights copied)."""
+        if base.name not in BASES:
+            raise ValueError(f"--init-from: a {base.name!r} model cannot start a gan; train an lstm or a transformer")
+        config = dataclasses.replace(config or GANConfig(), base=base.name,
+                                     base_config=json.dumps(dataclasses.asdict(base.config)))
+        gan = cls(base.tokenizer, config, device)
+        gan.model.load_state_dict(base.model.state_dict())
+        gan.data_hash = base.data_hash
+        return gan
+
+    @classmethod
+    def from_run(cls, run_id: str, config: GANConfig | None = None, device: str = "auto") -> GANGenerator:
+        """Start from the checkpoint of an `lstm` / `transformer` run in `phrasebench-generators`:
+        its logged `checkpoint/best.pt` artifact, else `best.pt` in the run's checkpoint_dir."""
+        import mlflow
+
+        from benchmark.tracking import EXPERIMENT_GENERATORS, tracking_uri
+        from generators.registry import get_generator_class
+
+        client = mlflow.MlflowClient(tracking_uri())
+        try:
+            run = client.get_run(run_id)
+        except Exception:
+            raise ValueError(f"--init-from {run_id}: no such MLflow run in {tracking_uri()}; "
+                             f"copy a run id from `mlflow ui` (experiment {EXPERIMENT_GENERATORS})") from None
+        kind = run.data.tags.get("generator", "")
+        if kind not in BASES:
+            raise ValueError(f"--init-from {run_id}: a {kind or 'untagged'!r} run; give the run of an lstm or transformer")
+        with tempfile.TemporaryDirectory() as d:
+            try:
+                path = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="checkpoint/best.pt",
+                                                                dst_path=d, tracking_uri=tracking_uri()))
+            except Exception:
+                path = Path(run.data.params.get("checkpoint_dir", "")) / "best.pt"
+                if not path.is_file():
+                    raise ValueError(f"--init-from {run_id}: the run has no checkpoint artifact and {path} is missing; "
+                                     f"the run may not have finished") from None
+            base = get_generator_class(kind).load(path, device)
+        gan = cls.from_base(base, config, device)
+        gan.init_from = run_id
+        return gan
+
+    # -- training -------------------------------------------------------------------------
+    def fit(self, train_split, val_split, config: TrainConfig) -> TrainState:
+        """Phase 1: MLE pretraining with the shared loop for `config.epochs` epochs (none when 0,
+        e.g. after --init-from). Phase 2: `self.config.adv_steps` adversarial generator updates.
+        One MLflow run in `phrasebench-generators`."""
+        import mlflow
+
+        from benchmark.tracking import EXPERIMENT_GENERATORS, experiment_id
+
+        k = self.kinds
+        train_seqs = sequences(train_split, k.bos, k.eos)
+        val_seqs = sequences(val_split, k.bos, k.eos)
+        if not train_seqs or not val_seqs:
+            raise ValueError("the training and validation splits need at least one phrase each; use a larger corpus or --split")
+        if self.data_hash and config.data_hash and self.data_hash != config.data_hash:
+            raise ValueError(f"--init-from: that model was trained on data {self.data_hash}, this data is "
+                             f"{config.data_hash}; use the same corpus and tokenizer options as its run")
+        self.data_hash = config.data_hash
+        ckpt_dir = Path(config.checkpoint_dir)
+        tokenizer_json = tokenizer_to_json(self.tokenizer)
+        exp = experiment_id(EXPERIMENT_GENERATORS)
+        with mlflow.start_run(experiment_id=exp, run_name=f"{self.name}-{config.data_hash}") as run:
+            self.run_id = run.info.run_id
+            mlflow.set_tags({"generator": self.name, "corpus": config.corpus, "data_hash": config.data_hash,
+                             "device": str(self.device), "gan_base": self.config.base, **config.tags,
+                             **({"init_from": self.init_from} if self.init_from else {})})
+            mlflow.log_params({**{f"model.{k2}": v for k2, v in dataclasses.asdict(self.config).items()},
+                               **config.params(), "num_parameters": self.num_parameters(),
+                               "discriminator_parameters": sum(p.numel() for p in self.discriminator.parameters())})
+            mlflow.log_metric("unigram_val_nll", unigram_nll(train_seqs, val_seqs, len(self.tokenizer)))
+
+            # phase 1: maximum likelihood, the shared loop
+            pre_cfg = dataclasses.replace(config, checkpoint_dir=ckpt_dir / "pretrain", resume=False)
+            if config.epochs > 0:
+                state = train(self.model, train_seqs, val_seqs, pre_cfg, k.pad,
+                              checkpoint_extra=lambda: self._checkpoint_extra(tokenizer_json),
+                              log=_logger(self.name), progress=_progress_bar(self.name), kind=self.name)
+                best = load_checkpoint(pre_cfg.checkpoint_dir / "best.pt", kind=self.name, map_location=self.device)
+                self.model.load_state_dict(best["model"])
+                pre_best, tokens_per_s, step0 = state.best_val_nll, state.tokens_per_s, state.step
+            else:
+                pre_best = evaluate(self.model, val_seqs, k.pad, self.device)
+                self.save(pre_cfg.checkpoint_dir / "best.pt")
+                tokens_per_s, step0 = None, 0
+                state = TrainState(0, 0, pre_best, pre_best, float("nan"), "no_pretraining")
+            mlflow.log_metric("pretrain_best_val_nll", pre_best, step=step0)
+            mlflow.log_artifact(str(pre_cfg.checkpoint_dir / "best.pt"), "pretrain_checkpoint")
+
+            # phase 2: adversarial
+            adv = self.train_adversarial(train_split, val_split, config.seed, ckpt_dir, step0=step0,
+                                         log=lambda m, s: mlflow.log_metrics(m, step=s))
+            final = adv["val_nll"]
+            mlflow.log_metrics({"val_nll": final, "best_val_nll": final,
+                                "tokens_per_s": tokens_per_s if tokens_per_s is not None else adv["tokens_per_s"],
+                                "adv_steps_per_s": adv["steps_per_s"]}, step=adv["last_step"])
+            mlflow.set_tag("stop_reason", adv["stop_reason"])
+            mlflow.log_artifact(str(ckpt_dir / "best.pt"), "checkpoint")
+            with tempfile.TemporaryDirectory() as d:
+                (Path(d) / "tokenizer.json").write_text(tokenizer_json)
+                mlflow.log_artifact(str(Path(d) / "tokenizer.json"))
+        return TrainState(state.epoch, adv["last_step"], final, final,
+                          tokens_per_s if tokens_per_s is not None else adv["tokens_per_s"], adv["stop_reason"])
+
+    def _optimizers(self) -> None:
+        c = self.config
+        if self.gen_opt is None:
+            self.gen_opt = torch.optim.AdamW(self.model.parameters(), lr=c.gen_lr, weight_decay=0.0, betas=(0.9, 0.95))
+        if self.disc_opt is None:
+            self.disc_opt = torch.optim.AdamW(self.discriminator.parameters(), lr=c.disc_lr, weight_decay=0.01,
+                                              betas=(0.9, 0.95))
+
+    def start_adversarial(self) -> None:
+        """Freeze a copy of the current generator network as the KL leash's reference; make the
+        optimizers. Called by `train_adversarial`; call it before `adversarial_step` otherwise."""
+        self.reference = copy.deepcopy(self.model).eval()
+        for p in self.reference.parameters():
+            p.requires_grad_(False)
+        self._optimizers()
+
+    def sample_fakes(self, contexts, length: Length, max_tokens: int, seed: int) -> list[list[int]]:
+        """One continuation per context from the policy itself (temperature 1, no nucleus)."""
+        self.model.eval()
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        prompts = [[self.kinds.bos, *map(int, c)] for c in contexts]
+        with torch.no_grad():
+            return self.sample_batch(prompts, length, 1.0, 1.0, gen, max_tokens=max_tokens)
+
+    def adversarial_step(self, contexts, real, length: Length, max_tokens: int, seed: int,
+                         update_discriminator: bool = True, update_generator: bool = True) -> dict:
+        """One step on a batch of real (context, continuation) pairs: sample a continuation of each
+        context, `disc_steps` discriminator updates, then one generator update (policy gradient
+        with the batch-mean baseline + mle_weight x MLE on the real pairs + kl_weight x KL to the
+        reference). Returns the step's metrics."""
+        c, k = self.config, self.kinds
+        if self.reference is None:
+            self.start_adversarial()
+        fakes = self.sample_fakes(contexts, length, max_tokens, seed)
+        metrics: dict = {}
+        if update_discriminator:
+            for _ in range(max(1, c.disc_steps) if update_generator else 1):
+                metrics = discriminator_step(self.discriminator, self.disc_opt, contexts, real, fakes, self.device,
+                                             c.grad_clip)
+        rewards = discriminator_scores(self.discriminator, list(contexts), fakes, self.device)
+        metrics["gen_reward"] = float(rewards.mean())
+        metrics["gen_tokens"] = float(np.mean([len(f) for f in fakes]))
+        if not update_generator:
+            return {key: _finite(key, v) for key, v in metrics.items()}
+
+        # generator: log-probabilities of the sampled tokens, teacher-forced on BOS + context + sample
+        seqs = [np.array([k.bos, *map(int, ctx), *f], dtype=np.int64) for ctx, f in zip(contexts, fakes)]
+        batch = pad_batch(seqs, k.pad).to(self.device)
+        inputs, targets = batch[:, :-1], batch[:, 1:]
+        pos = torch.arange(targets.shape[1], device=self.device)[None]
+        start = torch.tensor([len(ctx) for ctx in contexts], device=self.device)[:, None]
+        stop = start + torch.tensor([len(f) for f in fakes], device=self.device)[:, None]
+        gen_mask = ((pos >= start) & (pos < stop)).float()
+        n_gen = gen_mask.sum().clamp(min=1.0)
+        advantage = torch.as_tensor(rewards - rewards.mean(), dtype=torch.float32, device=self.device)
+        real_batch = pad_batch([np.array([k.bos, *map(int, ctx), *map(int, r), k.eos], dtype=np.int64)
+                                for ctx, r in zip(contexts, real)], k.pad).to(self.device)
+        with no_dropout(self.model):
+            logp = F.log_softmax(self.model(inputs).float(), -1)
+            tok_logp = logp.gather(-1, targets[..., None]).squeeze(-1)
+            pg_loss = -(advantage[:, None] * tok_logp * gen_mask).sum() / n_gen
+            with torch.no_grad():
+                ref_logp = F.log_softmax(self.reference(inputs).float(), -1)
+            kl = ((logp.exp() * (logp - ref_logp)).sum(-1) * gen_mask).sum() / n_gen
+            nll, mask = token_losses(self.model, real_batch, k.pad)
+            mle = nll.sum() / mask.sum()
+            loss = pg_loss + c.mle_weight * mle + c.kl_weight * kl
+            self.gen_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+            self.gen_opt.step()
+        self.adv_step += 1
+        metrics.update({"pg_loss": pg_loss.item(), "kl": kl.item(), "train_loss": mle.item(),
+                        "real_tokens": float(mask.sum().item())})
+        return {key: _finite(key, v) for key, v in metrics.items()}
+
+    def train_adversarial(self, train_split, val_split, seed: int, checkpoint_dir: Path, step0: int = 0,
+                          log=None) -> dict:
+        """`disc_warmup` discriminator-only steps, then `adv_steps` generator updates; val_nll every
+        `val_every` steps; `last.pt` then, `best.pt` at the end."""
+        from rich.console import Console
+
+        c, k = self.config, self.kinds
+        console = Console(stderr=True)
+        torch.manual_seed(seed)
+        self.start_adversarial()
+        val_seqs = sequences(val_split, k.bos, k.eos)
+        contexts_all = train_split.token_lists("context")
+        real_all = train_split.token_lists("continuation")
+        length = continuation_length(train_split, k)
+        max_tokens = sample_cap(real_all)
+        order: list[list[int]] = []
+        epoch = 0
+        deadline = time.perf_counter() + c.adv_max_minutes * 60 if c.adv_max_minutes > 0 else None
+        started, tokens, stop_reason = time.perf_counter(), 0.0, "adv_steps"
+        val_nll = evaluate(self.model, val_seqs, k.pad, self.device)
+        if log:
+            log({"val_nll": val_nll}, step0)
+        total, done = c.disc_warmup + c.adv_steps, 0
+        for i in range(total):
+            if not order:
+                order = batches(_pair_lengths(contexts_all, real_all), c.adv_batch, seed + 1000 + epoch)
+                epoch += 1
+            idx = order.pop(0)
+            warm = i < c.disc_warmup
+            m = self.adversarial_step([contexts_all[j] for j in idx], [real_all[j] for j in idx], length,
+                                      max_tokens, seed=seed * 100_003 + i, update_generator=not warm)
+            done += 1
+            tokens += m.pop("real_tokens", 0.0) + m["gen_tokens"] * len(idx) * (not warm)
+            step = step0 + i + 1  # every adversarial step, warm-up included, on the pretraining's axis
+            if not warm and self.adv_step % c.val_every == 0:
+                val_nll = _finite("val_nll", evaluate(self.model, val_seqs, k.pad, self.device))
+                m["val_nll"] = val_nll
+                self.save(Path(checkpoint_dir) / "last.pt")
+                console.print(f"gan adversarial step {self.adv_step}/{c.adv_steps}: val_nll {val_nll:.4f}, "
+                              f"disc acc real {m['disc_acc_real']:.2f} fake {m['disc_acc_fake']:.2f}, "
+                              f"reward {m['gen_reward']:.3f}", highlight=False)
+            if log:
+                log(m, step)
+            if deadline and time.perf_counter() > deadline:
+                stop_reason = "adv_max_minutes"
+                break
+        elapsed = time.perf_counter() - started
+        val_nll = _finite("val_nll", evaluate(self.model, val_seqs, k.pad, self.device))
+        self.save(Path(checkpoint_dir) / "best.pt")
+        self.save(Path(checkpoint_dir) / "last.pt")
+        return {"val_nll": val_nll, "tokens_per_s": tokens / max(elapsed, 1e-9), "last_step": step0 + done,
+                "steps_per_s": done / max(elapsed, 1e-9), "stop_reason": stop_reason}
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        state = {"kind": self.name, "model": self.model.state_dict(), "discriminator": self.discriminator.state_dict(),
+                 "data_hash": self.data_hash, "adv_step": self.adv_step, "init_from": self.init_from or "",
+                 **self._checkpoint_extra(tokenizer_to_json(self.tokenizer))}
+        if self.gen_opt is not None:
+            state["gen_optimizer"] = self.gen_opt.state_dict()
+        if self.disc_opt is not None:
+            state["disc_optimizer"] = self.disc_opt.state_dict()
+        save_checkpoint(state, path)
+
+    @classmethod
+    def load(cls, path: Path, device: str = "auto") -> GANGenerator:
+        state = load_checkpoint(path, kind=cls.name)
+        gen = cls(tokenizer_from_json(state["tokenizer"]), GANConfig(**json.loads(state["model_config"])), device)
+        gen.model.load_state_dict(state["model"])
+        if "discriminator" in state:
+            gen.discriminator.load_state_dict(state["discriminator"])
+        gen.data_hash = state.get("data_hash", "")
+        gen.run_id = state.get("run_id") or None
+        gen.adv_step = int(state.get("adv_step", 0))
+        gen.init_from = state.get("init_from") or None
+        if "gen_optimizer" in state or "disc_optimizer" in state:
+            gen._optimizers()
+            if "gen_optimizer" in state:
+                gen.gen_opt.load_state_dict(state["gen_optimizer"])
+            if "disc_optimizer" in state:
+                gen.disc_opt.load_state_dict(state["disc_optimizer"])
+        return gen
+
+
+def _pair_lengths(contexts, real) -> list[np.ndarray]:
+    """Placeholders of the pair lengths, for `batches` (which buckets by length)."""
+    return [np.zeros(len(c) + len(r), np.int8) for c, r in zip(contexts, real)]
