@@ -34,7 +34,7 @@ def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, 
     if init_from:
         generator = cls.from_run(init_from, model_config, device)
     else:
-        generator = cls(data.tokenizer, model_config, device)
+        generator = cls(data.tokenizer, model_config, device, config.seed)
     config = replace(config, data_hash=data.data_hash, corpus=data.report["corpus"], device=device,
                      checkpoint_dir=config.checkpoint_dir or default_checkpoint_dir(name, data.data_hash))
     log(f"{name}: {generator.num_parameters():,} parameters on {generator.device}; "

@@ -17,7 +17,7 @@ import torch
 
 from generators.base import Generator, Length
 from generators.checkpoint import load_checkpoint, save_checkpoint
-from generators.sampling import TokenKinds
+from generators.sampling import TokenKinds, forced_prefix
 from generators.training import (
     TrainConfig, TrainState, batches, pad_batch, resolve_device, sequences, token_losses, train,
     unigram_nll,
@@ -59,11 +59,12 @@ class AutoregressiveGenerator(Generator):
 
     config_class: type
 
-    def __init__(self, tokenizer, config=None, device: str = "auto") -> None:
+    def __init__(self, tokenizer, config=None, device: str = "auto", seed: int = 0) -> None:
         self.tokenizer = tokenizer
         self.config = config or self.config_class()
         self.kinds = TokenKinds.from_tokenizer(tokenizer)
         self.device = resolve_device(device)
+        torch.manual_seed(seed)  # the initial weights depend on the seed alone
         self.model = self.build_model(len(tokenizer)).to(self.device)
         self.data_hash = ""
         self.run_id: str | None = None
@@ -76,10 +77,10 @@ class AutoregressiveGenerator(Generator):
     @abstractmethod
     def sample_batch(
         self, prompts: list[list[int]], length: Length, temperature: float, top_p: float,
-        generator: torch.Generator, max_tokens: int | None = None,
+        generator: torch.Generator, max_tokens: int | None = None, prefix: Sequence[int] = (),
     ) -> list[list[int]]:
-        """Continuations of `prompts` (each BOS + context ids), each at most `max_tokens` long
-        (default: `sampling.max_new_tokens(length)`)."""
+        """Continuations of `prompts` (each BOS + context ids + `prefix`), each at most
+        `max_tokens` long (default: `sampling.max_new_tokens(length)`) and starting with `prefix`."""
 
     # -- the interface --------------------------------------------------------------------
     def num_parameters(self) -> int:
@@ -155,13 +156,15 @@ class AutoregressiveGenerator(Generator):
         seed: int = 0,
         batch_size: int = 64,
     ) -> list[list[int]]:
-        """Continuations, in batches of `batch_size`; the same seed gives the same tokens."""
+        """Continuations, in batches of `batch_size`; the same seed gives the same tokens. Each
+        starts at a bar line (`sampling.forced_prefix`)."""
         self.model.eval()
+        prefix = forced_prefix(self.kinds)
         out: list[list[int]] = []
         for start in range(0, len(contexts), batch_size):
             gen = torch.Generator(device=self.device).manual_seed(seed + start)
-            prompts = [[self.kinds.bos, *map(int, c)] for c in contexts[start : start + batch_size]]
-            out += self.sample_batch(prompts, length, temperature, top_p, gen)
+            prompts = [[self.kinds.bos, *map(int, c), *prefix] for c in contexts[start : start + batch_size]]
+            out += self.sample_batch(prompts, length, temperature, top_p, gen, prefix=prefix)
         return out
 
     # -- checkpoints ----------------------------------------------------------------------

@@ -82,6 +82,7 @@ from generators.autoregressive import (
 )
 from generators.base import Length
 from generators.checkpoint import load_checkpoint, save_checkpoint
+from generators.sampling import forced_prefix
 from generators.training import (
     TrainConfig, TrainState, batches, evaluate, pad_batch, sequences, token_losses, train, unigram_nll,
 )
@@ -246,8 +247,8 @@ class GANGenerator(AutoregressiveGenerator):
     name = "gan"
     config_class = GANConfig
 
-    def __init__(self, tokenizer, config: GANConfig | None = None, device: str = "auto") -> None:
-        super().__init__(tokenizer, config, device)
+    def __init__(self, tokenizer, config: GANConfig | None = None, device: str = "auto", seed: int = 0) -> None:
+        super().__init__(tokenizer, config, device, seed)
         c = self.config
         self.discriminator = Discriminator(len(tokenizer), c.disc_embed, c.disc_hidden, c.disc_dropout,
                                            self.kinds.pad).to(self.device)
@@ -262,8 +263,10 @@ class GANGenerator(AutoregressiveGenerator):
         self.base = base_cls(self.tokenizer, base_cfg, str(self.device))
         return self.base.model
 
-    def sample_batch(self, prompts, length: Length, temperature, top_p, generator, max_tokens=None) -> list[list[int]]:
-        return self.base.sample_batch(prompts, length, temperature, top_p, generator, max_tokens=max_tokens)
+    def sample_batch(self, prompts, length: Length, temperature, top_p, generator, max_tokens=None,
+                     prefix=()) -> list[list[int]]:
+        return self.base.sample_batch(prompts, length, temperature, top_p, generator, max_tokens=max_tokens,
+                                      prefix=prefix)
 
     # -- starting from a trained lstm / transformer ---------------------------------------
     @classmethod
@@ -393,9 +396,10 @@ class GANGenerator(AutoregressiveGenerator):
         """One continuation per context from the policy itself (temperature 1, no nucleus)."""
         self.model.eval()
         gen = torch.Generator(device=self.device).manual_seed(seed)
-        prompts = [[self.kinds.bos, *map(int, c)] for c in contexts]
+        prefix = forced_prefix(self.kinds)  # as generate() does: fakes start at the bar line too
+        prompts = [[self.kinds.bos, *map(int, c), *prefix] for c in contexts]
         with torch.no_grad():
-            return self.sample_batch(prompts, length, 1.0, 1.0, gen, max_tokens=max_tokens)
+            return self.sample_batch(prompts, length, 1.0, 1.0, gen, max_tokens=max_tokens, prefix=prefix)
 
     def adversarial_step(self, contexts, real, length: Length, max_tokens: int, seed: int,
                          update_discriminator: bool = True, update_generator: bool = True) -> dict:

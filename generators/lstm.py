@@ -60,11 +60,11 @@ class LSTMGenerator(AutoregressiveGenerator):
     def build_model(self, vocab_size: int) -> nn.Module:
         return LSTMModel(vocab_size, self.config)
 
-    def sample_batch(self, prompts, length: Length, temperature, top_p, generator, max_tokens=None) -> list[list[int]]:
+    def sample_batch(self, prompts, length: Length, temperature, top_p, generator, max_tokens=None, prefix=()) -> list[list[int]]:
         x = pad_batch(prompts, self.kinds.pad).to(self.device)
         lengths = torch.tensor([len(p) for p in prompts])
         logits, state = self.model.prime(x, lengths)
-        tracker = StopTracker(self.kinds, length, len(prompts), max_tokens or max_new_tokens(length))
+        tracker = StopTracker(self.kinds, length, len(prompts), max_tokens or max_new_tokens(length), prefix)
         while True:
             tok = sample_next(logits, temperature, top_p, generator)
             if tracker.push(tok.cpu().numpy()).all():

@@ -51,12 +51,14 @@ class StopTracker:
     sequence early; `max_tokens` bounds every sequence.
     """
 
-    def __init__(self, kinds: TokenKinds, length: Length, batch: int, max_tokens: int) -> None:
+    def __init__(self, kinds: TokenKinds, length: Length, batch: int, max_tokens: int, prefix=()) -> None:
         self.kinds, self.length, self.max_tokens = kinds, length, max_tokens
         self.count = np.zeros(batch)  # bars (or beats / 4) or notes so far
         self.tokens = [[] for _ in range(batch)]
         self.done = np.zeros(batch, dtype=bool)
         self.use_bars = length.bars is not None and kinds.is_bar.any()
+        for tok in prefix:  # tokens the continuation was made to start with (already in the prompt)
+            self.push(np.full(batch, tok))
 
     def push(self, sampled: np.ndarray) -> np.ndarray:
         """Take one sampled token per sequence; returns the `done` mask after it."""
@@ -110,3 +112,9 @@ def sample_next(logits: torch.Tensor, temperature: float, top_p: float, generato
 def max_new_tokens(length: Length) -> int:
     """A generous cap: 96 tokens a bar (a 4/4 bar of 32nd notes in REMI) or 4 a note."""
     return 96 * length.bars if length.bars is not None else 4 * length.notes + 8
+
+
+def forced_prefix(kinds: TokenKinds) -> list[int]:
+    """Tokens every continuation starts with: a Bar token where the vocabulary has one, so a
+    continuation begins at the bar line that ends its context, as the real ones do."""
+    return [int(np.flatnonzero(kinds.is_bar)[0])] if kinds.is_bar.any() else []
