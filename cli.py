@@ -382,12 +382,12 @@ def critique(
     if len(critic.calibration) == 0:
         raise ValueError(f"{checkpoint}: the critic is not calibrated (an interrupted training?); run train-critic to the end")
     pc = critic.phrase_config
-    bars = phrase_bars or pc.get("phrase_bars", 4)
+    bars = phrase_bars if phrase_bars is not None else pc.get("phrase_bars", 4)
     if bars < 1:
         raise ValueError(f"--phrase-bars {bars}: must be at least 1")
     if bars != pc.get("phrase_bars", bars):
         err.print(f"[yellow]warning:[/yellow] the critic was trained on {pc['phrase_bars']}-bar contexts; "
-                  f"scores of {bars}-bar windows are not calibrated alike", highlight=False)
+                  f"scores of {bars}-bar windows are not calibrated alike", highlight=False, soft_wrap=True)
     tok = critic.tokenizer
     all_scores = []
     for f in files:
@@ -397,26 +397,26 @@ def critique(
             if not score.tracks:
                 score, reason = None, "empty"
         if score is None:
-            console.print(f"{f}: skipped ({SKIP_REASONS.get(reason, reason)})", highlight=False)
+            console.print(f"{f}: skipped ({SKIP_REASONS.get(reason, reason)})", highlight=False, soft_wrap=True)
             continue
         w = cut_windows(tok, score, bars, bars, pc.get("min_notes", 4), pc.get("max_tokens", 512))
         if not w.start_bar:
             console.print(f"{f}: skipped (no window of {2 * bars} bars with {pc.get('min_notes', 4)}+ notes in each "
-                          f"half and at most {pc.get('max_tokens', 512)} tokens)", highlight=False)
+                          f"half and at most {pc.get('max_tokens', 512)} tokens)", highlight=False, soft_wrap=True)
             continue
         anomaly = critic.score(w.context_ids, w.continuation_ids)
         real = critic.realness(anomaly)
         all_scores.append(anomaly)
         for b, a, r in zip(w.start_bar, anomaly, real):
-            console.print(f"  bars {b + 1:>3}-{b + 2 * bars:<3} anomaly {a:6.3f}  realness {r:.3f}", highlight=False)
+            console.print(f"  bars {b + 1:>3}-{b + 2 * bars:<3} anomaly {a:6.3f}  realness {r:.3f}", highlight=False, soft_wrap=True)
         dropped = w.dropped_few_notes + w.dropped_too_long
         console.print(f"{f}: {len(anomaly)} windows, mean anomaly {anomaly.mean():.3f}, mean realness {real.mean():.3f}"
-                      + (f" ({dropped} windows skipped)" if dropped else ""), highlight=False)
+                      + (f" ({dropped} windows skipped)" if dropped else ""), highlight=False, soft_wrap=True)
     if not all_scores:
         raise ValueError(f"{path}: no file gave a window to score; give MIDI with at least {2 * bars} bars of notes")
     scores = np.concatenate(all_scores)
     console.print(f"overall: {len(all_scores)} files, {len(scores)} windows, mean anomaly {scores.mean():.3f} nats/token, "
-                  f"mean realness {critic.realness(scores).mean():.3f} (real held-out jazz ~0.5)", highlight=False)
+                  f"mean realness {critic.realness(scores).mean():.3f} (real held-out jazz ~0.5)", highlight=False, soft_wrap=True)
 
 
 @app.command()
