@@ -10,12 +10,15 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
+# The whole pipeline on the default corpus with tiny budgets for anything not trained yet:
+# prepare-data, train every built-in generator and the critic, benchmark, leaderboard.
 demo: venv
 	$(PY) cli.py prepare-data
+	$(PY) cli.py benchmark --all --quick
+	$(PY) cli.py leaderboard
 
 test: venv
 	$(PY) -m pytest -q

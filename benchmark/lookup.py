@@ -34,3 +34,14 @@ def latest_generator_run(name: str, data_hash: str):
 
 def latest_critic_run(data_hash: str):
     return latest_run(EXPERIMENT_CRITICS, data_hash)
+
+
+def pretrained_checkpoint(run_id: str) -> Path | None:
+    """The MLE starting point a generator run logged (the gan's `pretrain_checkpoint`), if any."""
+    import mlflow
+
+    names = {a.path for a in with_retries(lambda: mlflow.MlflowClient().list_artifacts(run_id, "pretrain_checkpoint"))}
+    if "pretrain_checkpoint/best.pt" not in names:
+        return None
+    return Path(with_retries(lambda: mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="pretrain_checkpoint/best.pt")))

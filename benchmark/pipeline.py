@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.leaderboard import table_rows
-from benchmark.lookup import checkpoint_of, latest_critic_run, latest_generator_run
+from benchmark.lookup import checkpoint_of, latest_critic_run, latest_generator_run, pretrained_checkpoint
 from benchmark.plots import piano_roll_grid, table_png
 from benchmark.runner import Benchmark, BenchmarkOptions, BenchmarkResult, Row, new_benchmark_id, rank
 from benchmark.tracking import EXPERIMENT_LEADERBOARD, experiment_id, with_retries
@@ -73,6 +73,12 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
             bench.stage_seconds[f"load or train {name}"] = time.perf_counter() - t0
         log(f"{name}: generating {len(bench.contexts)} continuations")
         rows.append(bench.generator_row(name, generator, run_id))
+        # a generator with an MLE starting point (the gan) is shown beside it
+        pre = pretrained_checkpoint(run_id) if run_id else None
+        if pre is not None:
+            log(f"{name}-pretrained: generating {len(bench.contexts)} continuations")
+            start = type(generator).load(pre, options.device)
+            rows.append(bench.generator_row(f"{name}-pretrained", start, run_id))
     rows += bench.reference_rows()
     for row in rows:
         bench.score(row)

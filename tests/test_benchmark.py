@@ -121,10 +121,14 @@ def test_a_failing_generator_gets_a_failed_row(store, jazz_data):
 
 
 def test_missing_model_names_the_command(jazz_data, tmp_path, monkeypatch):
+    previous = mlflow.get_tracking_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'empty.db'}")
-    with pytest.raises(MissingModel, match="python cli.py train-critic"):
-        run_benchmark(jazz_data, options(), log=lambda *_: None)
+    try:
+        with pytest.raises(MissingModel, match="python cli.py train-critic"):
+            run_benchmark(jazz_data, options(), log=lambda *_: None)
+    finally:
+        mlflow.set_tracking_uri(previous)
 
 
 def _cli(*args, uri):
@@ -142,10 +146,11 @@ def test_two_benchmarks_at_once_into_one_store(store, jazz_dir, jazz_data):
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err
         assert "leaderboard" in out
+    client = mlflow.MlflowClient(uri)
+    experiment = client.get_experiment_by_name("phrasebench-leaderboard")
     by_seed = {}
     for seed in ("11", "12"):
-        runs = mlflow.search_runs(experiment_names=["phrasebench-leaderboard"], output_format="list",
-                                  filter_string=f"tags.seed = '{seed}'")
+        runs = client.search_runs([experiment.experiment_id], filter_string=f"tags.seed = '{seed}'")
         by_seed[seed] = {r.data.tags["generator"] for r in runs}
     assert by_seed == {"11": {"lstm", "transformer", "real", "random"}, "12": {"lstm", "transformer", "real", "random"}}
 
