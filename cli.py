@@ -501,6 +501,54 @@ def ui(
                           "--workers", "1"])
 
 
+reproduce_app = typer.Typer(help="Reproduce published numbers with phrasebench's generators.", no_args_is_help=True)
+app.add_typer(reproduce_app, name="reproduce")
+
+
+@reproduce_app.command("csc413")
+@friendly_errors
+def reproduce_csc413(
+    corpus: Annotated[Optional[Path], typer.Option(help="piano-midi.de folder (default: ../shared/corpora/pianomidi).")] = None,
+    generator: Annotated[str, typer.Option(help="lstm or transformer (any registered generator).")] = "lstm",
+    seeds: Annotated[int, typer.Option(help="Training runs, seeds 0..N-1; the table gives mean and spread.")] = 3,
+    epochs: Annotated[int, typer.Option(help="Epochs at most per seed.")] = 20,
+    max_minutes: Annotated[Optional[float], typer.Option(help="Wall-clock training budget per seed.")] = 4.0,
+    batch_size: Annotated[int, typer.Option(help="Segments per batch.")] = 16,
+    model_opt: ModelOpt = None,
+    cache_dir: CacheOpt = None,
+    device: DeviceOpt = "auto",
+) -> None:
+    """The CSC413 report's Table 3 on piano-midi.de: their data protocol, 50 samples of 100 notes
+    from scratch at temperature 0.8, csc413-protocol JSD; MLflow experiment phrasebench-reproductions.
+
+    Example: python cli.py reproduce csc413 --generator lstm --seeds 3
+    """
+    from benchmark.reproduce import reproduce_csc413 as run
+    from generators.training import TrainConfig
+    from phrases import PhraseConfig
+    from phrases.config import PIANOMIDI_CORPUS
+
+    if seeds < 1:
+        raise ValueError("--seeds: give 1 or more")
+    data = load_phrases(corpus or PIANOMIDI_CORPUS, PhraseConfig.csc413(), cache_dir)
+    console.print(f"csc413 protocol: {data.report['windows']['train']:,} / {data.report['windows']['val']:,} / "
+                  f"{data.report['windows']['test']:,} segments of 64 notes from "
+                  f"{data.report['songs']['train']} / {data.report['songs']['val']} / {data.report['songs']['test']} "
+                  f"songs (train / val / test); data_hash {data.data_hash}", highlight=False)
+    config = TrainConfig(epochs=epochs, max_minutes=max_minutes, batch_size=batch_size)
+    result = run(data, generator, list(range(seeds)), config, parse_model_opts(model_opt), device,
+                 log=lambda m: err.print(m, highlight=False))
+    rows = result.table()
+    table = Table(*rows[0], title=f"CSC413 Table 3, test set: theirs vs phrasebench {generator}")
+    for r in rows[1:]:
+        table.add_row(*r)
+    console.print(table)
+    console.print(result.markdown().split("\n\n", 1)[1], highlight=False)
+    verdict = result.beats_theirs()
+    console.print("at or below theirs on test: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in verdict.items())
+                  + f"; MLflow run {result.run_id}", highlight=False)
+
+
 @app.command()
 @friendly_errors
 def speed(

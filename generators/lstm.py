@@ -66,7 +66,7 @@ class LSTMGenerator(AutoregressiveGenerator):
         logits, state = self.model.prime(x, lengths)
         tracker = StopTracker(self.kinds, length, len(prompts), max_tokens or max_new_tokens(length), prefix)
         while True:
-            tok = sample_next(logits, temperature, top_p, generator)
+            tok = sample_next(tracker.allowed(logits), temperature, top_p, generator)
             if tracker.push(tok.cpu().numpy()).all():
                 return tracker.tokens
             logits, state = self.model.step(tok, state)

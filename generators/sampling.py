@@ -47,8 +47,12 @@ class StopTracker:
 
     Bars: REMI counts Bar tokens (a continuation opens with one); a sampled Bar token past the
     last bar ends the sequence and is not kept. Without Bar tokens (TSD), 4 beats of TimeShift
-    make a bar. Notes: the sequence ends after the Duration of its N-th note (or before an (N+1)-th Pitch). An EOS token ends a
-    sequence early; `max_tokens` bounds every sequence.
+    make a bar. Notes: the sequence ends after the Duration of its N-th note (or before an
+    (N+1)-th Pitch). `max_tokens` bounds every sequence.
+
+    `allowed(logits)` masks what may not be sampled next: PAD and BOS never, EOS only once a
+    sequence has its length. So a model trained on shorter phrases (64-note segments, say)
+    still gives the N notes asked for, and EOS marks the end it was trained to see.
     """
 
     def __init__(self, kinds: TokenKinds, length: Length, batch: int, max_tokens: int, prefix=()) -> None:
@@ -59,6 +63,16 @@ class StopTracker:
         self.use_bars = length.bars is not None and kinds.is_bar.any()
         for tok in prefix:  # tokens the continuation was made to start with (already in the prompt)
             self.push(np.full(batch, tok))
+
+    def allowed(self, logits: torch.Tensor) -> torch.Tensor:
+        """`logits` (B, V) with the tokens that may not come next set to -inf."""
+        k = self.kinds
+        logits = logits.clone()
+        logits[:, [k.pad, k.bos]] = float("-inf")
+        short = self.count < (self.length.bars if self.length.bars is not None else self.length.notes)
+        if short.any():
+            logits[torch.from_numpy(short).to(logits.device), k.eos] = float("-inf")
+        return logits
 
     def push(self, sampled: np.ndarray) -> np.ndarray:
         """Take one sampled token per sequence; returns the `done` mask after it."""

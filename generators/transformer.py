@@ -78,7 +78,7 @@ class TransformerGenerator(AutoregressiveGenerator):
             logits, intermediates = net(out, return_intermediates=True, cache=cache, seq_start_pos=seq_start_pos)
             if use_cache:
                 cache = intermediates
-            tok = sample_next(logits[:, -1], temperature, top_p, generator)
+            tok = sample_next(tracker.allowed(logits[:, -1]), temperature, top_p, generator)
             if tracker.push(tok.cpu().numpy()).all():
                 return tracker.tokens
             out = torch.cat([out, tok[:, None]], dim=1)

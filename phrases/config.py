@@ -10,6 +10,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "wjazzd"
+PIANOMIDI_CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "pianomidi"
 DEFAULT_CACHE = Path(".cache") / "phrasebench"
 
 # Bump when the on-disk layout or the meaning of a field changes: old caches are then rebuilt.
@@ -17,6 +18,7 @@ FORMAT_VERSION = 2
 
 TOKENIZERS = ("remi", "tsd")
 TRACK_MODES = ("merge", "melody")
+PROTOCOLS = ("bars", "csc413")
 SPLITS = ("train", "val", "test")
 
 
@@ -43,12 +45,24 @@ class PhraseConfig:
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
     transpose: int = 0
+    protocol: str = "bars"  # bars: windows of 2 x phrase_bars; csc413: see phrases/segments.py
+    segment_notes: int = 64  # csc413 only: notes per segment
+
+    @classmethod
+    def csc413(cls, **overrides) -> PhraseConfig:
+        """The CSC413 report's protocol: first instrument, 64-note segments, songs 60/20/20, seed 42."""
+        return cls(**{"protocol": "csc413", "split_fractions": (0.6, 0.2, 0.2), "seed": 42, "min_notes": 0,
+                      **overrides})
 
     def __post_init__(self) -> None:
         if self.tokenizer not in TOKENIZERS:
             raise ValueError(f"--tokenizer {self.tokenizer!r}: choose one of {', '.join(TOKENIZERS)}")
         if self.tracks not in TRACK_MODES:
             raise ValueError(f"--tracks {self.tracks!r}: choose one of {', '.join(TRACK_MODES)}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol {self.protocol!r}: choose one of {', '.join(PROTOCOLS)}")
+        if self.segment_notes < 2:
+            raise ValueError(f"segment_notes {self.segment_notes}: must be at least 2")
         if self.phrase_bars < 1:
             raise ValueError(f"--phrase-bars {self.phrase_bars}: must be at least 1")
         if self.stride < 1:

@@ -23,6 +23,7 @@ from phrases.config import SPLITS, PhraseConfig, default_cache_dir
 from phrases.dataset import RAGGED, PhraseData, PhraseSplit
 from phrases.scan import SKIP_REASONS, find_midi_files, load_song
 from phrases.tokenizer import make_tokenizer
+from phrases.segments import cut_segments, first_instrument
 from phrases.windows import SongWindows, cut_windows
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -46,16 +47,18 @@ def _process_file(args: tuple[str, PhraseConfig]) -> tuple[str | None, SongWindo
     if config.tokenizer not in _tokenizers:
         _tokenizers[config.tokenizer] = make_tokenizer(config.tokenizer)
     tokenizer = _tokenizers[config.tokenizer]
-    score, reason = load_song(Path(path), config.tracks)
+    segments = config.protocol == "csc413"
+    score, reason = first_instrument(Path(path)) if segments else load_song(Path(path), config.tracks)
     if score is None:
         return reason, None
     score = tokenizer.preprocess_score(score)
     if not score.tracks:
         return "empty", None  # every note was outside the tokenizer's pitch range
-    windows = cut_windows(
-        tokenizer, score, config.phrase_bars, config.stride, config.min_notes,
-        config.max_tokens,
-    )
+    if segments:
+        windows = cut_segments(tokenizer, score, config.segment_notes, config.max_tokens)
+    else:
+        windows = cut_windows(tokenizer, score, config.phrase_bars, config.stride, config.min_notes,
+                              config.max_tokens)
     if not windows.start_bar:
         return "no_windows", windows
     return None, windows

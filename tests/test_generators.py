@@ -141,6 +141,22 @@ def test_stop_rule_on_real_token_streams(jazz_data):
     assert len(notes) == 3 and np.array_equal(notes["pitch"], phrase.continuation_notes["pitch"][:3])
 
 
+def test_end_token_is_masked_until_the_length_is_reached(jazz_data):
+    """PAD and BOS are never sampled; EOS only once a sequence has its notes."""
+    kinds = TokenKinds.from_tokenizer(jazz_data.tokenizer)
+    stream = jazz_data.test[0].continuation.tolist()
+    tracker = StopTracker(kinds, Length(notes=2), 2, 10_000)
+    for tok in stream:
+        tracker.push(np.array([tok, kinds.pad if tracker.count[1] >= 1 else tok]))
+        if tracker.count[0] >= 2:
+            break
+    logits = tracker.allowed(torch.zeros(2, len(jazz_data.tokenizer)))
+    assert torch.isinf(logits[:, [kinds.pad, kinds.bos]]).all()
+    assert torch.isfinite(logits[0, kinds.eos]) and tracker.count[0] == 2
+    assert tracker.count[1] == 1 and torch.isinf(logits[1, kinds.eos])
+    assert torch.isfinite(logits[:, kinds.is_pitch]).all()
+
+
 def test_top_p_and_greedy():
     logits = torch.tensor([[0.0, 5.0, 4.9, -3.0]])
     gen = torch.Generator().manual_seed(0)
