@@ -554,9 +554,12 @@ def reproduce_csc413(
 def speed(
     corpus: CorpusOpt = None,
     workers: Annotated[Optional[int], typer.Option(help="Processes for prepare-data (default: one per core).")] = None,
+    benchmark: Annotated[bool, typer.Option(help="Also time `benchmark --all --quick` per stage (minutes; in a scratch store).")] = True,
 ) -> None:
     """Print throughput figures for every stage, each next to a reference measured in the same run."""
-    from benchmark.speed import adversarial_speed, critic_speed, generator_speed, prepare_data_speed
+    from benchmark.speed import (
+        adversarial_speed, critic_speed, generator_speed, prepare_data_speed, quick_benchmark_speed,
+    )
     from critics.vae import VAECritic
     from generators.checkpoint import CheckpointError
     from generators.training import set_threads
@@ -573,6 +576,8 @@ def speed(
     except CheckpointError:
         critic = VAECritic(data.tokenizer, device="cpu")
     rows.append(critic_speed(critic, data.test))
+    if benchmark:
+        rows += quick_benchmark_speed(data)
     table = Table("stage", "figure", "reference (same run)", "ratio", title="phrasebench speed")
     for r in rows:
         table.add_row(r.stage, f"{r.value:,.2f} {r.unit}", r.reference, r.ratio)

@@ -213,3 +213,33 @@ def adversarial_speed(data) -> list[SpeedRow]:
     return [SpeedRow(f"gan adversarial steps (batch {gan.config.adv_batch}, {gan.num_parameters() / 1e6:.1f} M params)",
                      per_s, "steps/s", f"MLE steps of the same network: {mle_steps:.2f} steps/s",
                      f"{per_s / mle_steps:.2f}x; sampling {sample_share:.0%} of a step")]
+
+
+def quick_benchmark_speed(data) -> list[SpeedRow]:
+    """Wall time per stage of `benchmark --all --quick` from nothing (every built-in generator
+    and the critic trained with the quick budgets), in a scratch folder with its own MLflow
+    store, so the user's store and checkpoints are untouched."""
+    import os
+
+    from benchmark.pipeline import run_benchmark
+    from benchmark.runner import BenchmarkOptions
+    from generators.registry import available
+
+    saved_cwd, saved_uri = os.getcwd(), os.environ.get("MLFLOW_TRACKING_URI")
+    with tempfile.TemporaryDirectory(prefix="phrasebench-speed-") as scratch:
+        os.chdir(scratch)
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(scratch) / 'mlflow.db'}"
+        try:
+            seconds, result = _timed(lambda: run_benchmark(
+                data, BenchmarkOptions(available(), contexts=64, device="cpu"), quick=True, log=lambda *_: None))
+        finally:
+            os.chdir(saved_cwd)
+            if saved_uri is None:
+                os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else:
+                os.environ["MLFLOW_TRACKING_URI"] = saved_uri
+    rows = [SpeedRow(f"benchmark --all --quick: {stage}", s, "s", "", f"{s / seconds:.0%} of the run")
+            for stage, s in result.stage_seconds.items()]
+    rows.append(SpeedRow("benchmark --all --quick: total", seconds, "s", "make demo budget 600 s",
+                         f"{seconds / 600:.0%} of budget"))
+    return rows

@@ -52,12 +52,8 @@ def skyline(time: np.ndarray, duration: np.ndarray, pitch: np.ndarray) -> np.nda
     return kept
 
 
-def load_song(path: Path, tracks: str = "merge") -> tuple[symusic.Score | None, str | None]:
-    """Parse `path` and return (score with one pitched track, None) or (None, skip reason).
-
-    `tracks="merge"`: every pitched track in one stream; `"melody"`: the skyline of them.
-    Drum tracks are always dropped.
-    """
+def parse_pitched(path: Path) -> tuple[symusic.Score | None, str | None]:
+    """Parse `path` and keep its pitched tracks that have notes: (score, None) or (None, reason)."""
     try:
         score = symusic.Score(str(path))
     except Exception:  # symusic raises plain RuntimeError / ValueError on bad bytes
@@ -67,6 +63,20 @@ def load_song(path: Path, tracks: str = "merge") -> tuple[symusic.Score | None, 
     pitched = [t for t in score.tracks if not t.is_drum and len(t.notes) > 0]
     if not pitched:
         return None, "drums_only"
+    score.tracks = pitched
+    return score, None
+
+
+def load_song(path: Path, tracks: str = "merge") -> tuple[symusic.Score | None, str | None]:
+    """Parse `path` and return (score with one pitched track, None) or (None, skip reason).
+
+    `tracks="merge"`: every pitched track in one stream; `"melody"`: the skyline of them.
+    Drum tracks are always dropped.
+    """
+    score, reason = parse_pitched(path)
+    if score is None:
+        return None, reason
+    pitched = score.tracks
     arrays = [t.notes.numpy() for t in pitched]
     time = np.concatenate([a["time"] for a in arrays])
     duration = np.concatenate([a["duration"] for a in arrays])

@@ -20,6 +20,7 @@ import numpy as np
 import symusic
 
 from phrases.notes import notes_from_ticks
+from phrases.scan import parse_pitched
 from phrases.windows import SongWindows, encode_song
 
 CLOCK_QPM = 120.0  # the re-timed clock: one beat = 0.5 s
@@ -29,17 +30,10 @@ CLOCK_TPQ = 480
 def first_instrument(path: Path) -> tuple[symusic.Score | None, str | None]:
     """The file's first pitched track with notes, re-timed to the 120 qpm seconds clock, as a
     one-track 4/4 score; or (None, skip reason)."""
-    try:
-        score = symusic.Score(str(path))
-    except Exception:  # symusic raises plain RuntimeError / ValueError on bad bytes
-        return None, "corrupt"
-    if score.note_num() == 0:
-        return None, "empty"
-    pitched = [t for t in score.tracks if not t.is_drum and len(t.notes) > 0]
-    if not pitched:
-        return None, "drums_only"
-    seconds = score.to("second")
-    track = next(t for t in seconds.tracks if not t.is_drum and len(t.notes) > 0)
+    score, reason = parse_pitched(path)
+    if score is None:
+        return None, reason
+    track = score.to("second").tracks[0]
     notes = track.notes.numpy()
     ticks_per_s = CLOCK_TPQ * CLOCK_QPM / 60
     onset = np.round(notes["time"] * ticks_per_s).astype(np.int32)
