@@ -260,7 +260,8 @@ class GANGenerator(AutoregressiveGenerator):
 
     def build_model(self, vocab_size: int) -> nn.Module:
         base_cls, base_cfg = self.config.base_model_config()
-        self.base = base_cls(self.tokenizer, base_cfg, str(self.device))
+        # the seed AutoregressiveGenerator.__init__ just set, so the gan's --seed reaches the weights
+        self.base = base_cls(self.tokenizer, base_cfg, str(self.device), seed=torch.initial_seed())
         return self.base.model
 
     def sample_batch(self, prompts, length: Length, temperature, top_p, generator, max_tokens=None,

@@ -69,6 +69,12 @@ def test_registered():
     assert get_generator_class("gan") is GANGenerator
 
 
+def test_initial_weights_follow_the_seed(jazz_data):
+    weights = [GANGenerator(jazz_data.tokenizer, TINY, "cpu", seed=s).model.state_dict() for s in (0, 0, 1)]
+    key = next(iter(weights[0]))
+    assert torch.equal(weights[0][key], weights[1][key]) and not torch.equal(weights[0][key], weights[2][key])
+
+
 def test_discriminator_separates_real_from_random_continuations(jazz_data):
     """Trained on the training split's contexts (real continuation vs unigram-random), it tells
     them apart on held-out songs (validation + test) at better than 90%."""
