@@ -143,6 +143,7 @@ def reproduce_csc413(data, generator: str, seeds: list[int], config, model_opts:
 
     from benchmark.tracking import experiment_id
     from benchmark.train import train_generator
+    from generators.training import resolve_device
 
     if data.config.protocol != "csc413":
         raise ValueError("reproduce csc413 needs phrase data prepared with PhraseConfig.csc413()")
@@ -153,7 +154,7 @@ def reproduce_csc413(data, generator: str, seeds: list[int], config, model_opts:
         + ", ".join(f"{k} {v:.4f}" for k, v in floor.items()))
     budget = (f"at most {config.epochs} epochs and {config.max_minutes} min"
               if config.max_minutes else f"{config.epochs} epochs")
-    result = Reproduction(generator, data.data_hash, f"{budget}, on {device}", floor)
+    result = Reproduction(generator, data.data_hash, f"{budget}, on {resolve_device(device)}", floor)
     for seed in seeds:  # each training is its own run in phrasebench-generators
         cfg = replace(config, seed=seed, checkpoint_dir=(config.checkpoint_dir or
                       Path("checkpoints") / "reproduce-csc413" / generator / data.data_hash) / f"seed{seed}")
