@@ -18,7 +18,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Piped or logged output gets wide lines, so the leaderboard's columns are not cut to 80.
+console = Console(width=None if sys.stdout.isatty() else 250)
 err = Console(stderr=True)
 
 # Options shared by every command that reads the phrase data.
