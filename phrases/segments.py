@@ -52,9 +52,11 @@ def first_instrument(path: Path) -> tuple[symusic.Score | None, str | None]:
 def segment_notes(score: symusic.Score, size: int) -> list[np.ndarray]:
     """Non-overlapping runs of `size` notes (sorted by onset) of a one-track score on the clock,
     in the notes view, each relative to its first onset."""
-    notes = score.tracks[0].notes.numpy() if score.tracks else {"time": np.zeros(0)}
-    order = np.lexsort((notes["pitch"], notes["time"])) if len(notes["time"]) else np.zeros(0, int)
-    t, d, p = (notes[k][order] for k in ("time", "duration", "pitch")) if len(order) else ([], [], [])
+    if not score.tracks or len(score.tracks[0].notes) < size:
+        return []
+    notes = score.tracks[0].notes.numpy()
+    order = np.lexsort((notes["pitch"], notes["time"]))
+    t, d, p = (notes[k][order] for k in ("time", "duration", "pitch"))
     out = []
     for start in range(0, len(order) - size + 1, size):
         s = slice(start, start + size)
