@@ -150,7 +150,7 @@ def reproduce_csc413(data, generator: str, seeds: list[int], config, model_opts:
     references = {s: split_notes(data.splits[s]) for s in SPLITS}
     floor = jsd_metrics(real_runs(data, Path(data.report["corpus"]), SAMPLES, NOTES, seed=0),
                         references["train"], "csc413")
-    log(f"real-data floor (test runs vs train): "
+    log("real-data floor (test runs vs train): "
         + ", ".join(f"{k} {v:.4f}" for k, v in floor.items()))
     budget = (f"at most {config.epochs} epochs and {config.max_minutes} min"
               if config.max_minutes else f"{config.epochs} epochs")

@@ -7,9 +7,11 @@ go to `mlartifacts/` beside the database file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -64,3 +66,23 @@ def with_retries(fn: Callable[[], T], attempts: int = 12) -> T:
                 raise
             time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
     raise AssertionError("unreachable")
+
+
+@contextmanager
+def training_run(experiment: str, name: str, role: dict[str, str], config, model_config, num_parameters: int,
+                 device, resume_run_id: str | None = None, tags: dict | None = None, params: dict | None = None):
+    """The MLflow run of one training (a generator's or a critic's): `resume_run_id` reopened as it
+    is (`--resume`), else a new run in `experiment` named NAME-DATA_HASH, with the tags of
+    DESIGN.md (`role`, e.g. {"generator": "lstm"}, plus corpus, data_hash, device) and the model
+    and training parameters. Yields the active run."""
+    import mlflow
+
+    exp = experiment_id(experiment)
+    with mlflow.start_run(run_id=resume_run_id, experiment_id=exp if resume_run_id is None else None,
+                          run_name=f"{name}-{config.data_hash}") as run:
+        if resume_run_id is None:
+            mlflow.set_tags({**role, "corpus": config.corpus, "data_hash": config.data_hash, "device": str(device),
+                             **config.tags, **(tags or {})})
+            mlflow.log_params({**{f"model.{k}": v for k, v in dataclasses.asdict(model_config).items()},
+                               **config.params(), "num_parameters": num_parameters, **(params or {})})
+        yield run

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,7 +225,7 @@ class VAECritic(Critic):
         `phrasebench-critics`. best.pt ends up holding the best weights and the calibration."""
         import mlflow
 
-        from benchmark.tracking import EXPERIMENT_CRITICS, experiment_id
+        from benchmark.tracking import EXPERIMENT_CRITICS, training_run
 
         if len(train_split) == 0 or len(val_split) == 0:
             raise ValueError("the training and validation splits need at least one phrase each; use a larger corpus or --split")
@@ -236,15 +235,9 @@ class VAECritic(Critic):
         if config.resume:
             self.run_id = load_checkpoint(config.checkpoint_dir / "last.pt", kind=self.kind).get("run_id") or None
         tokenizer_json = tokenizer_to_json(self.tokenizer)
-        exp = experiment_id(EXPERIMENT_CRITICS)
-        with mlflow.start_run(run_id=self.run_id, experiment_id=exp if self.run_id is None else None,
-                              run_name=f"critic-{self.name}-{config.data_hash}") as run:
+        with training_run(EXPERIMENT_CRITICS, f"critic-{self.name}", {"critic": self.name}, config, self.config,
+                          self.num_parameters(), self.device, resume_run_id=self.run_id if config.resume else None) as run:
             self.run_id = run.info.run_id
-            if not config.resume:
-                mlflow.set_tags({"critic": self.name, "corpus": config.corpus, "data_hash": config.data_hash,
-                                 "device": str(self.device), **config.tags})
-                mlflow.log_params({**{f"model.{k}": v for k, v in dataclasses.asdict(self.config).items()},
-                                   **config.params(), "num_parameters": self.num_parameters()})
 
             def evaluate_fn(model):
                 return self.validation_metrics(val_split)

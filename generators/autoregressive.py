@@ -90,7 +90,7 @@ class AutoregressiveGenerator(Generator):
         """Train with the shared loop; one MLflow run in `phrasebench-generators`."""
         import mlflow
 
-        from benchmark.tracking import EXPERIMENT_GENERATORS, experiment_id
+        from benchmark.tracking import EXPERIMENT_GENERATORS, training_run
 
         k = self.kinds
         train_seqs = sequences(train_split, k.bos, k.eos)
@@ -102,15 +102,10 @@ class AutoregressiveGenerator(Generator):
         if config.resume:
             self.run_id = load_checkpoint(config.checkpoint_dir / "last.pt", kind=self.name).get("run_id") or None
         tokenizer_json = tokenizer_to_json(self.tokenizer)
-        exp = experiment_id(EXPERIMENT_GENERATORS)
-        with mlflow.start_run(run_id=self.run_id, experiment_id=exp if self.run_id is None else None,
-                              run_name=f"{self.name}-{config.data_hash}") as run:
+        with training_run(EXPERIMENT_GENERATORS, self.name, {"generator": self.name}, config, self.config, self.num_parameters(),
+                          self.device, resume_run_id=self.run_id if config.resume else None) as run:
             self.run_id = run.info.run_id
             if not config.resume:
-                mlflow.set_tags({"generator": self.name, "corpus": config.corpus, "data_hash": config.data_hash,
-                                 "device": str(self.device), **config.tags})
-                mlflow.log_params({**{f"model.{k2}": v for k2, v in dataclasses.asdict(self.config).items()},
-                                   **config.params(), "num_parameters": self.num_parameters()})
                 mlflow.log_metric("unigram_val_nll", unigram_nll(train_seqs, val_seqs, len(self.tokenizer)))
             state = train(
                 self.model, train_seqs, val_seqs, config, k.pad,

@@ -321,7 +321,7 @@ class GANGenerator(AutoregressiveGenerator):
         One MLflow run in `phrasebench-generators`."""
         import mlflow
 
-        from benchmark.tracking import EXPERIMENT_GENERATORS, experiment_id
+        from benchmark.tracking import EXPERIMENT_GENERATORS, training_run
 
         k = self.kinds
         train_seqs = sequences(train_split, k.bos, k.eos)
@@ -334,15 +334,12 @@ class GANGenerator(AutoregressiveGenerator):
         self.data_hash = config.data_hash
         ckpt_dir = Path(config.checkpoint_dir)
         tokenizer_json = tokenizer_to_json(self.tokenizer)
-        exp = experiment_id(EXPERIMENT_GENERATORS)
-        with mlflow.start_run(experiment_id=exp, run_name=f"{self.name}-{config.data_hash}") as run:
+        disc_params = sum(p.numel() for p in self.discriminator.parameters())
+        with training_run(EXPERIMENT_GENERATORS, self.name, {"generator": self.name}, config, self.config,
+                          self.num_parameters(), self.device,
+                          tags={"gan_base": self.config.base, **({"init_from": self.init_from} if self.init_from else {})},
+                          params={"discriminator_parameters": disc_params}) as run:
             self.run_id = run.info.run_id
-            mlflow.set_tags({"generator": self.name, "corpus": config.corpus, "data_hash": config.data_hash,
-                             "device": str(self.device), "gan_base": self.config.base, **config.tags,
-                             **({"init_from": self.init_from} if self.init_from else {})})
-            mlflow.log_params({**{f"model.{k2}": v for k2, v in dataclasses.asdict(self.config).items()},
-                               **config.params(), "num_parameters": self.num_parameters(),
-                               "discriminator_parameters": sum(p.numel() for p in self.discriminator.parameters())})
             mlflow.log_metric("unigram_val_nll", unigram_nll(train_seqs, val_seqs, len(self.tokenizer)))
 
             # phase 1: maximum likelihood, the shared loop
