@@ -1,47 +1,70 @@
-"""Find trained models through MLflow: the latest finished run of a generator or critic trained on
-a given data_hash, and its checkpoint artifact."""
+"""Find the trained model a command should use: a checkpoint the user names, else the newest
+finished MLflow run of that model on the same `data_hash` (quick ones included), which is the one
+the last benchmark used unless a newer one was trained since. Every command says which it uses."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from benchmark.tracking import EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, experiment_id, with_retries
+from phrases.errors import UserError
+from training.tracking import EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, latest_run, run_artifact
 
 
-def latest_run(experiment: str, data_hash: str, **tags: str):
-    """The newest FINISHED run of `experiment` with tag data_hash and `tags`, or None."""
-    import mlflow
-
-    filters = [f"tags.data_hash = '{data_hash}'", "attributes.status = 'FINISHED'"]
-    filters += [f"tags.{k} = '{v}'" for k, v in tags.items()]
-    runs = with_retries(lambda: mlflow.search_runs(
-        experiment_ids=[experiment_id(experiment)], filter_string=" and ".join(filters),
-        order_by=["attributes.start_time DESC"], max_results=1, output_format="list",
-    ))
-    return runs[0] if runs else None
+class MissingModel(UserError):
+    """A model a command needs has not been trained on this data; the message says how."""
 
 
-def checkpoint_of(run, artifact: str = "checkpoint/best.pt") -> Path:
-    """Local path of a run's checkpoint artifact (a copy is downloaded for remote stores)."""
-    import mlflow
-
-    return Path(with_retries(lambda: mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path=artifact)))
-
-
-def latest_generator_run(name: str, data_hash: str):
-    return latest_run(EXPERIMENT_GENERATORS, data_hash, generator=name)
+@dataclass
+class Found:
+    model: object
+    run_id: str
+    description: str  # "critic-vae run 1a2b3c (budget quick, data 0f1e2d3c, trained 2026-12-01 05:12)"
 
 
-def latest_critic_run(data_hash: str):
-    return latest_run(EXPERIMENT_CRITICS, data_hash)
+def _describe(what: str, run) -> str:
+    started = datetime.fromtimestamp(run.info.start_time / 1000).strftime("%Y-%m-%d %H:%M")
+    return (f"{what} run {run.info.run_id} (budget {run.data.tags.get('budget', 'full')}, "
+            f"data {run.data.tags.get('data_hash', '?')}, trained {started})")
+
+
+def _load(cls, what: str, run, checkpoint: Path | None, device: str, command: str, data_hash: str) -> Found:
+    if checkpoint is not None:
+        model = cls.load(checkpoint, device)
+        return Found(model, model.run_id or "", f"{what} checkpoint {checkpoint} (data {model.data_hash or '?'})")
+    if run is None:
+        raise MissingModel(f"no trained {what} for data_hash {data_hash}: run `python cli.py {command}` with the "
+                           "same data options (or pass --checkpoint FILE)")
+    return Found(cls.load(run_artifact(run.info.run_id, "checkpoint/best.pt"), device), run.info.run_id,
+                 _describe(what, run))
+
+
+def find_generator(name: str, data_hash: str, device: str = "auto", checkpoint: Path | None = None) -> Found:
+    from generators.registry import get_generator_class
+
+    run = None if checkpoint else latest_run(EXPERIMENT_GENERATORS, data_hash, generator=name)
+    return _load(get_generator_class(name), name, run, checkpoint, device, f"train-generator {name}", data_hash)
+
+
+def find_critic(data_hash: str, device: str = "auto", checkpoint: Path | None = None) -> Found:
+    from critics.vae import VAECritic
+
+    run = None if checkpoint else latest_run(EXPERIMENT_CRITICS, data_hash)
+    found = _load(VAECritic, "critic-vae", run, checkpoint, device, "train-critic", data_hash)
+    if len(found.model.calibration) == 0:
+        raise UserError(f"{found.description}: the critic is not calibrated (an interrupted training?); "
+                        "run train-critic to the end")
+    return found
 
 
 def pretrained_checkpoint(run_id: str) -> Path | None:
     """The MLE starting point a generator run logged (the gan's `pretrain_checkpoint`), if any."""
     import mlflow
 
+    from training.tracking import with_retries
+
     names = {a.path for a in with_retries(lambda: mlflow.MlflowClient().list_artifacts(run_id, "pretrain_checkpoint"))}
     if "pretrain_checkpoint/best.pt" not in names:
         return None
-    return Path(with_retries(lambda: mlflow.artifacts.download_artifacts(
-        run_id=run_id, artifact_path="pretrain_checkpoint/best.pt")))
+    return run_artifact(run_id, "pretrain_checkpoint/best.pt")

@@ -3,50 +3,50 @@
 from __future__ import annotations
 
 import csv
+import io
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from benchmark.leaderboard import table_rows
-from benchmark.lookup import checkpoint_of, latest_critic_run, latest_generator_run, pretrained_checkpoint
+from benchmark.leaderboard import EXPERIMENT_LEADERBOARD, table_rows
+from benchmark.lookup import MissingModel, find_critic, find_generator, pretrained_checkpoint
 from benchmark.plots import piano_roll_grid, table_png
-from benchmark.runner import Benchmark, BenchmarkOptions, BenchmarkResult, Row, new_benchmark_id, rank
-from benchmark.tracking import EXPERIMENT_LEADERBOARD, experiment_id, with_retries
-
-
-class MissingModel(ValueError):
-    """A model the benchmark needs has not been trained on this data; the message says how."""
+from benchmark.options import BenchmarkOptions
+from benchmark.runner import Benchmark, BenchmarkResult, Row, new_benchmark_id, rank
+from training.tracking import experiment_id, with_retries
 
 
 def load_generator(name: str, data, options: BenchmarkOptions, train_missing: bool, quick: bool, log):
     from benchmark.train import quick_generator
-    from generators.registry import get_generator_class
 
-    run = latest_generator_run(name, data.data_hash)
-    if run is None:
+    try:
+        found = find_generator(name, data.data_hash, options.device)
+    except MissingModel:
         if not (train_missing or quick):
             raise MissingModel(f"no trained {name!r} for data_hash {data.data_hash}: run "
-                               f"`python cli.py train-generator {name}` (or pass --train-missing)")
+                               f"`python cli.py train-generator {name}` (or pass --train-missing)") from None
         log(f"{name}: no trained model for this data; training one with a quick budget")
-        generator, _ = quick_generator(name, data, options.device, options.seed, log)
-        return generator, generator.run_id
-    return get_generator_class(name).load(checkpoint_of(run), options.device), run.info.run_id
+        generator, result = quick_generator(name, data, options.device, options.seed, log)
+        return generator, result.run_id
+    log(f"{name}: {found.description}")
+    return found.model, found.run_id
 
 
 def load_critic(data, options: BenchmarkOptions, train_missing: bool, quick: bool, log):
     from benchmark.train import quick_critic
-    from critics.vae import VAECritic
 
-    run = latest_critic_run(data.data_hash)
-    if run is None:
+    try:
+        found = find_critic(data.data_hash, options.device)
+    except MissingModel:
         if not (train_missing or quick):
             raise MissingModel(f"no trained critic for data_hash {data.data_hash}: run "
-                               f"`python cli.py train-critic` (or pass --train-missing)")
+                               f"`python cli.py train-critic` (or pass --train-missing)") from None
         log("critic: no trained critic for this data; training one with a quick budget")
         critic = quick_critic(data, options.device, options.seed, log)
         return critic, critic.run_id
-    return VAECritic.load(checkpoint_of(run), options.device), run.info.run_id
+    log(f"critic: {found.description}")
+    return found.model, found.run_id
 
 
 def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, quick: bool = False,
@@ -54,6 +54,9 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
     """Every row of one benchmark invocation, scored and logged; the result ranked by critic_gap."""
     import time
 
+    from training import set_threads
+
+    set_threads()
     t0 = time.perf_counter()
     critic, critic_run_id = load_critic(data, options, train_missing, quick, log)
     train_seconds = time.perf_counter() - t0
@@ -66,7 +69,7 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
             generator, run_id = load_generator(name, data, options, train_missing, quick, log)
         except MissingModel:
             raise
-        except Exception as e:  # a generator that cannot even load gets a failed row
+        except Exception as e:  # a generator that cannot even load gets a failed row (its own bug or file)
             rows.append(Row(name, status="failed", error=f"{type(e).__name__}: {e}"[:500]))
             continue
         finally:
@@ -93,62 +96,56 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
 
 
 def log_to_mlflow(result: BenchmarkResult, bench: Benchmark) -> None:
-    """One run per row in `phrasebench-leaderboard`, with examples, a CSV and the table PNG."""
+    """One run per row in `phrasebench-leaderboard`: tags, metrics, example MIDI files, piano
+    rolls, a per-phrase CSV and the leaderboard picture."""
+    import matplotlib.pyplot as plt
     import mlflow
 
     exp = experiment_id(EXPERIMENT_LEADERBOARD)
     header, cells = table_rows([(r.name, r.status, r.metrics) for r in result.rows])
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        table = table_png(header, cells, f"phrasebench leaderboard {result.benchmark_id}", tmp / "leaderboard.png")
-        for row in result.rows:
-            tags = {
-                "generator": row.name, "benchmark_id": result.benchmark_id, "critic_run_id": bench.critic_run_id,
-                "generator_run_id": row.generator_run_id, "data_hash": bench.data.data_hash,
-                "seed": str(bench.options.seed), "status": row.status,
-                "reference_row": str(row.name in ("real", "random")).lower(),
-            }
-            if row.error:
-                tags["error"] = row.error
-            row_dir = tmp / row.name
-            row_dir.mkdir()
-            files = _row_artifacts(row, bench, row_dir) if row.status == "ok" else []
+    table = table_png(header, cells, f"phrasebench leaderboard {result.benchmark_id}")
+    for row in result.rows:
+        tags = {
+            "generator": row.name, "benchmark_id": result.benchmark_id, "critic_run_id": bench.critic_run_id,
+            "generator_run_id": row.generator_run_id, "data_hash": bench.data.data_hash,
+            "seed": str(bench.options.seed), "status": row.status,
+            "reference_row": str(row.name in ("real", "random")).lower(),
+        }
+        if row.error:
+            tags["error"] = row.error
+        k = min(bench.options.examples, len(row.decoded)) if row.status == "ok" else 0
+        rolls = piano_roll_grid([(bench.phrases[i].context_notes, row.decoded[i].continuation_notes,
+                                  bench.phrases[i].continuation_notes) for i in range(k)], row.name,
+                                bench.data.config.phrase_bars * 4.0) if k else None
 
-            def log_run():
-                with mlflow.start_run(experiment_id=exp, run_name=f"{row.name}-{result.benchmark_id}"):
-                    mlflow.set_tags(tags)
-                    mlflow.log_params({"contexts": len(bench.context_index), "samples": bench.options.samples,
-                                       "temperature": bench.options.temperature, "top_p": bench.options.top_p})
-                    if row.metrics:
-                        mlflow.log_metrics({k: float(v) for k, v in row.metrics.items() if np.isfinite(v)})
-                    for f in files:
-                        mlflow.log_artifact(str(f), "examples" if f.suffix == ".mid" else None)
-                    mlflow.log_artifact(str(table))
+        def log_run():
+            with mlflow.start_run(experiment_id=exp, run_name=f"{row.name}-{result.benchmark_id}"), \
+                    tempfile.TemporaryDirectory() as tmp:
+                mlflow.set_tags(tags)
+                mlflow.log_params({"contexts": len(bench.context_index), "samples": bench.options.samples,
+                                   "temperature": bench.options.temperature, "top_p": bench.options.top_p})
+                mlflow.log_metrics({k: float(v) for k, v in row.metrics.items() if np.isfinite(v)})
+                for i in range(k):
+                    path = Path(tmp) / f"{row.name}_{i:02d}.mid"
+                    row.decoded[i].two_track_score().dump_midi(str(path))
+                    mlflow.log_artifact(str(path), "examples")
+                if rolls is not None:
+                    mlflow.log_figure(rolls, "piano_rolls.png")
+                    mlflow.log_text(_per_phrase_csv(row, bench), "phrases.csv")
+                mlflow.log_figure(table, "leaderboard.png")
 
-            with_retries(log_run)
-
-
-def _row_artifacts(row: Row, bench: Benchmark, folder: Path) -> list[Path]:
-    files = []
-    k = min(bench.options.examples, len(row.decoded))
-    for i in range(k):
-        path = folder / f"{row.name}_{i:02d}.mid"
-        row.decoded[i].two_track_score().dump_midi(str(path))
-        files.append(path)
-    examples = [(bench.phrases[i].context_notes, row.decoded[i].continuation_notes,
-                 bench.phrases[i].continuation_notes) for i in range(k)]
-    beats = bench.data.config.phrase_bars * 4.0
-    files.append(piano_roll_grid(examples, row.name, folder / "piano_rolls.png", beats))
-    csv_path = folder / "phrases.csv"
-    with csv_path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["phrase", "song", "start_bar", *row.per_phrase])
-        for i in range(len(row.continuations)):
-            p = bench.phrases[i]
-            w.writerow([i, p.song, p.start_bar, *(_cell(v[i]) for v in row.per_phrase.values())])
-    files.append(csv_path)
-    return files
+        with_retries(log_run)
+        if rolls is not None:
+            plt.close(rolls)
+    plt.close(table)
 
 
-def _cell(x) -> str:
-    return f"{x:.6g}" if isinstance(x, (float, np.floating)) else str(x)
+def _per_phrase_csv(row: Row, bench: Benchmark) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["phrase", "song", "start_bar", *row.per_phrase])
+    for i in range(len(row.continuations)):
+        p = bench.phrases[i]
+        w.writerow([i, p.song, p.start_bar, *(f"{v[i]:.6g}" if isinstance(v[i], (float, np.floating)) else v[i]
+                                              for v in row.per_phrase.values())])
+    return out.getvalue()

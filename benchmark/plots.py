@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 CONTEXT_COLOUR = "#4c72b0"
@@ -22,10 +20,9 @@ def _rect(x, y, w, colour):
     return Rectangle((x, y - 0.4), max(w, 0.05), 0.8, color=colour, linewidth=0)
 
 
-def piano_roll_grid(examples: list[tuple[np.ndarray, np.ndarray, np.ndarray]], title: str, path: Path,
-                    context_beats: float) -> Path:
-    """One row per example: context (blue) then the generated continuation (orange) on the left,
-    the same context with the real continuation (green) on the right."""
+def piano_roll_grid(examples: list[tuple[np.ndarray, np.ndarray, np.ndarray]], title: str, context_beats: float):
+    """A matplotlib figure, one row per example: context (blue) then the generated continuation
+    (orange) on the left, the same context with the real continuation (green) on the right."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -46,13 +43,11 @@ def piano_roll_grid(examples: list[tuple[np.ndarray, np.ndarray, np.ndarray]], t
                 ax.set_title(f"context + {label}")
             ax.tick_params(labelsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def table_png(header: list[str], rows: list[list[str]], title: str, path: Path) -> Path:
-    """The printed leaderboard as a PNG."""
+def table_png(header: list[str], rows: list[list[str]], title: str):
+    """The printed leaderboard as a matplotlib figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,6 +61,4 @@ def table_png(header: list[str], rows: list[list[str]], title: str, path: Path) 
     table.scale(1, 1.4)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig

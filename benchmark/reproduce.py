@@ -18,6 +18,7 @@ import numpy as np
 
 from metrics.jsd import jsd_metrics
 from metrics.loss import nll_per_token
+from phrases.errors import UserError
 
 # Their 5.7M-parameter LSTM, test set, quoted from the report's Table 3 (as DESIGN.md gives them).
 THEIRS = {"jsd_pitch": "0.135–0.139", "jsd_step": "0.041", "jsd_duration": "0.035–0.037"}
@@ -75,6 +76,13 @@ class Reproduction:
             rows.append([k, THEIRS[k], *(_mean_sd(self.values(s, k)) for s in SPLITS), f"{self.floor[k]:.4f}"])
         return rows
 
+    def report(self) -> list:
+        """For people: the table, the default-protocol line, and whether it beats theirs."""
+        rows = self.table()
+        verdict = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in self.beats_theirs().items())
+        return [(f"CSC413 Table 3, test set: theirs vs phrasebench {self.generator}", rows[0], rows[1:]),
+                self.markdown().split("\n\n", 1)[1], f"at or below theirs on test: {verdict}; MLflow run {self.run_id}"]
+
     def markdown(self) -> str:
         rows = self.table()
         lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
@@ -100,20 +108,17 @@ def real_runs(data, corpus: Path, n: int, length: int, seed: int) -> list[np.nda
     """`n` random runs of `length` consecutive notes from the test songs (each song re-read
     under the protocol), onsets relative to each run's first note."""
     from phrases.notes import notes_from_ticks
-    from phrases.segments import first_instrument
+    from phrases.pipeline import prepared_score
 
     songs = []
     for name in sorted(data.test.song_names()):
-        score, _ = first_instrument(Path(corpus) / name)
-        if score is None:
-            continue
-        score = data.tokenizer.preprocess_score(score)
-        notes = score.tracks[0].notes.numpy() if score.tracks else None
+        score, _ = prepared_score(Path(corpus) / name, data.config, data.tokenizer)
+        notes = score.tracks[0].notes.numpy() if score is not None else None
         if notes is not None and len(notes["time"]) >= length:
             order = np.lexsort((notes["pitch"], notes["time"]))
             songs.append((score, {k: notes[k][order] for k in ("time", "duration", "pitch")}))
     if not songs:
-        raise ValueError(f"no test song has {length} notes; use a corpus with longer pieces")
+        raise UserError(f"no test song has {length} notes; use a corpus with longer pieces")
     starts = [(i, j) for i, (_, nt) in enumerate(songs) for j in range(len(nt["time"]) - length + 1)]
     picks = np.random.default_rng(seed).choice(len(starts), size=n, replace=len(starts) < n)
     runs = []
@@ -141,12 +146,12 @@ def reproduce_csc413(data, generator: str, seeds: list[int], config, model_opts:
     score; log everything to the MLflow experiment `phrasebench-reproductions`."""
     import mlflow
 
-    from benchmark.tracking import experiment_id
     from benchmark.train import train_generator
-    from generators.training import resolve_device
+    from training import resolve_device
+    from training.tracking import experiment_id
 
     if data.config.protocol != "csc413":
-        raise ValueError("reproduce csc413 needs phrase data prepared with PhraseConfig.csc413()")
+        raise UserError("reproduce csc413 needs phrase data prepared with PhraseConfig.csc413()")
     references = {s: split_notes(data.splits[s]) for s in SPLITS}
     floor = jsd_metrics(real_runs(data, Path(data.report["corpus"]), SAMPLES, NOTES, seed=0),
                         references["train"], "csc413")
@@ -156,8 +161,7 @@ def reproduce_csc413(data, generator: str, seeds: list[int], config, model_opts:
               if config.max_minutes else f"{config.epochs} epochs")
     result = Reproduction(generator, data.data_hash, f"{budget}, on {resolve_device(device)}", floor)
     for seed in seeds:  # each training is its own run in phrasebench-generators
-        cfg = replace(config, seed=seed, checkpoint_dir=(config.checkpoint_dir or
-                      Path("checkpoints") / "reproduce-csc413" / generator / data.data_hash) / f"seed{seed}")
+        cfg = replace(config, seed=seed, checkpoint_dir=config.checkpoint_dir and Path(config.checkpoint_dir) / f"seed{seed}")
         model, _ = train_generator(generator, data, cfg, model_opts, device, log)
         notes = generated_notes(model, data.tokenizer, seed)
         one = SeedResult(

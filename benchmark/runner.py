@@ -11,34 +11,22 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from benchmark.leaderboard import rank_key
+from benchmark.options import BenchmarkOptions
 from metrics import (
     TrainingPatterns, bootstrap, c2st_auroc, critic_gap, descriptor_matrix, fcd, jsd_metrics, with_ci,
 )
 from phrases.decode import decode_phrase
+from phrases.unigram import Unigram
+from phrases.vocab import Vocab
 
 REFERENCE_ROWS = ("real", "random")
-LEADERBOARD_KEYS = ("critic_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step", "jsd_duration",
-                    "copy_rate", "fcd", "c2st_auroc")
-
-
-@dataclass
-class BenchmarkOptions:
-    generators: list[str]
-    contexts: int = 256
-    samples: int = 1
-    temperature: float = 1.0
-    top_p: float = 0.95
-    seed: int = 0
-    n_boot: int = 200
-    reference_size: int = 1024
-    device: str = "auto"
-    examples: int = 4  # MIDI files and piano rolls per row
 
 
 @dataclass
@@ -71,24 +59,6 @@ def select_contexts(n_test: int, n: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(n_test, size=min(n, n_test), replace=False))
 
 
-def unigram_probs(train_split, vocab_size: int, special: list[int]) -> np.ndarray:
-    """Token frequencies of the training split's continuations (specials excluded)."""
-    counts = np.bincount(train_split.arrays["continuation"], minlength=vocab_size).astype(np.float64)
-    counts[special] = 0
-    return counts / counts.sum()
-
-
-def random_continuations(probs: np.ndarray, lengths: list[int], seed: int) -> list[list[int]]:
-    """Unigram token samples, each as long (in tokens) as the true continuation it stands for."""
-    rng = np.random.default_rng(seed)
-    return [rng.choice(len(probs), size=n, p=probs).tolist() for n in lengths]
-
-
-def unigram_nll(probs: np.ndarray, continuations: list[np.ndarray]) -> list[np.ndarray]:
-    logp = np.log(np.maximum(probs, 1e-12))
-    return [-logp[np.asarray(c, dtype=np.int64)] for c in continuations]
-
-
 class Benchmark:
     """Holds what every row is scored against: reference phrases, critic, training patterns."""
 
@@ -108,25 +78,21 @@ class Benchmark:
             self.tempos = self.phrases.arrays["tempo_qpm"]
             ref_index = select_contexts(len(data.val), options.reference_size, options.seed + 1)
             ref = data.val.subset(ref_index)
-            self.ref_scores = critic.score(ref.token_lists("context"), ref.token_lists("continuation"))
-            self.ref_embed = critic.embed(ref.token_lists("context"), ref.token_lists("continuation"))
+            self.ref_scores, self.ref_embed = critic.analyze(ref.token_lists("context"), ref.token_lists("continuation"))
             self.ref_notes = [ref[i].continuation_notes for i in range(len(ref))]
             self.ref_features = self._features(self.ref_embed, self.ref_notes)
             self.patterns = TrainingPatterns.from_split(data.train)
-            special = list(self.tokenizer.special_tokens_ids)
-            self.unigram = unigram_probs(data.train, len(self.tokenizer), special)
+            self.vocab = Vocab.from_tokenizer(self.tokenizer)
+            self.unigram = Unigram.fit(data.train, self.vocab)
 
+    @contextmanager
     def _stage(self, name: str):
-        bench = self
-
-        class _Timer:
-            def __enter__(self):
-                self.t = time.perf_counter()
-
-            def __exit__(self, *exc):
-                bench.stage_seconds[name] = bench.stage_seconds.get(name, 0.0) + time.perf_counter() - self.t
-
-        return _Timer()
+        """Adds the block's wall time to `stage_seconds[name]`."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[name] = self.stage_seconds.get(name, 0.0) + time.perf_counter() - start
 
     def _features(self, embeddings: np.ndarray, notes: list[np.ndarray]) -> np.ndarray:
         """What the two-sample classifier sees: critic latent means + musical descriptors."""
@@ -136,9 +102,12 @@ class Benchmark:
     # -- rows ---------------------------------------------------------------------------------
     def reference_rows(self) -> list[Row]:
         real = Row("real", [list(map(int, c)) for c in self.true_continuations])
-        random = Row("random", random_continuations(self.unigram, [len(c) for c in self.true_continuations],
-                                                    self.options.seed))
-        random.nll = unigram_nll(self.unigram, self.true_continuations)
+        lengths = [len(c) for c in self.true_continuations]
+        samples = self.unigram.sample(lengths, np.random.default_rng(self.options.seed))
+        random = Row("random", [s.tolist() for s in samples])
+        # the nll of the true continuations and their end token, as a generator's nll counts them
+        truth = self.data.test.subset(self.context_index).token_lists("continuation")
+        random.nll = self.unigram.nll([np.append(c, self.vocab.eos) for c in truth])
         return [real, random]
 
     def generator_row(self, name: str, generator, run_id: str) -> Row:
@@ -169,8 +138,7 @@ class Benchmark:
             row.decoded = [decode_phrase(self.tokenizer, c, k, t, self.data.config.phrase_bars)
                            for c, k, t in zip(self.contexts, row.continuations, self.tempos)]
             notes = [d.continuation_notes for d in row.decoded]
-            scores = self.critic.score(self.contexts, row.continuations)
-            embed = self.critic.embed(self.contexts, row.continuations)
+            scores, embed = self.critic.analyze(self.contexts, row.continuations)
             realness = self.critic.realness(scores)
             m: dict[str, float] = {}
             m.update(with_ci("critic_gap", bootstrap(critic_gap, scores, self.ref_scores, n_boot=o.n_boot, seed=o.seed)))
@@ -205,9 +173,9 @@ def new_benchmark_id() -> str:
 
 
 def rank(rows: list[Row]) -> list[Row]:
-    """Rows by critic_gap (lower is better); failed rows last."""
-    return sorted(rows, key=lambda r: (r.status != "ok", r.metrics.get("critic_gap", float("inf"))))
+    """Rows in leaderboard order (`leaderboard.rank_key`)."""
+    return sorted(rows, key=lambda r: rank_key(r.name, r.status, r.metrics))
 
 
-__all__ = ["Benchmark", "BenchmarkOptions", "BenchmarkResult", "LEADERBOARD_KEYS", "REFERENCE_ROWS", "Row",
-           "new_benchmark_id", "rank", "select_contexts", "Path"]
+__all__ = ["Benchmark", "BenchmarkOptions", "BenchmarkResult", "REFERENCE_ROWS", "Row", "new_benchmark_id", "rank",
+           "select_contexts"]

@@ -83,7 +83,8 @@ def training_speed(generator, seqs, batch_size: int = 16, steps: int = 12, warmu
     clip, AdamW) on real phrases, timed after `warmup` steps."""
     import torch
 
-    from generators.training import batches, pad_batch, token_losses
+    from generators.autoregressive import token_nll
+    from training import batches, pad_batch
 
     model = generator.model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -91,8 +92,8 @@ def training_speed(generator, seqs, batch_size: int = 16, steps: int = 12, warmu
     tokens, elapsed = 0, 0.0
     for i, idx in enumerate(order[: warmup + steps]):
         t0 = time.perf_counter()
-        batch = pad_batch([seqs[j] for j in idx], generator.kinds.pad).to(generator.device)
-        nll, mask = token_losses(model, batch, generator.kinds.pad)
+        batch = pad_batch([seqs[j] for j in idx], generator.vocab.pad).to(generator.device)
+        nll, mask = token_nll(model, batch, generator.vocab.pad)
         loss = nll.sum() / mask.sum()
         opt.zero_grad()
         loss.backward()
@@ -112,9 +113,8 @@ def generation_speed(generator, contexts, new_tokens: int = 128) -> tuple[float,
 
     from generators.base import Length
 
-    kinds = generator.kinds
     generator.model.eval()
-    prompts = [[kinds.bos, *map(int, c)] for c in contexts]
+    prompts = [[generator.vocab.bos, *map(int, c)] for c in contexts]
     length = Length(notes=10_000)  # a length no sample reaches: every sequence runs to max_tokens
     with torch.no_grad():
         start = time.perf_counter()
@@ -133,15 +133,13 @@ def generator_speed(data) -> list[SpeedRow]:
     """Training tokens/s and model-FLOP share of the matmul peak for the LSTM and the
     transformer at their default sizes; cached vs uncached generation for the transformer."""
     from generators.lstm import LSTMGenerator
-    from generators.training import sequences
     from generators.transformer import TransformerGenerator
 
     peak = matmul_peak_gflops()
     rows = [SpeedRow("fp32 matmul peak (1024^3)", peak, "GFLOP/s", "torch, all threads", "")]
     for cls in (LSTMGenerator, TransformerGenerator):
         gen = cls(data.tokenizer, device="cpu")
-        seqs = sequences(data.train, gen.kinds.bos, gen.kinds.eos)
-        tps = training_speed(gen, seqs)
+        tps = training_speed(gen, gen.training_sequences(data.train))
         gflops = tps * model_flops_per_token(gen) / 1e9
         rows.append(SpeedRow(f"{gen.name} training ({gen.num_parameters() / 1e6:.1f} M params)", tps, "tokens/s",
                              f"matmul peak {peak:.0f} GFLOP/s", f"{gflops:.0f} GFLOP/s = {gflops / peak:.0%} of peak"))
@@ -178,7 +176,7 @@ def adversarial_steps_per_second(gan, split, steps: int = 4, warmup: int = 1) ->
     from generators.gan import continuation_length, sample_cap
 
     contexts, real = split.token_lists("context"), split.token_lists("continuation")
-    length = continuation_length(split, gan.kinds)
+    length = continuation_length(split, gan.vocab)
     max_tokens = sample_cap(real)
     b = gan.config.adv_batch
     gan.start_adversarial()
@@ -202,12 +200,10 @@ def adversarial_speed(data) -> list[SpeedRow]:
     """Adversarial steps/s of the gan at its default size (3 x 512 LSTM generator, batch 16),
     next to one MLE training step of the same network on the same batch size."""
     from generators.gan import GANGenerator
-    from generators.training import sequences
 
     gan = GANGenerator(data.tokenizer, device="cpu")
     per_s, sample_share = adversarial_steps_per_second(gan, data.train)
-    tps = training_speed(gan, sequences(data.train, gan.kinds.bos, gan.kinds.eos), batch_size=gan.config.adv_batch,
-                         steps=4, warmup=1)
+    tps = training_speed(gan, gan.training_sequences(data.train), batch_size=gan.config.adv_batch, steps=4, warmup=1)
     mean_len = sum(len(s) for s in data.train.token_lists("both")) / len(data.train) + 2
     mle_steps = tps / (gan.config.adv_batch * mean_len)
     return [SpeedRow(f"gan adversarial steps (batch {gan.config.adv_batch}, {gan.num_parameters() / 1e6:.1f} M params)",
@@ -222,7 +218,7 @@ def quick_benchmark_speed(data) -> list[SpeedRow]:
     import os
 
     from benchmark.pipeline import run_benchmark
-    from benchmark.runner import BenchmarkOptions
+    from benchmark.options import BenchmarkOptions
     from generators.registry import available
 
     saved_cwd, saved_uri = os.getcwd(), os.environ.get("MLFLOW_TRACKING_URI")
@@ -243,3 +239,25 @@ def quick_benchmark_speed(data) -> list[SpeedRow]:
     rows.append(SpeedRow("benchmark --all --quick: total", seconds, "s", "make demo budget 600 s",
                          f"{seconds / 600:.0%} of budget"))
     return rows
+
+
+def measure(corpus: Path, workers: int | None = None, with_benchmark: bool = True) -> list:
+    """Every figure `cli.py speed` prints, as one (title, header, rows) table."""
+    from benchmark.lookup import MissingModel, find_critic
+    from critics.vae import VAECritic
+    from training import set_threads
+
+    rows = prepare_data_speed(corpus, workers)
+    set_threads()
+    data = prepare(corpus, PhraseConfig(), workers=workers)
+    rows += generator_speed(data)
+    rows += adversarial_speed(data)
+    try:  # the trained critic when there is one; the speed of an untrained one is the same
+        critic = find_critic(data.data_hash, "cpu").model
+    except MissingModel:
+        critic = VAECritic(data.tokenizer, device="cpu")
+    rows.append(critic_speed(critic, data.test))
+    if with_benchmark:
+        rows += quick_benchmark_speed(data)
+    return [("phrasebench speed", ["stage", "figure", "reference (same run)", "ratio"],
+             [[r.stage, f"{r.value:,.2f} {r.unit}", r.reference, r.ratio] for r in rows])]

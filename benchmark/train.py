@@ -5,81 +5,124 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from generators.training import TrainConfig, set_threads
+from phrases.errors import UserError
+from phrases.unigram import Unigram
+from training import TrainConfig, config_from_options, set_threads
+from training.tracking import EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, experiment_id, with_retries
 
-# Tiny budgets for `--quick` (make demo): minutes, not quality. Sizes are --model-opt values.
+# Tiny budgets for `--quick` (make demo): minutes, not quality, counted in steps so that every
+# machine trains the same models. Sizes are --model-opt values.
 QUICK = {
-    "lstm": ({"d_embed": "128", "hidden": "256", "layers": "2"}, {"epochs": 1, "max_minutes": 0.75}),
-    "transformer": ({"dim": "128", "depth": "2", "heads": "4"}, {"epochs": 1, "max_minutes": 0.75}),
+    "lstm": ({"d_embed": "128", "hidden": "256", "layers": "2"}, {"epochs": 1, "max_steps": 150}),
+    "transformer": ({"dim": "128", "depth": "2", "heads": "4"}, {"epochs": 1, "max_steps": 150}),
     "gan": ({"d_embed": "64", "hidden": "128", "layers": "1", "adv_steps": "20", "disc_warmup": "10",
-             "val_every": "10"}, {"epochs": 1, "max_minutes": 0.75}),
+             "val_every": "10"}, {"epochs": 1, "max_steps": 150}),
 }
-QUICK_DEFAULT = ({}, {"epochs": 1, "max_minutes": 0.75})
+QUICK_DEFAULT = ({}, {"epochs": 1, "max_steps": 150})
+QUICK_CRITIC = ({"d_embed": "64", "enc_hidden": "64", "hidden": "128", "latent": "32", "kl_warmup_steps": "100"},
+                {"epochs": 1, "max_steps": 150, "batch_size": 32})
 
 
-def default_checkpoint_dir(name: str, data_hash: str) -> Path:
-    return Path("checkpoints") / name / data_hash
+def resume_folder(experiment: str, role: str, name: str, data_hash: str) -> Path:
+    """The checkpoint folder of the newest training of `name` on this data (any status), for a
+    `--resume` without `--checkpoint-dir`."""
+    import mlflow
+
+    runs = with_retries(lambda: mlflow.search_runs(
+        [experiment_id(experiment)], filter_string=f"tags.{role} = '{name}' and tags.data_hash = '{data_hash}'",
+        order_by=["attributes.start_time DESC"], max_results=1, output_format="list"))
+    if not runs or not (Path(runs[0].data.params.get("checkpoint_dir", "")) / "last.pt").is_file():
+        raise UserError(f"--resume: no earlier training of {name} on data {data_hash} left a last.pt here; "
+                        "train without --resume, or pass --checkpoint-dir DIR")
+    return Path(runs[0].data.params["checkpoint_dir"])
+
+
+def _settle(config: TrainConfig, data, kind_info: tuple[str, str, str]) -> TrainConfig:
+    config = replace(config, data_hash=data.data_hash, corpus=data.report["corpus"])
+    if config.resume and config.checkpoint_dir is None:
+        config = replace(config, checkpoint_dir=resume_folder(*kind_info, data.data_hash))
+    return config
 
 
 def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, str] | None = None,
-                    device: str = "auto", log=print, init_from: str | None = None):
-    """Build generator `name` (the gan: from the MLflow run `init_from` when given), train it on
-    `data`, return (generator, TrainState)."""
-    from generators.autoregressive import config_from_options
+                    device: str = "auto", log=print, init_from: str | None = None,
+                    pretrain_epochs: int | None = None, adv_steps: int | None = None):
+    """Build generator `name` (the gan: from the MLflow run `init_from` when given; its MLE
+    pretraining `pretrain_epochs` and `adv_steps` adversarial updates), train it on `data`.
+    Returns (generator, FitResult)."""
     from generators.registry import get_generator_class
 
+    gan_only = [flag for flag, v in (("--pretrain-epochs", pretrain_epochs), ("--adv-steps", adv_steps),
+                                     ("--init-from", init_from)) if v is not None]
+    if gan_only and name != "gan":
+        raise UserError(f"{', '.join(gan_only)}: only for the gan generator; drop it, or train gan")
+    model_opts = dict(model_opts or {})
+    if name == "gan":
+        config = replace(config, epochs=pretrain_epochs if pretrain_epochs is not None else (0 if init_from else config.epochs))
+        if adv_steps is not None:
+            model_opts["adv_steps"] = str(adv_steps)
     set_threads()
     cls = get_generator_class(name)
     model_config = config_from_options(cls.config_class, model_opts)
-    if init_from:
-        generator = cls.from_run(init_from, model_config, device)
-    else:
-        generator = cls(data.tokenizer, model_config, device, config.seed)
-    config = replace(config, data_hash=data.data_hash, corpus=data.report["corpus"], device=device,
-                     checkpoint_dir=config.checkpoint_dir or default_checkpoint_dir(name, data.data_hash))
+    generator = cls.from_run(init_from, model_config, device) if init_from else \
+        cls(data.tokenizer, model_config, device, config.seed)
+    config = _settle(config, data, (EXPERIMENT_GENERATORS, "generator", name))
     log(f"{name}: {generator.num_parameters():,} parameters on {generator.device}; "
-        f"{len(data.train):,} training phrases; checkpoints in {config.checkpoint_dir}")
-    state = generator.fit(data.train, data.val, config)
-    return generator, state
+        f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
+    return generator, generator.fit(data.train, data.val, config)
 
 
 def quick_generator(name: str, data, device: str = "auto", seed: int = 0, log=print):
     opts, budget = QUICK.get(name, QUICK_DEFAULT)
-    cfg = TrainConfig(seed=seed, checkpoint_dir=default_checkpoint_dir(name, data.data_hash) / "quick", **budget)
-    return train_generator(name, data, cfg, opts, device, log)
-
-
-QUICK_CRITIC = ({"d_embed": "64", "enc_hidden": "64", "hidden": "128", "latent": "32", "kl_warmup_steps": "100"},
-                {"epochs": 1, "max_minutes": 1.0, "batch_size": 32})
+    return train_generator(name, data, TrainConfig(seed=seed, budget="quick", **budget), opts, device, log)
 
 
 def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = None, device: str = "auto",
                  log=print, suite_phrases: int | None = None):
     """Build the VAE critic, train and calibrate it on `data`, then run the validity suite on the
-    test split and log its `auroc_<corruption>` metrics; returns (critic, state, suite rows)."""
+    test split and log its `auroc_<corruption>` metrics; returns (critic, FitResult, suite rows)."""
     import mlflow
 
-    from critics.corruptions import TokenVocab, unigram, validity_suite
+    from critics.corruptions import validity_suite
     from critics.vae import VAECritic
-    from generators.autoregressive import config_from_options
 
     set_threads()
     critic = VAECritic(data.tokenizer, config_from_options(VAECritic.config_class, model_opts), device, config.seed)
     critic.phrase_config = data.config.to_dict()
-    config = replace(config, data_hash=data.data_hash, corpus=data.report["corpus"], device=device,
-                     checkpoint_dir=config.checkpoint_dir or default_checkpoint_dir("critic-vae", data.data_hash))
+    config = _settle(config, data, (EXPERIMENT_CRITICS, "critic", critic.name))
     log(f"critic-vae: {critic.num_parameters():,} parameters on {critic.device}; "
-        f"{len(data.train):,} training phrases; checkpoints in {config.checkpoint_dir}")
-    state = critic.fit(data.train, data.val, config)
+        f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
+    result = critic.fit(data.train, data.val, config)
     log(f"critic-vae: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
-    probs = unigram(data.train.token_lists("both"), TokenVocab.from_tokenizer(data.tokenizer))
-    rows = validity_suite(critic, data.test, probs, seed=config.seed, max_phrases=suite_phrases)
+    rows = validity_suite(critic, data.test, Unigram.fit(data.train, critic.vocab), seed=config.seed,
+                          max_phrases=suite_phrases)
     with mlflow.start_run(run_id=critic.run_id):
-        mlflow.log_metrics({f"auroc_{r.name}": r.auroc for r in rows if r.name != "real"}, step=state.step)
-    return critic, state, rows
+        with_retries(lambda: mlflow.log_metrics({f"auroc_{r.name}": r.auroc for r in rows if r.name != "real"},
+                                                step=result.state.step))
+    return critic, result, rows
 
 
 def quick_critic(data, device: str = "auto", seed: int = 0, log=print):
     opts, budget = QUICK_CRITIC
-    cfg = TrainConfig(seed=seed, checkpoint_dir=default_checkpoint_dir("critic-vae", data.data_hash) / "quick", **budget)
-    return train_critic(data, cfg, opts, device, log, suite_phrases=128)[0]
+    return train_critic(data, TrainConfig(seed=seed, budget="quick", **budget), opts, device, log, suite_phrases=128)[0]
+
+
+def fit_summary(what: str, result, detail: str) -> list[str]:
+    """How a training ended, for people: the lines `train-generator` / `train-critic` print."""
+    s = result.state
+    return [f"{what}: stopped after epoch {s.epoch}, step {s.step} ({s.stop_reason}); best {s.metric} {s.best:.4f}"
+            f"{detail}; {s.tokens_per_s:,.0f} tokens/s", f"checkpoint {result.checkpoint}; MLflow run {result.run_id}"]
+
+
+def generator_report(name: str, result) -> list[str]:
+    unigram = result.metrics.get("unigram_val_nll", float("nan"))
+    return fit_summary(name, result, f" nats/token, unigram_val_nll {unigram:.4f} (ratio {result.best / unigram:.3f})")
+
+
+def critic_report(critic, result, rows) -> list:
+    m = result.metrics
+    table = ("critic validity suite (test split)", ["continuation", "auroc", "anomaly", "realness"],
+             [[r.name, "-" if r.name == "real" else f"{r.auroc:.3f}", f"{r.anomaly:.3f}", f"{r.realness:.3f}"]
+              for r in rows])
+    return [table, *fit_summary("critic-vae", result, f", val_kl {m['val_kl']:.2f} nats/phrase, active_units "
+                                                       f"{int(m['active_units'])}/{critic.config.latent}")]

@@ -20,6 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
+from phrases.errors import UserError
+
 Tokens = Sequence[Sequence[int]]
 
 
@@ -27,7 +29,7 @@ def realness_from(reference: np.ndarray, scores) -> np.ndarray:
     """Share of `reference` scores that are >= each of `scores` (reference need not be sorted)."""
     ref = np.sort(np.asarray(reference, dtype=np.float64))
     if len(ref) == 0:
-        raise ValueError("the critic is not calibrated; run calibrate(val) or train it with train-critic")
+        raise UserError("the critic is not calibrated (an interrupted training?); train it again with train-critic")
     s = np.asarray(scores, dtype=np.float64)
     return (len(ref) - np.searchsorted(ref, s, side="left")) / len(ref)
 
@@ -39,7 +41,7 @@ class Critic(ABC):
     calibration: np.ndarray  # sorted anomaly scores of real validation phrases
 
     @abstractmethod
-    def fit(self, train, val, config) -> None: ...
+    def fit(self, train, val, config): ...
 
     @abstractmethod
     def score(self, contexts: Tokens, continuations: Tokens) -> np.ndarray:
@@ -49,10 +51,14 @@ class Critic(ABC):
     def embed(self, contexts: Tokens, continuations: Tokens) -> np.ndarray:
         """Latent means, one row per phrase."""
 
+    def analyze(self, contexts: Tokens, continuations: Tokens) -> tuple[np.ndarray, np.ndarray]:
+        """(anomaly, latent means) of each pair; a critic that gets both from one pass overrides it."""
+        return self.score(contexts, continuations), self.embed(contexts, continuations)
+
     def calibrate(self, real_val) -> np.ndarray:
         """Score the real phrases of a (validation) split and keep them as the realness reference."""
         if len(real_val) == 0:
-            raise ValueError("calibration needs at least one real validation phrase; use a larger corpus")
+            raise UserError("calibration needs at least one real validation phrase; use a larger corpus or another --split")
         scores = self.score(real_val.token_lists("context"), real_val.token_lists("continuation"))
         self.calibration = np.sort(scores.astype(np.float64))
         return self.calibration

@@ -37,10 +37,8 @@ stranger. `val_elbo` in MLflow is the same negative ELBO per token over the vali
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -49,9 +47,10 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from critics.base import Critic, Tokens
-from generators.autoregressive import _progress_bar, tokenizer_from_json, tokenizer_to_json
-from generators.checkpoint import load_checkpoint, save_checkpoint
-from generators.training import TrainConfig, TrainState, batches, pad_batch, resolve_device, train
+from phrases.errors import UserError
+from phrases.sequences import model_sequences, split_sequences
+from training import TrainableModel, batches, pad_batch
+from training.tracking import EXPERIMENT_CRITICS
 
 
 @dataclass
@@ -130,86 +129,84 @@ class SeqVAE(nn.Module):
         return nll, mask, self.kl_per_dim(mu, logvar).sum(1), mu
 
 
-def phrase_sequences(contexts: Tokens, continuations: Tokens, bos: int, eos: int) -> list[np.ndarray]:
-    return [np.concatenate([[bos], np.asarray(c, np.int64), np.asarray(d, np.int64), [eos]]).astype(np.int64)
-            for c, d in zip(contexts, continuations)]
-
-
-class VAECritic(Critic):
+class VAECritic(TrainableModel, Critic):
     """The sequence-VAE anomaly critic (see the module docstring)."""
 
     name = "vae"
     kind = "critic-vae"  # checkpoint kind
+    role = "critic"
+    experiment = EXPERIMENT_CRITICS
+    best_metric_name = "val_elbo"
     config_class = VAEConfig
 
-    def __init__(self, tokenizer, config: VAEConfig | None = None, device: str = "auto", seed: int = 0) -> None:
-        self.tokenizer = tokenizer
-        self.config = config or VAEConfig()
-        self.device = resolve_device(device)
-        vocab = tokenizer.vocab
-        self.pad, self.bos, self.eos = vocab["PAD_None"], vocab["BOS_None"], vocab["EOS_None"]
-        with torch.random.fork_rng(devices=[]):  # the initial weights depend on `seed` only
-            torch.manual_seed(seed)
-            self.model = SeqVAE(len(tokenizer), self.pad, self.config).to(self.device)
+    def __init__(self, tokenizer, config: VAEConfig | None = None, device="auto", seed: int = 0) -> None:
+        super().__init__(tokenizer, config, device, seed)
         self.calibration = np.zeros(0)
-        self.data_hash = ""
         self.phrase_config: dict = {}
-        self.run_id: str | None = None
 
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+    def build_model(self) -> nn.Module:
+        if self.config.latent < 1:
+            raise UserError(f"--model-opt latent={self.config.latent}: the critic needs at least one latent dimension")
+        return SeqVAE(self.vocab.size, self.vocab.pad, self.config)
 
     # -- evaluation -------------------------------------------------------------------------
     @torch.no_grad()
     def _terms(self, seqs: list[np.ndarray], batch_size: int = 128):
-        """Per phrase: (sum of target NLLs by position as arrays, KL, mu), in input order."""
+        """Per phrase: (target NLLs by position, KL, mu), in input order, from one forward pass."""
+        was_training = self.model.training
         self.model.eval()
         nll_rows: list[np.ndarray] = [np.zeros(0)] * len(seqs)
         kl = np.zeros(len(seqs))
         mu = np.zeros((len(seqs), self.config.latent), dtype=np.float32)
         for idx in batches(seqs, batch_size, seed=0, shuffle=False):
-            batch = pad_batch([seqs[i] for i in idx], self.pad).to(self.device)
+            batch = pad_batch([seqs[i] for i in idx], self.vocab.pad).to(self.device)
             nll, _, kl_b, mu_b = self.model.elbo_terms(batch)
             nll, kl_b, mu_b = nll.cpu().numpy(), kl_b.cpu().numpy(), mu_b.cpu().numpy()
             for row, i in enumerate(idx):
                 nll_rows[i] = nll[row, : len(seqs[i]) - 1].astype(np.float64)
                 kl[i] = kl_b[row]
                 mu[i] = mu_b[row]
+        self.model.train(was_training)
         return nll_rows, kl, mu
 
-    def _check(self, contexts: Tokens, continuations: Tokens) -> None:
+    def _sequences(self, contexts: Tokens, continuations: Tokens) -> list[np.ndarray]:
         if len(contexts) != len(continuations):
-            raise ValueError(f"{len(contexts)} contexts but {len(continuations)} continuations; give one each")
-        n = len(self.tokenizer)
+            raise UserError(f"{len(contexts)} contexts but {len(continuations)} continuations; give one each")
+        n = self.vocab.size
         for seq in (*contexts, *continuations):
             if len(seq) and (min(seq) < 0 or max(seq) >= n):
-                raise ValueError(f"token id outside the critic's vocabulary of {n}; score ids of the same tokenizer")
+                raise UserError(f"token id outside the critic's vocabulary of {n}; score ids of the same tokenizer")
+        return model_sequences(contexts, continuations, self.vocab.bos, self.vocab.eos)
 
-    def score(self, contexts: Tokens, continuations: Tokens, batch_size: int = 128) -> np.ndarray:
-        """Anomaly (negative ELBO, nats per continuation token; higher = stranger), z = mu."""
-        self._check(contexts, continuations)
-        nll, kl, _ = self._terms(phrase_sequences(contexts, continuations, self.bos, self.eos), batch_size)
+    def analyze(self, contexts: Tokens, continuations: Tokens, batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
+        """(anomaly per phrase, latent means) from one forward pass over the phrases."""
+        nll, kl, mu = self._terms(self._sequences(contexts, continuations), batch_size)
         out = np.zeros(len(nll))
         for i, (row, c) in enumerate(zip(nll, contexts)):
             n_cont = len(row) - len(c)  # continuation + EOS targets
             out[i] = (row[len(c):].sum() + kl[i] * n_cont / len(row)) / n_cont
-        return out
+        return out, mu
+
+    def score(self, contexts: Tokens, continuations: Tokens, batch_size: int = 128) -> np.ndarray:
+        """Anomaly (negative ELBO, nats per continuation token; higher = stranger), z = mu."""
+        return self.analyze(contexts, continuations, batch_size)[0]
 
     def phrase_score(self, contexts: Tokens, continuations: Tokens, batch_size: int = 128) -> np.ndarray:
         """Whole-phrase anomaly: negative ELBO per token over context + continuation + EOS."""
-        self._check(contexts, continuations)
-        nll, kl, _ = self._terms(phrase_sequences(contexts, continuations, self.bos, self.eos), batch_size)
+        nll, kl, _ = self._terms(self._sequences(contexts, continuations), batch_size)
         return np.array([(row.sum() + k) / len(row) for row, k in zip(nll, kl)])
 
     def embed(self, contexts: Tokens, continuations: Tokens, batch_size: int = 128) -> np.ndarray:
         """Posterior means mu(x), (n, latent)."""
-        self._check(contexts, continuations)
-        return self._terms(phrase_sequences(contexts, continuations, self.bos, self.eos), batch_size)[2]
+        return self.analyze(contexts, continuations, batch_size)[1]
+
+    # -- the training engine's interface ----------------------------------------------------
+    def training_loss(self, batch, step):
+        return self.model.loss(batch, step)
 
     def validation_metrics(self, split) -> dict[str, float]:
         """val_elbo (negative ELBO per token, z = mu), val_rec, val_kl (nats per phrase), active_units."""
-        seqs = phrase_sequences(split.token_lists("context"), split.token_lists("continuation"), self.bos, self.eos)
-        nll, kl, mu = self._terms(seqs)
+        nll, kl, mu = self._terms(split_sequences(split, self.vocab.bos, self.vocab.eos))
         n_tok = sum(len(r) for r in nll)
         rec = sum(r.sum() for r in nll)
         return {
@@ -219,80 +216,21 @@ class VAECritic(Critic):
             "active_units": float(active_units(mu)),
         }
 
-    # -- training ---------------------------------------------------------------------------
-    def fit(self, train_split, val_split, config: TrainConfig) -> TrainState:
-        """Train with the shared loop, then calibrate on `val_split`; one MLflow run in
-        `phrasebench-critics`. best.pt ends up holding the best weights and the calibration."""
-        import mlflow
-
-        from benchmark.tracking import EXPERIMENT_CRITICS, training_run
-
-        if len(train_split) == 0 or len(val_split) == 0:
-            raise ValueError("the training and validation splits need at least one phrase each; use a larger corpus or --split")
-        train_seqs = phrase_sequences(train_split.token_lists("context"), train_split.token_lists("continuation"), self.bos, self.eos)
-        self.data_hash = config.data_hash
-        config.checkpoint_dir = Path(config.checkpoint_dir)
-        if config.resume:
-            self.run_id = load_checkpoint(config.checkpoint_dir / "last.pt", kind=self.kind).get("run_id") or None
-        tokenizer_json = tokenizer_to_json(self.tokenizer)
-        with training_run(EXPERIMENT_CRITICS, f"critic-{self.name}", {"critic": self.name}, config, self.config,
-                          self.num_parameters(), self.device, resume_run_id=self.run_id if config.resume else None) as run:
-            self.run_id = run.info.run_id
-
-            def evaluate_fn(model):
-                return self.validation_metrics(val_split)
-
-            state = train(
-                self.model, train_seqs, [], config, self.pad,
-                checkpoint_extra=lambda: self._checkpoint_extra(tokenizer_json),
-                log=_logger(self.name), progress=_progress_bar(f"critic-{self.name}"), kind=self.kind,
-                loss_fn=lambda model, batch, step: model.loss(batch, step),
-                evaluate_fn=evaluate_fn, val_key="val_elbo",
-            )
-            best = config.checkpoint_dir / "best.pt"
-            self.model.load_state_dict(load_checkpoint(best, kind=self.kind, map_location=self.device)["model"])
-            self.calibrate(val_split)
-            final = self.validation_metrics(val_split)
-            self.save(best)  # now with the calibration
-            mlflow.log_metrics({"best_val_elbo": state.best_val_nll, "tokens_per_s": state.tokens_per_s,
-                                "active_units": final["active_units"],
-                                "calibration_median": float(np.median(self.calibration))}, step=state.step)
-            mlflow.set_tag("stop_reason", state.stop_reason)
-            mlflow.log_artifact(str(best), "checkpoint")
-        return state
+    def finish_training(self, train_split, val_split) -> dict[str, float]:
+        """Calibrate on the validation split (realness), with the best weights."""
+        self.calibrate(val_split)
+        final = self.validation_metrics(val_split)
+        return {"active_units": final["active_units"], "val_kl": final["val_kl"],
+                "calibration_median": float(np.median(self.calibration))}
 
     # -- checkpoints ------------------------------------------------------------------------
-    def _checkpoint_extra(self, tokenizer_json: str) -> dict:
-        return {
-            "critic": self.name,
-            "model_config": json.dumps(dataclasses.asdict(self.config)),
-            "tokenizer": tokenizer_json,
-            "run_id": self.run_id or "",
-            "calibration": torch.from_numpy(np.asarray(self.calibration, dtype=np.float64)),
-            "phrase_config": json.dumps(self.phrase_config),
-        }
+    def extra_state(self) -> dict:
+        return {"calibration": torch.from_numpy(np.asarray(self.calibration, dtype=np.float64)),
+                "phrase_config": json.dumps(self.phrase_config)}
 
-    def save(self, path: Path) -> None:
-        save_checkpoint({"kind": self.kind, "model": self.model.state_dict(), "data_hash": self.data_hash,
-                         **self._checkpoint_extra(tokenizer_to_json(self.tokenizer))}, path)
-
-    @classmethod
-    def load(cls, path: Path, device: str = "auto") -> VAECritic:
-        state = load_checkpoint(path, kind=cls.kind)
-        try:
-            config = cls.config_class(**json.loads(state["model_config"]))
-            critic = cls(tokenizer_from_json(state["tokenizer"]), config, device)
-            critic.model.load_state_dict(state["model"])
-        except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as e:
-            reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
-            from generators.checkpoint import CheckpointError
-
-            raise CheckpointError(f"{path}: a critic checkpoint this version cannot use ({reason}); train again") from None
-        critic.calibration = state.get("calibration", torch.zeros(0)).numpy().astype(np.float64)
-        critic.data_hash = state.get("data_hash", "")
-        critic.phrase_config = json.loads(state.get("phrase_config") or "{}")
-        critic.run_id = state.get("run_id") or None
-        return critic
+    def restore_extra(self, state: dict) -> None:
+        self.calibration = state.get("calibration", torch.zeros(0)).numpy().astype(np.float64)
+        self.phrase_config = json.loads(state.get("phrase_config") or "{}")
 
 
 def active_units(mu: np.ndarray, threshold: float = 0.01) -> int:
@@ -304,23 +242,4 @@ def active_units(mu: np.ndarray, threshold: float = 0.01) -> int:
     return int((mu.var(axis=0) > threshold).sum())
 
 
-def _logger(name: str):
-    """Metrics to the active MLflow run; one line per epoch on stderr."""
-    import mlflow
-    from rich.console import Console
-
-    console = Console(stderr=True)
-
-    def log(metrics: dict, step: int) -> None:
-        mlflow.log_metrics(metrics, step=step)
-        if "val_elbo" in metrics:
-            console.print(
-                f"critic-{name} epoch {int(metrics['epoch'])}: val_elbo {metrics['val_elbo']:.4f} "
-                f"(rec {metrics['val_rec']:.4f}, kl {metrics['val_kl']:.2f} nats/phrase), "
-                f"active_units {int(metrics['active_units'])}, best {metrics['best_val_elbo']:.4f} (step {step})",
-                highlight=False)
-
-    return log
-
-
-__all__ = ["SeqVAE", "VAECritic", "VAEConfig", "active_units", "phrase_sequences"]
+__all__ = ["SeqVAE", "VAECritic", "VAEConfig", "active_units"]

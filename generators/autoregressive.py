@@ -1,78 +1,46 @@
-"""What the autoregressive generators share: training through the one loop, teacher-forced
-NLL, batched sampling to a length, checkpoints, MLflow logging. A subclass gives its model
-(`build_model`) and how to sample a batch (`sample_batch`)."""
+"""What the autoregressive generators share: next-token cross-entropy for the training engine,
+teacher-forced NLL, batched sampling to a length. A subclass gives its network (`build_model`:
+ids (B, L) -> logits (B, L, V)) and how to sample a batch (`sample_batch`); training, checkpoints
+and MLflow come from `training.TrainableModel`."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import tempfile
-import time
 from abc import abstractmethod
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from generators.base import Generator, Length
-from generators.checkpoint import load_checkpoint, save_checkpoint
-from generators.sampling import TokenKinds, forced_prefix
-from generators.training import (
-    TrainConfig, TrainState, batches, pad_batch, resolve_device, sequences, token_losses, train,
-    unigram_nll,
-)
+from generators.sampling import forced_prefix
+from phrases.sequences import split_sequences
+from phrases.unigram import Unigram
+from training import TrainableModel, batches, pad_batch
+from training.tracking import EXPERIMENT_GENERATORS
 
 
-def tokenizer_to_json(tokenizer) -> str:
-    with tempfile.TemporaryDirectory() as d:
-        tokenizer.save(Path(d) / "tokenizer.json")
-        return (Path(d) / "tokenizer.json").read_text()
+def token_nll(model: torch.nn.Module, batch: torch.Tensor, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-position NLL (nats) of batch[:, 1:] given batch[:, :-1], zero at padding, and the mask
+    of real targets."""
+    inputs, targets = batch[:, :-1], batch[:, 1:]
+    nll = F.cross_entropy(model(inputs).transpose(1, 2).float(), targets, reduction="none")
+    mask = targets != pad
+    return nll * mask, mask
 
 
-def tokenizer_from_json(text: str):
-    from phrases.tokenizer import load_tokenizer
+class AutoregressiveGenerator(TrainableModel, Generator):
+    """Base of token-by-token generators trained by maximum likelihood on BOS + context +
+    continuation + EOS."""
 
-    with tempfile.TemporaryDirectory() as d:
-        (Path(d) / "tokenizer.json").write_text(text)
-        return load_tokenizer(Path(d) / "tokenizer.json")
+    role = "generator"
+    experiment = EXPERIMENT_GENERATORS
+    best_metric_name = "val_nll"
 
-
-def config_from_options(config_class, options: dict[str, str] | None):
-    """A model config dataclass from `--model-opt key=value` strings, each cast to its field's type."""
-    fields = {f.name: f for f in dataclasses.fields(config_class)}
-    values = {}
-    for key, raw in (options or {}).items():
-        if key not in fields:
-            raise ValueError(f"--model-opt {key}: unknown; {config_class.__name__} has {', '.join(fields)}")
-        default = fields[key].default
-        cast = type(default) if default is not None else str
-        try:
-            values[key] = (raw.lower() in ("1", "true", "yes")) if cast is bool else cast(raw)
-        except ValueError:
-            raise ValueError(f"--model-opt {key}={raw}: expected a {cast.__name__}") from None
-    return config_class(**values)
-
-
-class AutoregressiveGenerator(Generator):
-    """Base of token-by-token generators trained by maximum likelihood."""
-
-    config_class: type
-
-    def __init__(self, tokenizer, config=None, device: str = "auto", seed: int = 0) -> None:
-        self.tokenizer = tokenizer
-        self.config = config or self.config_class()
-        self.kinds = TokenKinds.from_tokenizer(tokenizer)
-        self.device = resolve_device(device)
-        torch.manual_seed(seed)  # the initial weights depend on the seed alone
-        self.model = self.build_model(len(tokenizer)).to(self.device)
-        self.data_hash = ""
-        self.run_id: str | None = None
-
-    # -- what a subclass provides -------------------------------------------------------
-    @abstractmethod
-    def build_model(self, vocab_size: int) -> torch.nn.Module:
-        """ids (B, L) -> logits (B, L, V)."""
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__ and "kind" not in cls.__dict__:
+            cls.kind = cls.name  # a generator's checkpoints are of its own name
 
     @abstractmethod
     def sample_batch(
@@ -82,64 +50,45 @@ class AutoregressiveGenerator(Generator):
         """Continuations of `prompts` (each BOS + context ids + `prefix`), each at most
         `max_tokens` long (default: `sampling.max_new_tokens(length)`) and starting with `prefix`."""
 
-    # -- the interface --------------------------------------------------------------------
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+    # -- the training engine's interface ---------------------------------------------------------
+    def training_loss(self, batch, step):
+        nll, mask = token_nll(self.model, batch, self.pad_id)
+        return nll.sum(), mask.sum()
 
-    def fit(self, train_split, val_split, config: TrainConfig) -> TrainState:
-        """Train with the shared loop; one MLflow run in `phrasebench-generators`."""
-        import mlflow
+    def validation_metrics(self, val_split) -> dict[str, float]:
+        """val_nll: mean NLL per target token (nats) over the split's sequences, teacher-forced."""
+        total, count = 0.0, 0
+        for nll in self.sequence_nll(self.training_sequences(val_split)):
+            total += float(nll.sum())
+            count += len(nll)
+        return {"val_nll": total / max(count, 1)}
 
-        from benchmark.tracking import EXPERIMENT_GENERATORS, training_run
+    def baseline_metrics(self, train_split, val_split) -> dict[str, float]:
+        """unigram_val_nll: the unigram baseline (`phrases.Unigram`) on the same targets as val_nll."""
+        targets = [s[1:] for s in self.training_sequences(val_split)]
+        return {"unigram_val_nll": Unigram.fit(train_split, self.vocab).mean_nll(targets)}
 
-        k = self.kinds
-        train_seqs = sequences(train_split, k.bos, k.eos)
-        val_seqs = sequences(val_split, k.bos, k.eos)
-        if not train_seqs or not val_seqs:
-            raise ValueError("the training and validation splits need at least one phrase each; use a larger corpus or --split")
-        self.data_hash = config.data_hash
-        config.checkpoint_dir = Path(config.checkpoint_dir)
-        if config.resume:
-            self.run_id = load_checkpoint(config.checkpoint_dir / "last.pt", kind=self.name).get("run_id") or None
-        tokenizer_json = tokenizer_to_json(self.tokenizer)
-        with training_run(EXPERIMENT_GENERATORS, self.name, {"generator": self.name}, config, self.config, self.num_parameters(),
-                          self.device, resume_run_id=self.run_id if config.resume else None) as run:
-            self.run_id = run.info.run_id
-            if not config.resume:
-                mlflow.log_metric("unigram_val_nll", unigram_nll(train_seqs, val_seqs, len(self.tokenizer)))
-            state = train(
-                self.model, train_seqs, val_seqs, config, k.pad,
-                checkpoint_extra=lambda: self._checkpoint_extra(tokenizer_json),
-                log=_logger(self.name),
-                progress=_progress_bar(self.name),
-                kind=self.name,
-            )
-            mlflow.log_metrics({"best_val_nll": state.best_val_nll, "tokens_per_s": state.tokens_per_s})
-            mlflow.set_tag("stop_reason", state.stop_reason)
-            best = config.checkpoint_dir / "best.pt"
-            self.model.load_state_dict(load_checkpoint(best, kind=self.name, map_location=self.device)["model"])
-            mlflow.log_artifact(str(best), "checkpoint")
-            with tempfile.TemporaryDirectory() as d:
-                (Path(d) / "tokenizer.json").write_text(tokenizer_json)
-                mlflow.log_artifact(str(Path(d) / "tokenizer.json"))
-        return state
-
+    # -- the generator interface -----------------------------------------------------------------
     @torch.no_grad()
-    def nll(self, phrases, batch_size: int = 32) -> list[np.ndarray]:
-        """Per-token NLL (nats) of each continuation and its EOS, given BOS + context."""
+    def sequence_nll(self, seqs: list[np.ndarray], batch_size: int = 32) -> list[np.ndarray]:
+        """Per-target NLL (nats) of each sequence (its tokens after the first), teacher-forced."""
+        was_training = self.model.training
         self.model.eval()
-        k = self.kinds
-        seqs = sequences(phrases, k.bos, k.eos)
-        ctx_len = [len(c) for c in phrases.token_lists("context")]
         out: list[np.ndarray] = [np.zeros(0)] * len(seqs)
         for idx in batches(seqs, batch_size, seed=0, shuffle=False):
-            batch = pad_batch([seqs[i] for i in idx], k.pad).to(self.device)
-            nll, _ = token_losses(self.model, batch, k.pad)
+            nll, _ = token_nll(self.model, pad_batch([seqs[i] for i in idx], self.pad_id).to(self.device), self.pad_id)
             nll = nll.cpu().numpy()
             for row, i in enumerate(idx):
-                # targets are seq[1:]; the continuation starts at seq index 1 + len(context)
-                out[i] = nll[row, ctx_len[i] : len(seqs[i]) - 1].astype(np.float64)
+                out[i] = nll[row, : len(seqs[i]) - 1].astype(np.float64)
+        self.model.train(was_training)
         return out
+
+    def nll(self, phrases, batch_size: int = 32) -> list[np.ndarray]:
+        """Per-token NLL (nats) of each continuation and its EOS, given BOS + context."""
+        seqs = split_sequences(phrases, self.vocab.bos, self.vocab.eos)
+        ctx_len = [len(c) for c in phrases.token_lists("context")]
+        # targets are seq[1:]; the continuation starts at target index len(context)
+        return [nll[n:] for nll, n in zip(self.sequence_nll(seqs, batch_size), ctx_len)]
 
     @torch.no_grad()
     def generate(
@@ -154,76 +103,10 @@ class AutoregressiveGenerator(Generator):
         """Continuations, in batches of `batch_size`; the same seed gives the same tokens. Each
         starts at a bar line (`sampling.forced_prefix`)."""
         self.model.eval()
-        prefix = forced_prefix(self.kinds)
+        prefix = forced_prefix(self.vocab)
         out: list[list[int]] = []
         for start in range(0, len(contexts), batch_size):
             gen = torch.Generator(device=self.device).manual_seed(seed + start)
-            prompts = [[self.kinds.bos, *map(int, c), *prefix] for c in contexts[start : start + batch_size]]
+            prompts = [[self.vocab.bos, *map(int, c), *prefix] for c in contexts[start : start + batch_size]]
             out += self.sample_batch(prompts, length, temperature, top_p, gen, prefix=prefix)
         return out
-
-    # -- checkpoints ----------------------------------------------------------------------
-    def _checkpoint_extra(self, tokenizer_json: str) -> dict:
-        return {
-            "generator": self.name,
-            "model_config": json.dumps(dataclasses.asdict(self.config)),
-            "tokenizer": tokenizer_json,
-            "run_id": self.run_id or "",
-        }
-
-    def save(self, path: Path) -> None:
-        save_checkpoint(
-            {"kind": self.name, "model": self.model.state_dict(), "data_hash": self.data_hash,
-             **self._checkpoint_extra(tokenizer_to_json(self.tokenizer))},
-            path,
-        )
-
-    @classmethod
-    def load(cls, path: Path, device: str = "auto") -> AutoregressiveGenerator:
-        state = load_checkpoint(path, kind=cls.name)
-        gen = cls(tokenizer_from_json(state["tokenizer"]), cls.config_class(**json.loads(state["model_config"])), device)
-        gen.model.load_state_dict(state["model"])
-        gen.data_hash = state.get("data_hash", "")
-        gen.run_id = state.get("run_id") or None
-        return gen
-
-
-def _logger(name: str):
-    """Metrics to the active MLflow run; one line per epoch on stderr."""
-    import mlflow
-    from rich.console import Console
-
-    console = Console(stderr=True)
-
-    def log(metrics: dict, step: int) -> None:
-        mlflow.log_metrics(metrics, step=step)
-        if "val_nll" in metrics:
-            console.print(f"{name} epoch {int(metrics['epoch'])}: val_nll {metrics['val_nll']:.4f}, "
-                          f"best {metrics['best_val_nll']:.4f} (step {step})", highlight=False)
-
-    return log
-
-
-def _progress_bar(name: str):
-    """A rich progress callback for the training loop (on stderr; silent when not a terminal)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    bar = Progress(TextColumn(f"[bold]{name}[/bold] epoch"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("loss {task.fields[loss]:.3f}  {task.fields[tps]:,.0f} tok/s"),
-                   TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal)
-    state = {"task": None, "last": time.perf_counter()}
-
-    def update(done: int, total: int, loss: float, tps: float) -> None:
-        if state["task"] is None or done == 1:
-            if not bar.live.is_started:
-                bar.start()
-            if state["task"] is not None:
-                bar.remove_task(state["task"])
-            state["task"] = bar.add_task("", total=total, loss=loss, tps=tps)
-        bar.update(state["task"], completed=done, loss=loss, tps=tps)
-        if done == total:
-            bar.stop()
-
-    return update

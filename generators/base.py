@@ -1,9 +1,13 @@
 """The generator interface: what every generator, built-in or plugged in, provides.
 
-    fit(train, val, config) -> None          trains; logs to MLflow; writes checkpoints
+    __init__(tokenizer, config=None, device="auto", seed=0)   built on one device, seeded weights
+    fit(train, val, config) -> training.FitResult   trains; logs to MLflow; writes checkpoints
     nll(phrases) -> per-token NLL (nats)      teacher-forced, continuation tokens given context
     generate(contexts, length, temperature, top_p, seed) -> list[list[int]]
-    save(path) / load(path)                   checkpoints load with torch.load(weights_only=True)
+    save(path) / load(path, device)           checkpoints load with torch.load(weights_only=True)
+
+The simplest way to write one is to subclass `generators.autoregressive.AutoregressiveGenerator`
+(a network and a sampler; the training engine does the rest).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
+from phrases.errors import UserError
+
 
 @dataclass(frozen=True)
 class Length:
@@ -25,18 +31,19 @@ class Length:
 
     def __post_init__(self) -> None:
         if (self.bars is None) == (self.notes is None):
-            raise ValueError("give a length in bars (--bars N) or in notes (--notes N), not both")
+            raise UserError("give a length in bars (--bars N) or in notes (--notes N), not both")
         if (self.bars or self.notes or 0) < 1:
-            raise ValueError("--bars / --notes must be at least 1")
+            raise UserError("--bars / --notes must be at least 1")
 
 
 class Generator(ABC):
-    """A model that continues phrase contexts. Subclasses register with `@register("name")`."""
+    """A model that continues phrase contexts. Registered by name (`generators.registry`)."""
 
     name: str = "generator"
+    config_class: type
 
     @abstractmethod
-    def fit(self, train, val, config) -> None: ...
+    def fit(self, train, val, config): ...
 
     @abstractmethod
     def nll(self, phrases) -> list[np.ndarray] | None:

@@ -65,7 +65,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,15 +76,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from generators.autoregressive import (
-    AutoregressiveGenerator, _logger, _progress_bar, tokenizer_from_json, tokenizer_to_json,
-)
+from generators.autoregressive import AutoregressiveGenerator, token_nll
 from generators.base import Length
-from generators.checkpoint import load_checkpoint, save_checkpoint
 from generators.sampling import forced_prefix
-from generators.training import (
-    TrainConfig, TrainState, batches, evaluate, pad_batch, sequences, token_losses, train, unigram_nll,
-)
+from phrases.errors import UserError
+from training import FitResult, TrainConfig, TrainState, batches, pad_batch, seeded
 
 BASES = ("lstm", "transformer")
 
@@ -120,12 +115,12 @@ class GANConfig:
         from generators.registry import get_generator_class
 
         if self.base not in BASES:
-            raise ValueError(f"gan base {self.base!r}: choose one of {', '.join(BASES)}")
+            raise UserError(f"--model-opt base={self.base}: choose one of {', '.join(BASES)}")
         cls = get_generator_class(self.base)
         if self.base_config:
             return cls, cls.config_class(**json.loads(self.base_config))
         if self.base != "lstm":
-            raise ValueError("a gan on a transformer needs its base_config; start it with --init-from RUN_ID")
+            raise UserError("a gan on a transformer needs its base_config; start it with --init-from RUN_ID")
         return cls, cls.config_class(d_embed=self.d_embed, hidden=self.hidden, layers=self.layers, dropout=self.dropout)
 
 
@@ -199,13 +194,13 @@ def discriminator_step(disc: Discriminator, opt, contexts, real, fake, device, g
             "disc_acc_fake": 1.0 - pred[n:].mean().item()}
 
 
-def continuation_length(split, kinds) -> Length:
+def continuation_length(split, vocab) -> Length:
     """The length of the real continuations, in bars (the median over the split)."""
     conts = split.token_lists("continuation")
-    if kinds.is_bar.any():
-        bars = np.median([kinds.is_bar[c].sum() for c in conts])
+    if vocab.is_bar.any():
+        bars = np.median([vocab.is_bar[c].sum() for c in conts])
     else:
-        bars = np.median([kinds.shift_beats[c].sum() / 4 for c in conts])
+        bars = np.median([vocab.shift_beats[c].sum() / 4 for c in conts])
     return Length(bars=max(1, int(round(float(bars)))))
 
 
@@ -239,7 +234,7 @@ def no_dropout(model: nn.Module):
 
 def _finite(name: str, value: float) -> float:
     if not np.isfinite(value):
-        raise RuntimeError(f"gan: {name} became {value}; lower --model-opt gen_lr / disc_lr and train again")
+        raise UserError(f"gan: {name} became {value}; lower --model-opt gen_lr / disc_lr and train again")
     return value
 
 
@@ -247,21 +242,22 @@ class GANGenerator(AutoregressiveGenerator):
     name = "gan"
     config_class = GANConfig
 
-    def __init__(self, tokenizer, config: GANConfig | None = None, device: str = "auto", seed: int = 0) -> None:
+    def __init__(self, tokenizer, config: GANConfig | None = None, device="auto", seed: int = 0) -> None:
+        self.seed = seed  # build_model passes it on to the base network
         super().__init__(tokenizer, config, device, seed)
         c = self.config
-        self.discriminator = Discriminator(len(tokenizer), c.disc_embed, c.disc_hidden, c.disc_dropout,
-                                           self.kinds.pad).to(self.device)
+        with seeded(seed + 1):
+            self.discriminator = Discriminator(self.vocab.size, c.disc_embed, c.disc_hidden, c.disc_dropout,
+                                               self.vocab.pad).to(self.device)
         self.gen_opt: torch.optim.Optimizer | None = None
         self.disc_opt: torch.optim.Optimizer | None = None
         self.reference: nn.Module | None = None  # the frozen pretrained model of the KL leash
         self.adv_step = 0
         self.init_from: str | None = None
 
-    def build_model(self, vocab_size: int) -> nn.Module:
+    def build_model(self) -> nn.Module:
         base_cls, base_cfg = self.config.base_model_config()
-        # the seed AutoregressiveGenerator.__init__ just set, so the gan's --seed reaches the weights
-        self.base = base_cls(self.tokenizer, base_cfg, str(self.device), seed=torch.initial_seed())
+        self.base = base_cls(self.tokenizer, base_cfg, self.device, seed=self.seed)
         return self.base.model
 
     def sample_batch(self, prompts, length: Length, temperature, top_p, generator, max_tokens=None,
@@ -271,10 +267,10 @@ class GANGenerator(AutoregressiveGenerator):
 
     # -- starting from a trained lstm / transformer ---------------------------------------
     @classmethod
-    def from_base(cls, base: AutoregressiveGenerator, config: GANConfig | None = None, device: str = "auto") -> GANGenerator:
+    def from_base(cls, base: AutoregressiveGenerator, config: GANConfig | None = None, device="auto") -> GANGenerator:
         """A GAN whose generator network starts as `base`'s trained model (weights copied)."""
         if base.name not in BASES:
-            raise ValueError(f"--init-from: a {base.name!r} model cannot start a gan; train an lstm or a transformer")
+            raise UserError(f"--init-from: a {base.name!r} model cannot start a gan; train an lstm or a transformer")
         config = dataclasses.replace(config or GANConfig(), base=base.name,
                                      base_config=json.dumps(dataclasses.asdict(base.config)))
         gan = cls(base.tokenizer, config, device)
@@ -283,96 +279,76 @@ class GANGenerator(AutoregressiveGenerator):
         return gan
 
     @classmethod
-    def from_run(cls, run_id: str, config: GANConfig | None = None, device: str = "auto") -> GANGenerator:
-        """Start from the checkpoint of an `lstm` / `transformer` run in `phrasebench-generators`:
-        its logged `checkpoint/best.pt` artifact, else `best.pt` in the run's checkpoint_dir."""
+    def from_run(cls, run_id: str, config: GANConfig | None = None, device="auto") -> GANGenerator:
+        """Start from the logged `checkpoint/best.pt` of an `lstm` / `transformer` run in
+        `phrasebench-generators`."""
         import mlflow
 
-        from benchmark.tracking import EXPERIMENT_GENERATORS, tracking_uri
         from generators.registry import get_generator_class
+        from training.tracking import EXPERIMENT_GENERATORS, run_artifact, tracking_uri, with_retries
 
-        client = mlflow.MlflowClient(tracking_uri())
         try:
-            run = client.get_run(run_id)
-        except Exception:
-            raise ValueError(f"--init-from {run_id}: no such MLflow run in {tracking_uri()}; "
-                             f"copy a run id from `mlflow ui` (experiment {EXPERIMENT_GENERATORS})") from None
+            run = with_retries(lambda: mlflow.MlflowClient(tracking_uri()).get_run(run_id))
+        except mlflow.exceptions.MlflowException:
+            raise UserError(f"--init-from {run_id}: no such MLflow run in {tracking_uri()}; "
+                            f"copy a run id from `mlflow ui` (experiment {EXPERIMENT_GENERATORS})") from None
         kind = run.data.tags.get("generator", "")
         if kind not in BASES:
-            raise ValueError(f"--init-from {run_id}: a {kind or 'untagged'!r} run; give the run of an lstm or transformer")
-        with tempfile.TemporaryDirectory() as d:
-            try:
-                path = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="checkpoint/best.pt",
-                                                                dst_path=d, tracking_uri=tracking_uri()))
-            except Exception:
-                path = Path(run.data.params.get("checkpoint_dir", "")) / "best.pt"
-                if not path.is_file():
-                    raise ValueError(f"--init-from {run_id}: the run has no checkpoint artifact and {path} is missing; "
-                                     f"the run may not have finished") from None
-            base = get_generator_class(kind).load(path, device)
-        gan = cls.from_base(base, config, device)
+            raise UserError(f"--init-from {run_id}: a {kind or 'untagged'!r} run; give the run of an lstm or transformer")
+        try:
+            path = run_artifact(run_id, "checkpoint/best.pt")
+        except mlflow.exceptions.MlflowException:
+            raise UserError(f"--init-from {run_id}: the run has no checkpoint artifact; it may not have finished") from None
+        gan = cls.from_base(get_generator_class(kind).load(path, device), config, device)
         gan.init_from = run_id
         return gan
 
     # -- training -------------------------------------------------------------------------
-    def fit(self, train_split, val_split, config: TrainConfig) -> TrainState:
+    def fit(self, train_split, val_split, config: TrainConfig) -> FitResult:
         """Phase 1: MLE pretraining with the shared loop for `config.epochs` epochs (none when 0,
         e.g. after --init-from). Phase 2: `self.config.adv_steps` adversarial generator updates.
         One MLflow run in `phrasebench-generators`."""
         import mlflow
 
-        from benchmark.tracking import EXPERIMENT_GENERATORS, training_run
+        from training.tracking import with_retries
 
-        k = self.kinds
-        train_seqs = sequences(train_split, k.bos, k.eos)
-        val_seqs = sequences(val_split, k.bos, k.eos)
-        if not train_seqs or not val_seqs:
-            raise ValueError("the training and validation splits need at least one phrase each; use a larger corpus or --split")
+        if config.resume:
+            raise UserError("--resume: not supported for gan; start again, or --init-from the run of a trained lstm")
         if self.data_hash and config.data_hash and self.data_hash != config.data_hash:
-            raise ValueError(f"--init-from: that model was trained on data {self.data_hash}, this data is "
-                             f"{config.data_hash}; use the same corpus and tokenizer options as its run")
-        self.data_hash = config.data_hash
-        ckpt_dir = Path(config.checkpoint_dir)
-        tokenizer_json = tokenizer_to_json(self.tokenizer)
+            raise UserError(f"--init-from: that model was trained on data {self.data_hash}, this data is "
+                            f"{config.data_hash}; use the same corpus and tokenizer options as its run")
         disc_params = sum(p.numel() for p in self.discriminator.parameters())
-        with training_run(EXPERIMENT_GENERATORS, self.name, {"generator": self.name}, config, self.config,
-                          self.num_parameters(), self.device,
-                          tags={"gan_base": self.config.base, **({"init_from": self.init_from} if self.init_from else {})},
-                          params={"discriminator_parameters": disc_params}) as run:
-            self.run_id = run.info.run_id
-            mlflow.log_metric("unigram_val_nll", unigram_nll(train_seqs, val_seqs, len(self.tokenizer)))
+        tags = {"gan_base": self.config.base, **({"init_from": self.init_from} if self.init_from else {})}
+        with self.tracked_run(config, tags=tags, params={"discriminator_parameters": disc_params}) as config:
+            figures = self.baseline_metrics(train_split, val_split)
+            with_retries(lambda: mlflow.log_metrics(figures))
+            ckpt_dir = Path(config.checkpoint_dir)
 
             # phase 1: maximum likelihood, the shared loop
-            pre_cfg = dataclasses.replace(config, checkpoint_dir=ckpt_dir / "pretrain", resume=False)
+            pre_cfg = dataclasses.replace(config, checkpoint_dir=ckpt_dir / "pretrain")
             if config.epochs > 0:
-                state = train(self.model, train_seqs, val_seqs, pre_cfg, k.pad,
-                              checkpoint_extra=lambda: self._checkpoint_extra(tokenizer_json),
-                              log=_logger(self.name), progress=_progress_bar(self.name), kind=self.name)
-                best = load_checkpoint(pre_cfg.checkpoint_dir / "best.pt", kind=self.name, map_location=self.device)
-                self.model.load_state_dict(best["model"])
-                pre_best, tokens_per_s, step0 = state.best_val_nll, state.tokens_per_s, state.step
+                state = self.run_loop(train_split, val_split, pre_cfg)
+                pre_best, tokens_per_s, step0 = state.best, state.tokens_per_s, state.step
             else:
-                pre_best = evaluate(self.model, val_seqs, k.pad, self.device)
+                pre_best = self.validation_metrics(val_split)["val_nll"]
                 self.save(pre_cfg.checkpoint_dir / "best.pt")
                 tokens_per_s, step0 = None, 0
-                state = TrainState(0, 0, pre_best, pre_best, float("nan"), "no_pretraining")
-            mlflow.log_metric("pretrain_best_val_nll", pre_best, step=step0)
-            mlflow.log_artifact(str(pre_cfg.checkpoint_dir / "best.pt"), "pretrain_checkpoint")
+                state = TrainState(0, 0, "val_nll", pre_best, {"val_nll": pre_best}, float("nan"), "no_pretraining")
+            with_retries(lambda: mlflow.log_metric("pretrain_best_val_nll", pre_best, step=step0))
+            with_retries(lambda: mlflow.log_artifact(str(pre_cfg.checkpoint_dir / "best.pt"), "pretrain_checkpoint"))
 
             # phase 2: adversarial
             adv = self.train_adversarial(train_split, val_split, config.seed, ckpt_dir, step0=step0,
-                                         log=lambda m, s: mlflow.log_metrics(m, step=s))
+                                         log=lambda m, s: with_retries(lambda: mlflow.log_metrics(m, step=s)))
             final = adv["val_nll"]
-            mlflow.log_metrics({"val_nll": final, "best_val_nll": final,
-                                "tokens_per_s": tokens_per_s if tokens_per_s is not None else adv["tokens_per_s"],
-                                "adv_steps_per_s": adv["steps_per_s"]}, step=adv["last_step"])
-            mlflow.set_tag("stop_reason", adv["stop_reason"])
-            mlflow.log_artifact(str(ckpt_dir / "best.pt"), "checkpoint")
-            with tempfile.TemporaryDirectory() as d:
-                (Path(d) / "tokenizer.json").write_text(tokenizer_json)
-                mlflow.log_artifact(str(Path(d) / "tokenizer.json"))
-        return TrainState(state.epoch, adv["last_step"], final, final,
-                          tokens_per_s if tokens_per_s is not None else adv["tokens_per_s"], adv["stop_reason"])
+            tokens_per_s = tokens_per_s if tokens_per_s is not None else adv["tokens_per_s"]
+            with_retries(lambda: mlflow.log_metrics({"val_nll": final, "best_val_nll": final, "tokens_per_s": tokens_per_s,
+                                                     "adv_steps_per_s": adv["steps_per_s"]}, step=adv["last_step"]))
+            with_retries(lambda: mlflow.set_tag("stop_reason", adv["stop_reason"]))
+            self.log_checkpoint(ckpt_dir / "best.pt")
+        state = TrainState(state.epoch, adv["last_step"], "val_nll", final, {"val_nll": final}, tokens_per_s,
+                           adv["stop_reason"])
+        return FitResult(state, self.run_id, ckpt_dir / "best.pt", {**figures, "pretrain_best_val_nll": pre_best})
 
     def _optimizers(self) -> None:
         c = self.config
@@ -394,8 +370,8 @@ class GANGenerator(AutoregressiveGenerator):
         """One continuation per context from the policy itself (temperature 1, no nucleus)."""
         self.model.eval()
         gen = torch.Generator(device=self.device).manual_seed(seed)
-        prefix = forced_prefix(self.kinds)  # as generate() does: fakes start at the bar line too
-        prompts = [[self.kinds.bos, *map(int, c), *prefix] for c in contexts]
+        prefix = forced_prefix(self.vocab)  # as generate() does: fakes start at the bar line too
+        prompts = [[self.vocab.bos, *map(int, c), *prefix] for c in contexts]
         with torch.no_grad():
             return self.sample_batch(prompts, length, 1.0, 1.0, gen, max_tokens=max_tokens, prefix=prefix)
 
@@ -405,7 +381,7 @@ class GANGenerator(AutoregressiveGenerator):
         context, `disc_steps` discriminator updates, then one generator update (policy gradient
         with the batch-mean baseline + mle_weight x MLE on the real pairs + kl_weight x KL to the
         reference). Returns the step's metrics."""
-        c, k = self.config, self.kinds
+        c, k = self.config, self.vocab
         if self.reference is None:
             self.start_adversarial()
         fakes = self.sample_fakes(contexts, length, max_tokens, seed)
@@ -439,7 +415,7 @@ class GANGenerator(AutoregressiveGenerator):
             with torch.no_grad():
                 ref_logp = F.log_softmax(self.reference(inputs).float(), -1)
             kl = ((logp.exp() * (logp - ref_logp)).sum(-1) * gen_mask).sum() / n_gen
-            nll, mask = token_losses(self.model, real_batch, k.pad)
+            nll, mask = token_nll(self.model, real_batch, k.pad)
             mle = nll.sum() / mask.sum()
             loss = pg_loss + c.mle_weight * mle + c.kl_weight * kl
             self.gen_opt.zero_grad(set_to_none=True)
@@ -457,11 +433,10 @@ class GANGenerator(AutoregressiveGenerator):
         `val_every` steps; `last.pt` then, `best.pt` at the end."""
         from rich.console import Console
 
-        c, k = self.config, self.kinds
+        c, k = self.config, self.vocab
         console = Console(stderr=True)
         torch.manual_seed(seed)
         self.start_adversarial()
-        val_seqs = sequences(val_split, k.bos, k.eos)
         contexts_all = train_split.token_lists("context")
         real_all = train_split.token_lists("continuation")
         length = continuation_length(train_split, k)
@@ -470,7 +445,7 @@ class GANGenerator(AutoregressiveGenerator):
         epoch = 0
         deadline = time.perf_counter() + c.adv_max_minutes * 60 if c.adv_max_minutes > 0 else None
         started, tokens, stop_reason = time.perf_counter(), 0.0, "adv_steps"
-        val_nll = evaluate(self.model, val_seqs, k.pad, self.device)
+        val_nll = self.validation_metrics(val_split)["val_nll"]
         if log:
             log({"val_nll": val_nll}, step0)
         total, done = c.disc_warmup + c.adv_steps, 0
@@ -486,7 +461,7 @@ class GANGenerator(AutoregressiveGenerator):
             tokens += m.pop("real_tokens", 0.0) + m["gen_tokens"] * len(idx) * (not warm)
             step = step0 + i + 1  # every adversarial step, warm-up included, on the pretraining's axis
             if not warm and self.adv_step % c.val_every == 0:
-                val_nll = _finite("val_nll", evaluate(self.model, val_seqs, k.pad, self.device))
+                val_nll = _finite("val_nll", self.validation_metrics(val_split)["val_nll"])
                 m["val_nll"] = val_nll
                 self.save(Path(checkpoint_dir) / "last.pt")
                 console.print(f"gan adversarial step {self.adv_step}/{c.adv_steps}: val_nll {val_nll:.4f}, "
@@ -498,41 +473,33 @@ class GANGenerator(AutoregressiveGenerator):
                 stop_reason = "adv_max_minutes"
                 break
         elapsed = time.perf_counter() - started
-        val_nll = _finite("val_nll", evaluate(self.model, val_seqs, k.pad, self.device))
+        val_nll = _finite("val_nll", self.validation_metrics(val_split)["val_nll"])
         self.save(Path(checkpoint_dir) / "best.pt")
         self.save(Path(checkpoint_dir) / "last.pt")
         return {"val_nll": val_nll, "tokens_per_s": tokens / max(elapsed, 1e-9), "last_step": step0 + done,
                 "steps_per_s": done / max(elapsed, 1e-9), "stop_reason": stop_reason}
 
     # -- checkpoints ----------------------------------------------------------------------
-    def save(self, path: Path) -> None:
-        state = {"kind": self.name, "model": self.model.state_dict(), "discriminator": self.discriminator.state_dict(),
-                 "data_hash": self.data_hash, "adv_step": self.adv_step, "init_from": self.init_from or "",
-                 **self._checkpoint_extra(tokenizer_to_json(self.tokenizer))}
+    def extra_state(self) -> dict:
+        state = {"discriminator": self.discriminator.state_dict(), "adv_step": self.adv_step,
+                 "init_from": self.init_from or ""}
         if self.gen_opt is not None:
             state["gen_optimizer"] = self.gen_opt.state_dict()
         if self.disc_opt is not None:
             state["disc_optimizer"] = self.disc_opt.state_dict()
-        save_checkpoint(state, path)
+        return state
 
-    @classmethod
-    def load(cls, path: Path, device: str = "auto") -> GANGenerator:
-        state = load_checkpoint(path, kind=cls.name)
-        gen = cls(tokenizer_from_json(state["tokenizer"]), GANConfig(**json.loads(state["model_config"])), device)
-        gen.model.load_state_dict(state["model"])
+    def restore_extra(self, state: dict) -> None:
         if "discriminator" in state:
-            gen.discriminator.load_state_dict(state["discriminator"])
-        gen.data_hash = state.get("data_hash", "")
-        gen.run_id = state.get("run_id") or None
-        gen.adv_step = int(state.get("adv_step", 0))
-        gen.init_from = state.get("init_from") or None
+            self.discriminator.load_state_dict(state["discriminator"])
+        self.adv_step = int(state.get("adv_step", 0))
+        self.init_from = state.get("init_from") or None
         if "gen_optimizer" in state or "disc_optimizer" in state:
-            gen._optimizers()
+            self._optimizers()
             if "gen_optimizer" in state:
-                gen.gen_opt.load_state_dict(state["gen_optimizer"])
+                self.gen_opt.load_state_dict(state["gen_optimizer"])
             if "disc_optimizer" in state:
-                gen.disc_opt.load_state_dict(state["disc_optimizer"])
-        return gen
+                self.disc_opt.load_state_dict(state["disc_optimizer"])
 
 
 def _pair_lengths(contexts, real) -> list[np.ndarray]:

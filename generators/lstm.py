@@ -15,7 +15,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from generators.autoregressive import AutoregressiveGenerator
 from generators.base import Length
 from generators.sampling import StopTracker, max_new_tokens, sample_next
-from generators.training import pad_batch
+from training import pad_batch
 
 
 @dataclass
@@ -57,14 +57,14 @@ class LSTMGenerator(AutoregressiveGenerator):
     name = "lstm"
     config_class = LSTMConfig
 
-    def build_model(self, vocab_size: int) -> nn.Module:
-        return LSTMModel(vocab_size, self.config)
+    def build_model(self) -> nn.Module:
+        return LSTMModel(self.vocab.size, self.config)
 
     def sample_batch(self, prompts, length: Length, temperature, top_p, generator, max_tokens=None, prefix=()) -> list[list[int]]:
-        x = pad_batch(prompts, self.kinds.pad).to(self.device)
+        x = pad_batch(prompts, self.vocab.pad).to(self.device)
         lengths = torch.tensor([len(p) for p in prompts])
         logits, state = self.model.prime(x, lengths)
-        tracker = StopTracker(self.kinds, length, len(prompts), max_tokens or max_new_tokens(length), prefix)
+        tracker = StopTracker(self.vocab, length, len(prompts), max_tokens or max_new_tokens(length), prefix)
         while True:
             tok = sample_next(tracker.allowed(logits), temperature, top_p, generator)
             if tracker.push(tok.cpu().numpy()).all():

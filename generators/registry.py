@@ -6,6 +6,8 @@ from __future__ import annotations
 from importlib import import_module
 from importlib.metadata import entry_points
 
+from phrases.errors import UserError
+
 ENTRY_POINT_GROUP = "phrasebench.generators"
 
 # name -> "module:Class"; imported only when asked for, so `cli.py --help` stays fast.
@@ -32,4 +34,4 @@ def get_generator_class(name: str):
     plugins = _plugins()
     if name in plugins:
         return plugins[name].load()
-    raise KeyError(f"unknown generator {name!r}: registered generators are {', '.join(available())}")
+    raise UserError(f"unknown generator {name!r}: registered generators are {', '.join(available())}")

@@ -1,45 +1,12 @@
-"""What every sampler shares: the token vocabulary's kinds, top-p sampling, and when to stop."""
+"""What every sampler shares: top-p sampling, and when to stop (token facts: `phrases.Vocab`)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from generators.base import Length
-
-
-@dataclass(frozen=True)
-class TokenKinds:
-    """Per-id facts about a miditok vocabulary that generation needs."""
-
-    pad: int
-    bos: int
-    eos: int
-    is_bar: np.ndarray
-    is_pitch: np.ndarray
-    is_duration: np.ndarray
-    shift_beats: np.ndarray  # beats a TimeShift token advances (0 for other tokens)
-
-    @classmethod
-    def from_tokenizer(cls, tokenizer) -> TokenKinds:
-        n = len(tokenizer)
-        names = [tokenizer[i] for i in range(n)]
-        shift = np.zeros(n)
-        for i, name in enumerate(names):
-            if name.startswith("TimeShift_"):
-                beats, pos, res = (int(x) for x in name.split("_")[1].split("."))
-                shift[i] = beats + pos / res
-        return cls(
-            pad=tokenizer.vocab["PAD_None"],
-            bos=tokenizer.vocab["BOS_None"],
-            eos=tokenizer.vocab["EOS_None"],
-            is_bar=np.array([s.startswith("Bar_") for s in names]),
-            is_pitch=np.array([s.startswith("Pitch_") for s in names]),
-            is_duration=np.array([s.startswith("Duration_") for s in names]),
-            shift_beats=shift,
-        )
+from phrases.vocab import Vocab
 
 
 class StopTracker:
@@ -55,18 +22,19 @@ class StopTracker:
     still gives the N notes asked for, and EOS marks the end it was trained to see.
     """
 
-    def __init__(self, kinds: TokenKinds, length: Length, batch: int, max_tokens: int, prefix=()) -> None:
-        self.kinds, self.length, self.max_tokens = kinds, length, max_tokens
+    def __init__(self, vocab: Vocab, length: Length, batch: int, max_tokens: int, prefix=()) -> None:
+        self.vocab, self.length, self.max_tokens = vocab, length, max_tokens
         self.count = np.zeros(batch)  # bars (or beats / 4) or notes so far
         self.tokens = [[] for _ in range(batch)]
         self.done = np.zeros(batch, dtype=bool)
-        self.use_bars = length.bars is not None and kinds.is_bar.any()
+        self.use_bars = length.bars is not None and vocab.is_bar.any()
+        self.is_pitch, self.is_duration = vocab.is_pitch, vocab.is_duration
         for tok in prefix:  # tokens the continuation was made to start with (already in the prompt)
             self.push(np.full(batch, tok))
 
     def allowed(self, logits: torch.Tensor) -> torch.Tensor:
         """`logits` (B, V) with the tokens that may not come next set to -inf."""
-        k = self.kinds
+        k = self.vocab
         logits = logits.clone()
         logits[:, [k.pad, k.bos]] = float("-inf")
         short = self.count < (self.length.bars if self.length.bars is not None else self.length.notes)
@@ -76,7 +44,7 @@ class StopTracker:
 
     def push(self, sampled: np.ndarray) -> np.ndarray:
         """Take one sampled token per sequence; returns the `done` mask after it."""
-        k = self.kinds
+        k = self.vocab
         for b, tok in enumerate(sampled):
             if self.done[b]:
                 continue
@@ -95,13 +63,13 @@ class StopTracker:
                     if self.count[b] >= self.length.bars:
                         self.done[b] = True
                         continue
-            if self.length.notes is not None and k.is_pitch[tok] and self.count[b] >= self.length.notes:
+            if self.length.notes is not None and self.is_pitch[tok] and self.count[b] >= self.length.notes:
                 self.done[b] = True  # a note past the last one: not kept
                 continue
             self.tokens[b].append(tok)
             if self.length.notes is not None:
-                self.count[b] += k.is_pitch[tok]
-                if self.count[b] >= self.length.notes and k.is_duration[tok]:
+                self.count[b] += self.is_pitch[tok]
+                if self.count[b] >= self.length.notes and self.is_duration[tok]:
                     self.done[b] = True
             if len(self.tokens[b]) >= self.max_tokens:
                 self.done[b] = True
@@ -128,7 +96,7 @@ def max_new_tokens(length: Length) -> int:
     return 96 * length.bars if length.bars is not None else 4 * length.notes + 8
 
 
-def forced_prefix(kinds: TokenKinds) -> list[int]:
+def forced_prefix(vocab: Vocab) -> list[int]:
     """Tokens every continuation starts with: a Bar token where the vocabulary has one, so a
     continuation begins at the bar line that ends its context, as the real ones do."""
-    return [int(np.flatnonzero(kinds.is_bar)[0])] if kinds.is_bar.any() else []
+    return [int(np.flatnonzero(vocab.is_bar)[0])] if vocab.is_bar.any() else []

@@ -61,18 +61,18 @@ class TransformerGenerator(AutoregressiveGenerator):
     name = "transformer"
     config_class = TransformerConfig
 
-    def build_model(self, vocab_size: int) -> nn.Module:
-        return TransformerModel(vocab_size, self.config)
+    def build_model(self) -> nn.Module:
+        return TransformerModel(self.vocab.size, self.config)
 
     def sample_batch(self, prompts, length: Length, temperature, top_p, generator, max_tokens=None, prefix=(), use_cache=True):
         net = self.model.net
         lens = torch.tensor([len(p) for p in prompts], device=self.device)
-        out = torch.full((len(prompts), int(lens.max())), self.kinds.pad, dtype=torch.long, device=self.device)
+        out = torch.full((len(prompts), int(lens.max())), self.vocab.pad, dtype=torch.long, device=self.device)
         for i, p in enumerate(prompts):
             out[i, : len(p)] = torch.tensor(p, device=self.device)
-        out = align_right(out, lens, pad_id=self.kinds.pad)
+        out = align_right(out, lens, pad_id=self.vocab.pad)
         seq_start_pos = out.shape[1] - lens
-        tracker = StopTracker(self.kinds, length, len(prompts), max_tokens or max_new_tokens(length), prefix)
+        tracker = StopTracker(self.vocab, length, len(prompts), max_tokens or max_new_tokens(length), prefix)
         cache = None
         while True:
             logits, intermediates = net(out, return_intermediates=True, cache=cache, seq_start_pos=seq_start_pos)

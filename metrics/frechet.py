@@ -7,7 +7,9 @@ import numpy as np
 
 def _sqrt_psd(a: np.ndarray) -> np.ndarray:
     """Square root of a symmetric positive semi-definite matrix by eigen-decomposition
-    (eigenvalues below 0, from round-off, are set to 0)."""
+    (eigenvalues below 0, from round-off, are set to 0). Kept instead of `scipy.linalg.sqrtm`:
+    sqrtm goes through a Schur decomposition and returns complex parts and NaNs on the
+    rank-deficient covariances that few phrases give, where the eigen route stays real."""
     w, v = np.linalg.eigh((a + a.T) / 2)
     return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
 

@@ -18,6 +18,7 @@ Steps are taken within each phrase only (n notes give n - 1 steps), never across
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.distance import jensenshannon
 
 PROTOCOLS = ("beats", "csc413")
 
@@ -38,20 +39,14 @@ def jsd(p: np.ndarray, q: np.ndarray) -> float:
 
     `p` and `q` are histograms (counts or probabilities; each is normalized here). Bins where
     a distribution is 0 add nothing (0 log 0 = 0). Range [0, 1]. Lin (1991), "Divergence
-    measures based on the Shannon entropy".
+    measures based on the Shannon entropy". SciPy's `jensenshannon` gives the distance, its
+    square root; squared here (clipped at 0 against round-off).
     """
     p = np.asarray(p, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
     if p.shape != q.shape or p.sum() <= 0 or q.sum() <= 0:
         raise ValueError(f"jsd needs two non-empty histograms of one shape, got {p.shape} and {q.shape}")
-    p, q = p / p.sum(), q / q.sum()
-    m = (p + q) / 2
-    return float((_kl(p, m) + _kl(q, m)) / 2)
-
-
-def _kl(p: np.ndarray, m: np.ndarray) -> float:
-    nz = p > 0
-    return float(np.sum(p[nz] * np.log2(p[nz] / m[nz])))
+    return float(max(jensenshannon(p, q, base=2), 0.0) ** 2)
 
 
 def sort_notes(notes: np.ndarray) -> np.ndarray:

@@ -107,10 +107,12 @@ def note_density(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.0)
     return float(len(notes) / (_bars(notes, n_bars, beats_per_bar)[1] * beats_per_bar))
 
 
-def polyphony_rate(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.0) -> float:
-    """Share of grid steps (12 per beat, over the whole phrase) where two or more notes sound.
+def polyphony_rate(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.0, threshold: int = 1) -> float:
+    """Share of grid steps (12 per beat, over the whole phrase) where more than `threshold`
+    notes sound: by default two or more, i.e. any overlap.
 
-    Dong et al. (2018), "MuseGAN"; as in MusPy's `polyphony_rate` (threshold 2 pitches).
+    MusPy's `polyphony_rate` with its `threshold` set to 1 (MusPy's own default is 2, which counts
+    three or more and is 0 on any monophonic line with legato overlaps); Dong et al. (2018), "MuseGAN".
     """
     onset, bars = _bars(notes, n_bars, beats_per_bar)
     steps = int(round(bars * beats_per_bar * GRID))
@@ -119,7 +121,7 @@ def polyphony_rate(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.
     sounding = np.zeros(steps + 1, dtype=np.int64)
     np.add.at(sounding, np.clip(start, 0, steps), 1)
     np.add.at(sounding, np.clip(end, 0, steps), -1)
-    return float(np.mean(np.cumsum(sounding)[:steps] >= 2))
+    return float(np.mean(np.cumsum(sounding)[:steps] > threshold))
 
 
 def descriptors(n_bars: int = 4, beats_per_bar: float = 4.0) -> dict[str, Callable[[np.ndarray], float]]:

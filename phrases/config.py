@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Optional
+
+from phrases.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "wjazzd"
@@ -20,6 +24,33 @@ TOKENIZERS = ("remi", "tsd")
 TRACK_MODES = ("merge", "melody")
 PROTOCOLS = ("bars", "csc413")
 SPLITS = ("train", "val", "test")
+
+
+# The data options of every command that reads phrases (cli.py turns them into --options):
+# name -> (type, default, help, bounds). The same options give the same data_hash, so a model is
+# found by the data it was trained on.
+DATA_OPTIONS = {
+    "corpus": (Optional[Path], None, "MIDI folder (default: $PHRASEBENCH_CORPUS or ../shared/corpora/wjazzd).", {}),
+    "tokenizer": (str, "remi", "miditok tokenization: remi or tsd.", {}),
+    "tracks": (str, "merge", "merge: all pitched tracks in one stream; melody: their skyline.", {}),
+    "phrase_bars": (int, 4, "Bars in a context (the continuation has as many).", {"min": 1, "max": 64}),
+    "stride": (Optional[int], None, "Bars between window starts (default: --phrase-bars).", {"min": 1, "max": 64}),
+    "min_notes": (int, 4, "Drop windows with fewer notes in either half.", {"min": 0, "max": 1000}),
+    "max_tokens": (int, 512, "Drop windows longer than this (context + continuation).", {"min": 8, "max": 100_000}),
+    "split": (str, "0.8,0.1,0.1", "train,val,test fractions of the songs.", {}),
+    "split_seed": (int, 0, "Seed of the song split (which songs are train, val, test).", {}),
+    "transpose": (int, 0, "Augment the training split by +-K semitones.", {"min": 0, "max": 11}),
+    "cache_dir": (Optional[Path], None, "Cache folder (default: $PHRASEBENCH_CACHE or .cache/phrasebench).", {}),
+}
+
+
+def data_from_options(v: dict) -> tuple[Path, PhraseConfig, Path | None]:
+    """(corpus, config, cache folder) from the values of `DATA_OPTIONS`."""
+    config = PhraseConfig(tokenizer=v["tokenizer"], tracks=v["tracks"], phrase_bars=v["phrase_bars"],
+                          stride_bars=v["stride"], min_notes=v["min_notes"], max_tokens=v["max_tokens"],
+                          split_fractions=PhraseConfig.parse_split(v["split"]), seed=v["split_seed"],
+                          transpose=v["transpose"])
+    return v["corpus"] or default_corpus(), config, v["cache_dir"]
 
 
 def default_corpus() -> Path:
@@ -56,30 +87,46 @@ class PhraseConfig:
 
     def __post_init__(self) -> None:
         if self.tokenizer not in TOKENIZERS:
-            raise ValueError(f"--tokenizer {self.tokenizer!r}: choose one of {', '.join(TOKENIZERS)}")
+            raise UserError(f"--tokenizer {self.tokenizer!r}: choose one of {', '.join(TOKENIZERS)}")
         if self.tracks not in TRACK_MODES:
-            raise ValueError(f"--tracks {self.tracks!r}: choose one of {', '.join(TRACK_MODES)}")
+            raise UserError(f"--tracks {self.tracks!r}: choose one of {', '.join(TRACK_MODES)}")
         if self.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol {self.protocol!r}: choose one of {', '.join(PROTOCOLS)}")
+            raise UserError(f"protocol {self.protocol!r}: choose one of {', '.join(PROTOCOLS)}")
         if self.segment_notes < 2:
-            raise ValueError(f"segment_notes {self.segment_notes}: must be at least 2")
+            raise UserError(f"segment_notes {self.segment_notes}: must be at least 2")
         if self.phrase_bars < 1:
-            raise ValueError(f"--phrase-bars {self.phrase_bars}: must be at least 1")
+            raise UserError(f"--phrase-bars {self.phrase_bars}: must be at least 1")
         if self.stride < 1:
-            raise ValueError(f"--stride {self.stride}: must be at least 1 bar")
+            raise UserError(f"--stride {self.stride}: must be at least 1 bar")
         if self.min_notes < 0 or self.max_tokens < 2:
-            raise ValueError("--min-notes must be >= 0 and --max-tokens >= 2")
+            raise UserError("--min-notes must be >= 0 and --max-tokens >= 2")
         fr = tuple(float(f) for f in self.split_fractions)
-        if len(fr) != 3 or min(fr) < 0 or abs(sum(fr) - 1.0) > 1e-6 or fr[0] <= 0:
-            raise ValueError(
+        if len(fr) != 3 or not all(math.isfinite(f) and f >= 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6 or fr[0] <= 0:
+            raise UserError(
                 f"--split {','.join(map(str, fr))}: give three fractions train,val,test that sum to 1"
             )
         if not 0 <= self.transpose <= 11:
-            raise ValueError(f"--transpose {self.transpose}: give 0..11 semitones")
+            raise UserError(f"--transpose {self.transpose}: give 0..11 semitones")
+
+    @staticmethod
+    def parse_split(text: str) -> tuple[float, float, float]:
+        """"0.8,0.1,0.1" -> (0.8, 0.1, 0.1); anything else is a `UserError` naming --split."""
+        try:
+            fractions = tuple(float(x) for x in text.split(","))
+        except ValueError:
+            raise UserError(f"--split {text!r}: give three fractions like 0.8,0.1,0.1") from None
+        if len(fractions) != 3:
+            raise UserError(f"--split {text!r}: give three fractions train,val,test that sum to 1")
+        return fractions
 
     @property
     def stride(self) -> int:
         return self.stride_bars if self.stride_bars is not None else self.phrase_bars
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PhraseConfig:
+        """The inverse of `to_dict` (a cache's config.json, a checkpoint's phrase config)."""
+        return cls(**{**d, "split_fractions": tuple(d["split_fractions"])})
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -183,12 +183,11 @@ class PhraseData:
     def load(cls, path: Path) -> PhraseData:
         path = Path(path)
         report = json.loads((path / "report.json").read_text())
-        cfg = json.loads((path / "config.json").read_text())
-        cfg["split_fractions"] = tuple(cfg["split_fractions"])
+        cfg = PhraseConfig.from_dict(json.loads((path / "config.json").read_text()))
         with np.load(path / "phrases.npz", allow_pickle=False) as z:
             songs = z["songs"]
             splits = {
                 s: PhraseSplit({k.split("/", 1)[1]: z[k] for k in z.files if k.startswith(s + "/")}, songs)
                 for s in SPLITS
             }
-        return cls(path, report["data_hash"], PhraseConfig(**cfg), songs, splits, report)
+        return cls(path, report["data_hash"], cfg, songs, splits, report)

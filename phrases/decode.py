@@ -14,7 +14,11 @@ import miditok
 import numpy as np
 import symusic
 
+from phrases.config import PhraseConfig
+from phrases.errors import UserError
 from phrases.notes import NOTE_DTYPE, notes_from_ticks
+from phrases.scan import SKIP_REASONS
+from phrases.vocab import Vocab
 
 
 @dataclass(frozen=True)
@@ -52,18 +56,14 @@ def grammar_errors(tokenizer: miditok.MusicTokenizer, ids: list[int]) -> int:
     return int(round(tokenizer.tokens_errors(miditok.TokSequence(ids=list(ids))) * len(ids)))
 
 
-def _continuation_origin(tokenizer, context: list[int], phrase_bars: int, tpq: int) -> int:
+def _continuation_origin(vocab: Vocab, context: list[int], phrase_bars: int, tpq: int) -> int:
     """Tick where the continuation starts: after the context's bars (REMI counts its Bar
-    tokens; tokenizations without Bar tokens assume `phrase_bars` bars of 4/4)."""
-    bar_ids = set(tokenizer.token_ids_of_type("Bar"))
-    if bar_ids:
-        n_bars = sum(1 for i in context if i in bar_ids)
-        # The time signature a REMI bar holds: the most recent TimeSig token, else 4/4.
-        num, den = 4, 4
-        for i in context:
-            name = tokenizer[i]
-            if name.startswith("TimeSig_"):
-                num, den = (int(x) for x in name[8:].split("/"))
+    tokens, each as long as the most recent TimeSig token says, else 4/4; tokenizations without
+    Bar tokens assume `phrase_bars` bars of 4/4)."""
+    if vocab.is_bar.any():
+        n_bars = int(vocab.is_bar[np.asarray(context, dtype=np.int64)].sum()) if context else 0
+        signatures = [vocab.time_signature[i] for i in context if i in vocab.time_signature]
+        num, den = signatures[-1] if signatures else (4, 4)
         return int(n_bars * num * tpq * 4 / den)
     return phrase_bars * 4 * tpq
 
@@ -87,7 +87,7 @@ def decode_phrase(
     if notes is None or len(notes["time"]) == 0:
         empty = np.zeros(0, NOTE_DTYPE)
         return DecodedPhrase(empty, empty, malformed, score, 0)
-    origin = _continuation_origin(tokenizer, ctx, phrase_bars, tpq)
+    origin = _continuation_origin(Vocab.from_tokenizer(tokenizer), ctx, phrase_bars, tpq)
     t, d, p = notes["time"], notes["duration"], notes["pitch"]
     c, k = slice(0, n_ctx), slice(n_ctx, None)
     return DecodedPhrase(
@@ -99,22 +99,26 @@ def decode_phrase(
     )
 
 
-def context_from_midi(tokenizer: miditok.MusicTokenizer, path, bars: int, tracks: str = "merge") -> tuple[list[int], float]:
-    """The first `bars` bars of a MIDI file as context token ids, and its tempo (qpm)."""
-    from phrases.scan import load_song
-    from phrases.windows import bar_ticks, encode_song, split_ids_at
+def context_from_midi(tokenizer: miditok.MusicTokenizer, path, bars: int, config: PhraseConfig,
+                      start_bar: int = 0) -> tuple[list[int], float]:
+    """Bars `start_bar` .. `start_bar + bars` of a MIDI file as context token ids (the file read
+    as `config` says, through `pipeline.prepared_score`), and its tempo there (qpm)."""
+    from phrases.pipeline import prepared_score
+    from phrases.windows import bar_ticks, encode_song, first_anchored_at, split_ids_at
 
-    score, reason = load_song(path, tracks)
+    score, reason = prepared_score(path, config, tokenizer)
     if score is None:
-        raise ValueError(f"--context {path}: cannot use this file ({reason}); give a MIDI file with notes")
-    score = tokenizer.preprocess_score(score)
-    if not score.tracks:
-        raise ValueError(f"--context {path}: no notes in the tokenizer's pitch range")
+        raise UserError(f"--context {path}: cannot use this file ({SKIP_REASONS.get(reason, reason)}); "
+                        "give a MIDI file with notes")
     seq = encode_song(tokenizer, score)
     ticks = bar_ticks(score)
-    end = ticks[min(bars, len(ticks) - 1)]
-    tempo = 60e6 / score.tempos[0].mspq if len(score.tempos) else 120.0
-    return list(map(int, seq.ids[: split_ids_at(seq, end)])), float(tempo)
+    if start_bar >= len(ticks) - 1:
+        raise UserError(f"--start-bar {start_bar}: {path} has {len(ticks) - 1} bars; give a smaller one")
+    begin, end = ticks[start_bar], ticks[min(start_bar + bars, len(ticks) - 1)]
+    ids = seq.ids[first_anchored_at(seq, begin) : split_ids_at(seq, end)]
+    tempos = score.tempos.numpy() if len(score.tempos) else None
+    mspq = tempos["mspq"][max(int(np.searchsorted(tempos["time"], begin, side="right")) - 1, 0)] if tempos else 500_000
+    return list(map(int, ids)), float(60e6 / mspq)
 
 
 def _decode(tokenizer: miditok.MusicTokenizer, ids: list[int]) -> symusic.Score:

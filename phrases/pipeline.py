@@ -18,12 +18,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import symusic
 
 from phrases.config import SPLITS, PhraseConfig, default_cache_dir
 from phrases.dataset import RAGGED, PhraseData, PhraseSplit
 from phrases.scan import SKIP_REASONS, find_midi_files, load_song
 from phrases.tokenizer import make_tokenizer
 from phrases.segments import cut_segments, first_instrument
+from phrases.vocab import Vocab
 from phrases.windows import SongWindows, cut_windows
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -41,20 +43,26 @@ def data_hash(corpus: Path, files: list[Path], config: PhraseConfig) -> str:
     return h.hexdigest()[:16]
 
 
-def _process_file(args: tuple[str, PhraseConfig]) -> tuple[str | None, SongWindows | None]:
-    """Worker: one file to its windows, or to a skip reason."""
-    path, config = args
-    if config.tokenizer not in _tokenizers:
-        _tokenizers[config.tokenizer] = make_tokenizer(config.tokenizer)
-    tokenizer = _tokenizers[config.tokenizer]
+def prepared_score(path: Path, config: PhraseConfig, tokenizer) -> tuple[symusic.Score | None, str | None]:
+    """One file as the tokenizer sees it: parsed, reduced to one track (`config.tracks`, or the
+    first instrument under the csc413 protocol), preprocessed by `tokenizer` (grid, pitch range).
+    (score, None), or (None, the skip reason). Every command that reads a MIDI file reads it here."""
     segments = config.protocol == "csc413"
     score, reason = first_instrument(Path(path)) if segments else load_song(Path(path), config.tracks)
     if score is None:
-        return reason, None
+        return None, reason
     score = tokenizer.preprocess_score(score)
     if not score.tracks:
-        return "empty", None  # every note was outside the tokenizer's pitch range
-    if segments:
+        return None, "empty"  # every note was outside the tokenizer's pitch range
+    return score, None
+
+
+def file_windows(path: Path, config: PhraseConfig, tokenizer) -> tuple[str | None, SongWindows | None]:
+    """One file to its windows (or segments), or to a skip reason."""
+    score, reason = prepared_score(path, config, tokenizer)
+    if score is None:
+        return reason, None
+    if config.protocol == "csc413":
         windows = cut_segments(tokenizer, score, config.segment_notes, config.max_tokens)
     else:
         windows = cut_windows(tokenizer, score, config.phrase_bars, config.stride, config.min_notes,
@@ -62,6 +70,14 @@ def _process_file(args: tuple[str, PhraseConfig]) -> tuple[str | None, SongWindo
     if not windows.start_bar:
         return "no_windows", windows
     return None, windows
+
+
+def _process_file(args: tuple[str, PhraseConfig]) -> tuple[str | None, SongWindows | None]:
+    """Worker: `file_windows` with this process's tokenizer."""
+    path, config = args
+    if config.tokenizer not in _tokenizers:
+        _tokenizers[config.tokenizer] = make_tokenizer(config.tokenizer)
+    return file_windows(Path(path), config, _tokenizers[config.tokenizer])
 
 
 def split_songs(songs: list[str], fractions: tuple[float, float, float], seed: int) -> dict[str, list[str]]:
@@ -85,19 +101,9 @@ def split_songs(songs: list[str], fractions: tuple[float, float, float], seed: i
     }
 
 
-def _pitch_shift_table(tokenizer, semitones: int) -> np.ndarray:
-    """id -> id of the same token transposed by `semitones` (-1 where out of range)."""
-    vocab = tokenizer.vocab
-    table = np.arange(len(vocab), dtype=np.int64)
-    for name, idx in vocab.items():
-        if name.startswith("Pitch_"):
-            table[idx] = vocab.get(f"Pitch_{int(name[6:]) + semitones}", -1)
-    return table
-
-
-def _transposed(windows: dict[str, list], tokenizer, semitones: int) -> dict[str, list]:
+def _transposed(windows: dict[str, list], vocab: Vocab, semitones: int) -> dict[str, list]:
     """Copies of the windows shifted by `semitones`; windows that leave the range are dropped."""
-    table = _pitch_shift_table(tokenizer, semitones)
+    table = vocab.pitch_shift_table(semitones)
     out = {k: [] for k in windows}
     for i in range(len(windows["song"])):
         ctx = table[windows["context"][i]]
@@ -178,7 +184,7 @@ def prepare(
             originals = {k: list(v) for k, v in collected.items()}
             for k in range(-config.transpose, config.transpose + 1):
                 if k:
-                    for key, values in _transposed(originals, tokenizer, k).items():
+                    for key, values in _transposed(originals, Vocab.from_tokenizer(tokenizer), k).items():
                         collected[key] += values
         splits[split] = PhraseSplit.from_windows(collected, songs)
 

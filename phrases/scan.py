@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import symusic
 
+from phrases.errors import UserError
+
 MIDI_SUFFIXES = (".mid", ".midi")
 SKIP_REASONS = {
     "corrupt": "symusic could not parse it",
@@ -20,18 +22,16 @@ SKIP_REASONS = {
 }
 
 
-def find_midi_files(corpus: Path) -> list[Path]:
-    """Every .mid / .midi file under `corpus` (any case, recursively), sorted by relative path."""
+def find_midi_files(corpus: Path, what: str = "corpus folder",
+                    fix: str = "pass --corpus DIR (or set PHRASEBENCH_CORPUS)") -> list[Path]:
+    """Every .mid / .midi file under `corpus` (any case, recursively), sorted by relative path;
+    a missing or empty folder is a `UserError` saying `what` it is and how to `fix` it."""
     corpus = Path(corpus)
     if not corpus.is_dir():
-        raise FileNotFoundError(
-            f"corpus folder {corpus} does not exist: pass --corpus DIR or set PHRASEBENCH_CORPUS"
-        )
+        raise UserError(f"{what} {corpus} does not exist: {fix}")
     files = [p for p in corpus.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()]
     if not files:
-        raise FileNotFoundError(
-            f"corpus folder {corpus} holds no .mid/.midi files: pass --corpus DIR with MIDI files in it"
-        )
+        raise UserError(f"{what} {corpus} holds no .mid/.midi files: {fix}")
     return sorted(files, key=lambda p: p.relative_to(corpus).as_posix())
 
 

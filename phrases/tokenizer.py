@@ -16,9 +16,12 @@ Choices, for jazz:
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import miditok
+
+from phrases.errors import UserError
 
 TOKENIZER_FILE = "tokenizer.json"
 
@@ -35,7 +38,7 @@ def make_tokenizer(kind: str = "remi") -> miditok.MusicTokenizer:
     )
     classes = {"remi": miditok.REMI, "tsd": miditok.TSD}
     if kind not in classes:
-        raise ValueError(f"tokenizer {kind!r}: choose one of {', '.join(classes)}")
+        raise UserError(f"--tokenizer {kind!r}: choose one of {', '.join(classes)}")
     return classes[kind](config)
 
 
@@ -51,9 +54,21 @@ def load_tokenizer(path: Path) -> miditok.MusicTokenizer:
     if path.is_dir():
         path = path / TOKENIZER_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no tokenizer config here; run `python cli.py prepare-data`")
+        raise UserError(f"{path}: no tokenizer config here; run `python cli.py prepare-data` again")
     name = json.loads(path.read_text()).get("tokenization", "REMI")
     cls = getattr(miditok, name, None)
     if cls is None:
-        raise ValueError(f"{path}: unknown tokenization {name!r}")
+        raise UserError(f"{path}: unknown tokenization {name!r}")
     return cls(params=path)
+
+
+def tokenizer_to_json(tokenizer: miditok.MusicTokenizer) -> str:
+    """The tokenizer as the JSON text `save_tokenizer` writes (for checkpoints and MLflow)."""
+    return json.dumps(tokenizer.to_dict(), indent=2)
+
+
+def tokenizer_from_json(text: str) -> miditok.MusicTokenizer:
+    """Rebuild a tokenizer from `tokenizer_to_json`'s text, with miditok's own loader."""
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / TOKENIZER_FILE).write_text(text)
+        return load_tokenizer(Path(d) / TOKENIZER_FILE)

@@ -81,6 +81,12 @@ def split_ids_at(seq: miditok.TokSequence, tick: int) -> int:
     return _Splitter(seq).split_point(tick)
 
 
+def first_anchored_at(seq: miditok.TokSequence, tick: int) -> int:
+    """Index of the first token at or after `tick` that carries an absolute time (where a
+    window's context starts)."""
+    return _Splitter(seq).first_anchored(tick)
+
+
 def cut_windows(
     tokenizer: miditok.MusicTokenizer,
     score: symusic.Score,
@@ -135,4 +141,4 @@ def _tempo_at(tempo: dict | None, tick: int) -> float:
     return float(60e6 / tempo["mspq"][i])
 
 
-__all__ = ["NOTE_DTYPE", "SongWindows", "bar_ticks", "cut_windows", "encode_song", "split_ids_at"]
+__all__ = ["NOTE_DTYPE", "SongWindows", "bar_ticks", "cut_windows", "encode_song", "first_anchored_at", "split_ids_at"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,11 @@ from phrases.config import REPO_ROOT
 CORPORA = Path(os.environ.get("PHRASEBENCH_CORPORA") or REPO_ROOT.parent / "shared" / "corpora")
 WJAZZD = CORPORA / "wjazzd"
 PIANOMIDI = CORPORA / "pianomidi"
+
+# A test-only plug-in generator, registered by its entry point like any third-party one; on the
+# path before collection, so `registry.available()` lists it (tests/test_contract.py).
+PLUGINS = Path(__file__).parent / "plugins"
+sys.path.insert(0, str(PLUGINS))
 
 # Chosen to span tempos, meters and players; a test's corpus is a folder of copies of these.
 WJAZZD_FILES = [
@@ -82,3 +90,36 @@ def one_torch_thread():
     import torch
 
     torch.set_num_threads(1)
+
+
+@contextmanager
+def mlflow_store(folder: Path):
+    """A real sqlite MLflow store in `folder`, the current one for the block (the environment
+    variable the CLI reads and mlflow's own global URI); the previous store is back after."""
+    import mlflow
+
+    uri = f"sqlite:///{Path(folder) / 'mlflow.db'}"
+    old_env, old_uri = os.environ.get("MLFLOW_TRACKING_URI"), mlflow.get_tracking_uri()
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield uri
+    finally:
+        if old_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = old_env
+        mlflow.set_tracking_uri(old_uri)
+
+
+@pytest.fixture()
+def store(tmp_path):
+    """A fresh MLflow store for one test."""
+    with mlflow_store(tmp_path) as uri:
+        yield uri
+
+
+def cli(*args, env=None, timeout=600, cwd=REPO_ROOT):
+    """Run `python cli.py ARGS` as a user would; the completed process."""
+    return subprocess.run([sys.executable, str(REPO_ROOT / "cli.py"), *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})

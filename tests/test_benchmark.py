@@ -15,12 +15,14 @@ import mlflow
 import numpy as np
 import pytest
 
-from benchmark.leaderboard import fetch
-from benchmark.pipeline import MissingModel, run_benchmark
-from benchmark.runner import LEADERBOARD_KEYS, BenchmarkOptions
+from benchmark.leaderboard import LEADERBOARD_KEYS, fetch
+from benchmark.lookup import MissingModel
+from benchmark.pipeline import run_benchmark
+from benchmark.options import BenchmarkOptions
 from benchmark.train import train_critic, train_generator
-from generators.training import TrainConfig
+from conftest import mlflow_store
 from phrases.config import REPO_ROOT
+from training import TrainConfig
 
 TINY = {
     "lstm": {"d_embed": "32", "hidden": "64", "layers": "1"},
@@ -34,21 +36,14 @@ GENERATORS = list(TINY)
 def store(jazz_data, tmp_path_factory):
     """A real sqlite MLflow store holding tiny trained generators and a tiny critic."""
     tmp = tmp_path_factory.mktemp("bench")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    old = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    mlflow.set_tracking_uri(uri)
-    quiet = lambda *_: None  # noqa: E731
-    for name in GENERATORS:
-        train_generator(name, jazz_data, TrainConfig(epochs=1, max_steps=15, batch_size=8, warmup_steps=5,
-                                                     checkpoint_dir=tmp / name), TINY[name], "cpu", quiet)
-    train_critic(jazz_data, TrainConfig(epochs=2, batch_size=16, warmup_steps=5, checkpoint_dir=tmp / "critic"),
-                 TINY_CRITIC, "cpu", quiet)
-    yield tmp, uri
-    if old is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = old
+    with mlflow_store(tmp) as uri:
+        quiet = lambda *_: None  # noqa: E731
+        for name in GENERATORS:
+            train_generator(name, jazz_data, TrainConfig(epochs=1, max_steps=15, batch_size=8, warmup_steps=5,
+                                                         checkpoint_dir=tmp / name), TINY[name], "cpu", quiet)
+        train_critic(jazz_data, TrainConfig(epochs=2, batch_size=16, warmup_steps=5, checkpoint_dir=tmp / "critic"),
+                     TINY_CRITIC, "cpu", quiet)
+        yield tmp, uri
 
 
 def options(**kw):
@@ -120,15 +115,10 @@ def test_a_failing_generator_gets_a_failed_row(store, jazz_data):
     assert result.rows[-1].name == "lstm"  # failed rows rank last
 
 
-def test_missing_model_names_the_command(jazz_data, tmp_path, monkeypatch):
-    previous = mlflow.get_tracking_uri()
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'empty.db'}")
-    try:
+def test_missing_model_names_the_command(jazz_data, tmp_path):
+    with mlflow_store(tmp_path):
         with pytest.raises(MissingModel, match="python cli.py train-critic"):
             run_benchmark(jazz_data, options(), log=lambda *_: None)
-    finally:
-        mlflow.set_tracking_uri(previous)
 
 
 def _cli(*args, uri):

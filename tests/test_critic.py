@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import cli, mlflow_store
 from critics.base import realness_from
 from critics.corruptions import (
-    CORRUPTIONS, TokenVocab, corrupt, jitter, random_pitch, shuffle_pitch, swap, tritone, unigram,
-    validity_suite,
+    CORRUPTIONS, corrupt, jitter, random_pitch, shuffle_pitch, swap, tritone, validity_suite,
 )
 from critics.vae import VAECritic, VAEConfig, active_units
-from generators.checkpoint import CheckpointError, load_checkpoint
-from generators.training import TrainConfig
+from phrases import Unigram, Vocab
 from phrases.config import REPO_ROOT
+from training import CheckpointError, TrainConfig, load_checkpoint, save_checkpoint
 
 TINY = VAEConfig(d_embed=32, enc_hidden=32, hidden=64, latent=8, dropout=0.0, word_dropout=0.1,
                  free_bits=0.1, kl_warmup_steps=20)
@@ -37,35 +37,24 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def cli(*args, env=None, timeout=600):
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
-
-
 def tiny_config(tmp, data, epochs=15, **kw) -> TrainConfig:
     return TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, warmup_steps=10, patience=100, seed=0,
-                       device="cpu", checkpoint_dir=tmp, data_hash=data.data_hash, corpus="wjazzd-test", **kw)
+                       checkpoint_dir=tmp, data_hash=data.data_hash, corpus="wjazzd-test", **kw)
 
 
 @pytest.fixture(scope="module")
 def trained(jazz_data, tmp_path_factory):
     """A tiny critic trained for a few epochs on the test corpus's phrases, with its MLflow store."""
     tmp = tmp_path_factory.mktemp("critic")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    mlflow.set_tracking_uri(uri)
-    try:
-        torch.manual_seed(0)
+    with mlflow_store(tmp) as uri:
         critic = VAECritic(jazz_data.tokenizer, TINY, "cpu")
         critic.fit(jazz_data.train, jazz_data.val, tiny_config(tmp / "ck", jazz_data))
-    finally:
-        os.environ.pop("MLFLOW_TRACKING_URI")
     return critic, tmp, uri
 
 
 @pytest.fixture(scope="module")
 def vocab(jazz_data):
-    return TokenVocab.from_tokenizer(jazz_data.tokenizer)
+    return Vocab.from_tokenizer(jazz_data.tokenizer)
 
 
 def pairs(split):
@@ -78,8 +67,8 @@ def test_scores_are_finite_and_random_continuations_score_higher(trained, jazz_d
     ctx, cont = pairs(jazz_data.test)
     real = critic.score(ctx, cont)
     assert real.shape == (len(ctx),) and np.isfinite(real).all() and (real > 0).all()
-    probs = unigram(jazz_data.train.token_lists("both"), vocab)
-    rand = critic.score(ctx, corrupt("random", ctx, cont, jazz_data.test.arrays["song"], vocab, probs, seed=0))
+    unigram = Unigram.fit(jazz_data.train, vocab)
+    rand = critic.score(ctx, corrupt("random", ctx, cont, jazz_data.test.arrays["song"], vocab, unigram, seed=0))
     assert np.isfinite(rand).all()
     assert rand.mean() > real.mean() + 0.5
     whole = critic.phrase_score(ctx, cont)
@@ -159,8 +148,6 @@ def test_corrupt_or_foreign_checkpoints_get_one_line_errors(trained, tmp_path):
     with pytest.raises(CheckpointError, match="garbage.pt"):
         VAECritic.load(tmp_path / "garbage.pt")
     state = load_checkpoint(tmp / "ck" / "best.pt")
-    from generators.checkpoint import save_checkpoint
-
     save_checkpoint({**state, "kind": "lstm"}, tmp_path / "gen.pt")
     with pytest.raises(CheckpointError, match="not 'critic-vae'"):
         VAECritic.load(tmp_path / "gen.pt")
@@ -243,8 +230,7 @@ def test_swap_takes_another_songs_continuation_and_random_draws_unigram_tokens(j
         assert songs[by_bytes[o.astype(cont[0].dtype).tobytes()]] != songs[i]
     with pytest.raises(ValueError, match="two songs"):
         swap(cont[:3], [0, 0, 0], np.random.default_rng(0))
-    probs = unigram(split.token_lists("both"), vocab)
-    rand = corrupt("random", ctx, cont, songs, vocab, probs, seed=5)
+    rand = corrupt("random", ctx, cont, songs, vocab, Unigram.fit(split, vocab), seed=5)
     assert [len(r) for r in rand] == [len(c) for c in cont]
     assert not vocab.special[np.concatenate(rand)].any()
 
@@ -252,7 +238,7 @@ def test_swap_takes_another_songs_continuation_and_random_draws_unigram_tokens(j
 def test_corruptions_are_seeded(jazz_data, vocab):
     ctx, cont = pairs(jazz_data.train.subset(range(20)))
     songs = jazz_data.train.subset(range(20)).arrays["song"]
-    probs = unigram(cont, vocab)
+    probs = Unigram.fit(jazz_data.train.subset(range(20)), vocab)
     for name in CORRUPTIONS:
         if name == "swap" and len(set(songs.tolist())) < 2:
             continue
@@ -268,8 +254,7 @@ def test_corruptions_are_seeded(jazz_data, vocab):
 
 def test_validity_suite_reports_every_corruption(trained, jazz_data, vocab):
     critic, _, _ = trained
-    probs = unigram(jazz_data.train.token_lists("both"), vocab)
-    rows = {r.name: r for r in validity_suite(critic, jazz_data.val, probs, seed=0)}
+    rows = {r.name: r for r in validity_suite(critic, jazz_data.val, Unigram.fit(jazz_data.train, vocab), seed=0)}
     one_song = len(np.unique(jazz_data.val.arrays["song"])) < 2
     assert set(rows) == {"real", *CORRUPTIONS} - ({"swap"} if one_song else set())
     assert all(0.0 <= r.auroc <= 1.0 for r in rows.values())

@@ -13,25 +13,19 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import cli, mlflow_store
 from generators.base import Length
-from generators.checkpoint import load_checkpoint
 from generators.gan import (
     Discriminator, GANConfig, GANGenerator, continuation_length, discriminator_scores, discriminator_step,
 )
 from generators.lstm import LSTMConfig, LSTMGenerator
 from generators.registry import available, get_generator_class
-from generators.training import TrainConfig
 from generators.transformer import TransformerConfig, TransformerGenerator
-from phrases.config import REPO_ROOT
+from training import TrainConfig, load_checkpoint
 
 TINY = GANConfig(d_embed=32, hidden=64, layers=1, dropout=0.0, disc_embed=32, disc_hidden=32, disc_dropout=0.0,
                  adv_steps=6, disc_warmup=4, adv_batch=8, val_every=3, gen_lr=1e-3)
 PER_STEP = ("disc_loss", "disc_acc_real", "disc_acc_fake", "gen_reward")
-
-
-def cli(*args, env=None, timeout=600):
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def all_finite(module: torch.nn.Module) -> bool:
@@ -42,18 +36,12 @@ def all_finite(module: torch.nn.Module) -> bool:
 def trained(jazz_data, tmp_path_factory):
     """A tiny GAN: 2 epochs of MLE pretraining, 4 discriminator-only steps, 6 adversarial steps."""
     tmp = tmp_path_factory.mktemp("gan")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    mlflow.set_tracking_uri(uri)
-    try:
-        torch.manual_seed(0)
+    with mlflow_store(tmp) as uri:
         gan = GANGenerator(jazz_data.tokenizer, TINY, "cpu")
-        state = gan.fit(jazz_data.train, jazz_data.val,
-                        TrainConfig(epochs=2, batch_size=8, lr=5e-3, warmup_steps=10, checkpoint_dir=tmp / "ck",
-                                    data_hash=jazz_data.data_hash, corpus="wjazzd-test"))
-    finally:
-        os.environ.pop("MLFLOW_TRACKING_URI")
-    return gan, state, tmp, uri
+        result = gan.fit(jazz_data.train, jazz_data.val,
+                         TrainConfig(epochs=2, batch_size=8, lr=5e-3, warmup_steps=10, checkpoint_dir=tmp / "ck",
+                                     data_hash=jazz_data.data_hash, corpus="wjazzd-test"))
+    return gan, result, tmp, uri
 
 
 def unigram_continuations(split, reference, vocab: int, seed: int) -> list[np.ndarray]:
@@ -119,7 +107,7 @@ def test_adversarial_steps_change_the_generator_and_raise_its_score(trained, jaz
     g.start_adversarial()
     train = jazz_data.train
     ctx, real = train.token_lists("context"), train.token_lists("continuation")
-    length = continuation_length(train, g.kinds)
+    length = continuation_length(train, g.vocab)
     max_tokens = 200
     rng = np.random.default_rng(0)
     for i in range(30):  # the discriminator learns this generator's samples
@@ -153,7 +141,7 @@ def test_adversarial_steps_change_the_generator_and_raise_its_score(trained, jaz
 
 
 def test_mlflow_run_logs_every_step_and_the_required_keys(trained, jazz_data):
-    gan, state, tmp, uri = trained
+    gan, result, tmp, uri = trained
     client = mlflow.MlflowClient(uri)
     run = client.get_run(gan.run_id)
     assert client.get_experiment(run.info.experiment_id).name == "phrasebench-generators"
@@ -177,7 +165,7 @@ def test_mlflow_run_logs_every_step_and_the_required_keys(trained, jazz_data):
     # the adversarial steps continue the pretraining's step axis
     pre_steps = max(h.step for h in client.get_metric_history(gan.run_id, "epoch"))
     assert min(h.step for h in client.get_metric_history(gan.run_id, "disc_loss")) > pre_steps
-    assert state.best_val_nll == pytest.approx(run.data.metrics["best_val_nll"])
+    assert result.best == pytest.approx(run.data.metrics["best_val_nll"])
     assert run.data.metrics["best_val_nll"] < run.data.metrics["unigram_val_nll"]
     artifacts = {a.path for a in client.list_artifacts(gan.run_id)}
     assert {"checkpoint", "pretrain_checkpoint", "tokenizer.json"} <= artifacts
@@ -209,12 +197,10 @@ def test_checkpoints_round_trip_with_discriminator_and_optimizers(trained, jazz_
     assert any(not torch.equal(p, q) for p, q in zip(start.model.parameters(), gan.model.parameters()))
 
 
-def test_init_from_an_lstm_run(jazz_data, tmp_path, monkeypatch):
+def test_init_from_an_lstm_run(jazz_data, tmp_path, store):
     """--init-from: the GAN starts with the LSTM's exact weights (same NLL), trains without
     pretraining, and tags its run with the source run."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
+    uri = store
     few = jazz_data.train.subset(range(24))
     lstm = LSTMGenerator(jazz_data.tokenizer, LSTMConfig(d_embed=32, hidden=48, layers=1, dropout=0.0), "cpu")
     lstm.fit(few, jazz_data.val, TrainConfig(epochs=1, batch_size=8, warmup_steps=2, checkpoint_dir=tmp_path / "lstm",

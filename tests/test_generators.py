@@ -14,36 +14,23 @@ import pretty_midi
 import pytest
 import torch
 
-from generators.autoregressive import config_from_options
+from conftest import cli, mlflow_store
 from generators.base import Length
-from generators.checkpoint import CheckpointError, load_checkpoint
 from generators.lstm import LSTMConfig, LSTMGenerator
 from generators.registry import available, get_generator_class
-from generators.sampling import StopTracker, TokenKinds, sample_next
-from generators.training import TrainConfig
+from generators.sampling import StopTracker, sample_next
+from phrases import UserError, Vocab
 from phrases.config import REPO_ROOT
 from phrases.decode import decode_phrase
+from training import CheckpointError, TrainConfig, config_from_options, load_checkpoint
 
 TINY = LSTMConfig(d_embed=32, hidden=48, layers=1, dropout=0.0)
-
-
-@pytest.fixture()
-def store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    return uri
-
-
-def cli(*args, env=None, timeout=600):
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def test_registry_knows_lstm_and_names_the_others_on_error():
     assert "lstm" in available()
     assert get_generator_class("lstm") is LSTMGenerator
-    with pytest.raises(KeyError, match="lstm"):
+    with pytest.raises(UserError, match="lstm"):
         get_generator_class("no-such-model")
 
 
@@ -58,10 +45,10 @@ def test_tiny_lstm_overfits_a_handful_of_phrases(jazz_data, store, tmp_path):
     few = jazz_data.train.subset(range(4))
     gen = LSTMGenerator(jazz_data.tokenizer, LSTMConfig(d_embed=64, hidden=128, layers=1, dropout=0.0), "cpu")
     before = np.mean(np.concatenate(gen.nll(few)))
-    state = gen.fit(few, few, TrainConfig(epochs=150, batch_size=4, lr=1e-2, warmup_steps=10, patience=1000,
+    result = gen.fit(few, few, TrainConfig(epochs=150, batch_size=4, lr=1e-2, warmup_steps=10, patience=1000,
                                           checkpoint_dir=tmp_path / "ck", data_hash=jazz_data.data_hash))
     after = np.mean(np.concatenate(gen.nll(few)))
-    assert before > 5.0 and state.best_val_nll < 0.3 and after < 0.3
+    assert before > 5.0 and result.best < 0.3 and after < 0.3
     # and it reproduces a memorized continuation greedily
     out = gen.generate([few[0].context], Length(bars=4), temperature=0.0)[0]
     assert out[:20] == few[0].continuation[:20].tolist()
@@ -71,16 +58,11 @@ def test_tiny_lstm_overfits_a_handful_of_phrases(jazz_data, store, tmp_path):
 def trained(jazz_data, tmp_path_factory):
     """A small LSTM trained briefly on the test corpus's phrases."""
     tmp = tmp_path_factory.mktemp("trained")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    mlflow.set_tracking_uri(uri)
-    try:
+    with mlflow_store(tmp) as uri:
         gen = LSTMGenerator(jazz_data.tokenizer, TINY, "cpu")
         gen.fit(jazz_data.train, jazz_data.val, TrainConfig(epochs=3, batch_size=8, lr=5e-3, warmup_steps=10,
                                                             checkpoint_dir=tmp / "ck", data_hash=jazz_data.data_hash,
                                                             corpus="wjazzd-test"))
-    finally:
-        os.environ.pop("MLFLOW_TRACKING_URI")
     return gen, tmp, uri
 
 
@@ -113,7 +95,7 @@ def test_generation_is_deterministic_for_a_seed(trained, jazz_data):
 
 def test_requested_bars_and_notes_are_honoured(trained, jazz_data):
     gen, _, _ = trained
-    kinds = gen.kinds
+    kinds = gen.vocab
     contexts = [p.context for p in list(jazz_data.test)[:8]] + [[]]
     for out in gen.generate(contexts, Length(bars=2), seed=1):
         assert kinds.is_bar[out].sum() <= 2
@@ -123,7 +105,7 @@ def test_requested_bars_and_notes_are_honoured(trained, jazz_data):
 
 def test_stop_rule_on_real_token_streams(jazz_data):
     """Fed a real stream, the tracker keeps exactly the first N bars / N notes."""
-    kinds = TokenKinds.from_tokenizer(jazz_data.tokenizer)
+    kinds = Vocab.from_tokenizer(jazz_data.tokenizer)
     phrase = jazz_data.test[0]
     stream = phrase.continuation.tolist()
     full = phrase.tokens.tolist()
@@ -143,7 +125,7 @@ def test_stop_rule_on_real_token_streams(jazz_data):
 
 def test_end_token_is_masked_until_the_length_is_reached(jazz_data):
     """PAD and BOS are never sampled; EOS only once a sequence has its notes."""
-    kinds = TokenKinds.from_tokenizer(jazz_data.tokenizer)
+    kinds = Vocab.from_tokenizer(jazz_data.tokenizer)
     stream = jazz_data.test[0].continuation.tolist()
     tracker = StopTracker(kinds, Length(notes=2), 2, 10_000)
     for tok in stream:

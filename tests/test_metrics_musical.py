@@ -60,6 +60,10 @@ def test_polyphony_rate_is_the_share_of_steps_with_two_notes():
     assert polyphony_rate(notes, n_bars=1) == pytest.approx(0.25)
     mono = make_notes([(60, k, 1) for k in range(4)])  # back to back, never two at once
     assert polyphony_rate(mono, n_bars=1) == 0.0
+    # MusPy's default threshold (more than two pitches): three notes at once on [2, 3) only
+    triad = make_notes([(60, 0, 3), (64, 1, 2), (67, 2, 1)])
+    assert polyphony_rate(triad, n_bars=1) == pytest.approx(0.5)
+    assert polyphony_rate(triad, n_bars=1, threshold=2) == pytest.approx(0.25)
 
 
 def test_notes_before_the_phrase_start_are_kept():

@@ -9,9 +9,9 @@ import pytest
 
 from benchmark.reproduce import KEYS, THEIRS, reproduce_csc413
 from conftest import PIANOMIDI, PIANOMIDI_FILES, copy_corpus, scale_notes, write_midi
-from generators.training import TrainConfig
 from phrases import PhraseConfig, prepare
 from phrases.decode import decode_phrase
+from training import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +47,11 @@ def test_real_piano_files_split_by_song(piano_data):
     assert PhraseConfig.csc413().digest() != PhraseConfig().digest()
 
 
-def test_reproduce_prints_theirs_ours_and_the_floor(piano_data, tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        cfg = TrainConfig(epochs=1, max_steps=3, batch_size=8, warmup_steps=1, checkpoint_dir=tmp_path / "ckpt")
-        result = reproduce_csc413(piano_data, "lstm", [0, 1], cfg, {"d_embed": "16", "hidden": "32", "layers": "1"},
-                                  "cpu", log=lambda *_: None)
-    finally:
-        mlflow.set_tracking_uri(previous)
+def test_reproduce_prints_theirs_ours_and_the_floor(piano_data, tmp_path, store):
+    uri = store
+    cfg = TrainConfig(epochs=1, max_steps=3, batch_size=8, warmup_steps=1, checkpoint_dir=tmp_path / "ckpt")
+    result = reproduce_csc413(piano_data, "lstm", [0, 1], cfg, {"d_embed": "16", "hidden": "32", "layers": "1"},
+                              "cpu", log=lambda *_: None)
     table = result.table()
     assert [row[1] for row in table[1:]] == [THEIRS[k] for k in KEYS] == ["0.135–0.139", "0.041", "0.035–0.037"]
     assert all(0 <= v <= 1 for v in result.floor.values()) and len(result.seeds) == 2

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import mlflow_store
 from generators.base import Length
 from generators.registry import get_generator_class
-from generators.training import TrainConfig
 from generators.transformer import TransformerConfig, TransformerGenerator
+from training import TrainConfig
 
 TINY = TransformerConfig(dim=48, depth=2, heads=2, dropout=0.0, max_seq_len=128)
 
@@ -18,11 +19,11 @@ TINY = TransformerConfig(dim=48, depth=2, heads=2, dropout=0.0, max_seq_len=128)
 @pytest.fixture(scope="module")
 def trained(jazz_data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("transformer")
-    mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlflow.db'}")
-    gen = TransformerGenerator(jazz_data.tokenizer, TINY, "cpu")
-    state = gen.fit(jazz_data.train, jazz_data.val, TrainConfig(epochs=2, batch_size=8, lr=3e-3, warmup_steps=10,
-                                                                checkpoint_dir=tmp / "ck", data_hash=jazz_data.data_hash))
-    return gen, state, tmp
+    with mlflow_store(tmp):
+        gen = TransformerGenerator(jazz_data.tokenizer, TINY, "cpu")
+        result = gen.fit(jazz_data.train, jazz_data.val, TrainConfig(epochs=2, batch_size=8, lr=3e-3, warmup_steps=10,
+                                                                     checkpoint_dir=tmp / "ck", data_hash=jazz_data.data_hash))
+    return gen, result, tmp
 
 
 def test_registered():
@@ -30,10 +31,10 @@ def test_registered():
 
 
 def test_training_learns_and_logs(trained):
-    gen, state, tmp = trained
+    gen, result, tmp = trained
     run = mlflow.MlflowClient(f"sqlite:///{tmp / 'mlflow.db'}").get_run(gen.run_id)
     assert run.data.tags["generator"] == "transformer"
-    assert state.best_val_nll < run.data.metrics["unigram_val_nll"]
+    assert result.best < run.data.metrics["unigram_val_nll"] == pytest.approx(result.metrics["unigram_val_nll"])
 
 
 def test_cached_greedy_equals_uncached_on_real_contexts(trained, jazz_data):
@@ -43,7 +44,7 @@ def test_cached_greedy_equals_uncached_on_real_contexts(trained, jazz_data):
     gen, _, _ = trained
     gen.model.eval()
     contexts = [p.context.tolist() for p in list(jazz_data.test)[:6]] + [[]]
-    prompts = [[gen.kinds.bos, *c] for c in contexts]
+    prompts = [[gen.vocab.bos, *c] for c in contexts]
     assert len({len(p) for p in prompts}) > 3
     length = Length(notes=40)
     with torch.no_grad():
@@ -61,9 +62,9 @@ def test_sampling_is_seeded_and_lengths_hold(trained, jazz_data):
     a = gen.generate(contexts, Length(bars=2), temperature=0.9, top_p=0.9, seed=3)
     assert a == gen.generate(contexts, Length(bars=2), temperature=0.9, top_p=0.9, seed=3)
     assert a != gen.generate(contexts, Length(bars=2), temperature=0.9, top_p=0.9, seed=4)
-    assert all(gen.kinds.is_bar[np.asarray(o, dtype=int)].sum() <= 2 for o in a)
+    assert all(gen.vocab.is_bar[np.asarray(o, dtype=int)].sum() <= 2 for o in a)
     for o in gen.generate(contexts, Length(notes=4), seed=0):
-        assert gen.kinds.is_pitch[np.asarray(o, dtype=int)].sum() <= 4
+        assert gen.vocab.is_pitch[np.asarray(o, dtype=int)].sum() <= 4
 
 
 def test_save_load_gives_identical_nll(trained, jazz_data, tmp_path):

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import torch
 
+from phrases.errors import UserError
+
 FORMAT = "phrasebench-checkpoint-1"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A checkpoint file that cannot be used; the message names the file and what to do."""
 
 

@@ -7,7 +7,6 @@ go to `mlartifacts/` beside the database file.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import random
 import time
@@ -17,11 +16,13 @@ from typing import Callable, TypeVar
 
 T = TypeVar("T")
 
+# a checkpoint is one small file: no progress bar for each download
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
 DEFAULT_URI = "sqlite:///mlflow.db"
 
 EXPERIMENT_GENERATORS = "phrasebench-generators"
 EXPERIMENT_CRITICS = "phrasebench-critics"
-EXPERIMENT_LEADERBOARD = "phrasebench-leaderboard"
 
 
 def tracking_uri() -> str:
@@ -69,20 +70,50 @@ def with_retries(fn: Callable[[], T], attempts: int = 12) -> T:
 
 
 @contextmanager
-def training_run(experiment: str, name: str, role: dict[str, str], config, model_config, num_parameters: int,
-                 device, resume_run_id: str | None = None, tags: dict | None = None, params: dict | None = None):
+def training_run(experiment: str, run_name: str, tags: dict[str, str], params: dict, resume_run_id: str | None = None):
     """The MLflow run of one training (a generator's or a critic's): `resume_run_id` reopened as it
-    is (`--resume`), else a new run in `experiment` named NAME-DATA_HASH, with the tags of
-    DESIGN.md (`role`, e.g. {"generator": "lstm"}, plus corpus, data_hash, device) and the model
-    and training parameters. Yields the active run."""
+    is (`--resume`), else a new run in `experiment` with `tags` and `params`. Yields the active run."""
     import mlflow
 
     exp = experiment_id(experiment)
     with mlflow.start_run(run_id=resume_run_id, experiment_id=exp if resume_run_id is None else None,
-                          run_name=f"{name}-{config.data_hash}") as run:
+                          run_name=run_name) as run:
         if resume_run_id is None:
-            mlflow.set_tags({**role, "corpus": config.corpus, "data_hash": config.data_hash, "device": str(device),
-                             **config.tags, **(tags or {})})
-            mlflow.log_params({**{f"model.{k}": v for k, v in dataclasses.asdict(model_config).items()},
-                               **config.params(), "num_parameters": num_parameters, **(params or {})})
+            with_retries(lambda: mlflow.set_tags(tags))
+            with_retries(lambda: mlflow.log_params(params))
         yield run
+
+
+def latest_run(experiment: str, data_hash: str, **tags: str):
+    """The newest FINISHED run of `experiment` with tag data_hash and `tags`, or None."""
+    import mlflow
+
+    filters = [f"tags.data_hash = '{data_hash}'", "attributes.status = 'FINISHED'"]
+    filters += [f"tags.{k} = '{v}'" for k, v in tags.items()]
+    runs = with_retries(lambda: mlflow.search_runs(
+        experiment_ids=[experiment_id(experiment)], filter_string=" and ".join(filters),
+        order_by=["attributes.start_time DESC"], max_results=1, output_format="list",
+    ))
+    return runs[0] if runs else None
+
+
+def run_artifact(run_id: str, artifact: str) -> Path:
+    """Local path of a run's artifact (downloaded from a remote store; a sqlite store's own file)."""
+    import mlflow
+
+    return Path(with_retries(lambda: mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact,
+                                                                          tracking_uri=tracking_uri())))
+
+
+def mlflow_ui_command(host: str = "127.0.0.1", port: int = 5000) -> list[str]:
+    """argv of `mlflow ui` over this store, bound to `host` (loopback unless the user says
+    otherwise), one worker (it starts in seconds)."""
+    import shutil
+    import sys
+
+    from phrases.errors import UserError
+
+    mlflow_bin = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow")
+    if mlflow_bin is None:
+        raise UserError("the mlflow command is not installed here; run `make venv`")
+    return [mlflow_bin, "ui", "--backend-store-uri", tracking_uri(), "--host", host, "--port", str(port), "--workers", "1"]

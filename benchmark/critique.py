@@ -1,0 +1,70 @@
+"""`critique`: rate MIDI files with the critic, window by window, as the benchmark would."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from phrases.config import PhraseConfig
+from phrases.errors import UserError
+from phrases.pipeline import file_windows
+from phrases.scan import SKIP_REASONS, find_midi_files
+
+
+@dataclass
+class FileRating:
+    path: Path
+    start_bars: list[int] = field(default_factory=list)
+    anomaly: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    realness: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    skipped: str = ""  # why the file gave no window ("" when rated)
+    windows_dropped: int = 0
+
+
+def midi_files(path: Path) -> list[Path]:
+    """`path` itself, or the MIDI files of the folder `path`."""
+    return [path] if path.is_file() else find_midi_files(path, "folder", "give a MIDI file or a folder of them")
+
+
+def critique(files: list[Path], critic) -> list[FileRating]:
+    """Windows of every file cut as the critic's training data was (its phrase config, stride =
+    phrase bars), each scored: anomaly and realness."""
+    config = PhraseConfig.from_dict({**critic.phrase_config, "stride_bars": None}) if critic.phrase_config \
+        else PhraseConfig()
+    ratings = []
+    for f in files:
+        reason, w = file_windows(f, config, critic.tokenizer)
+        if reason is not None:
+            why = SKIP_REASONS.get(reason, reason)
+            if reason == "no_windows":
+                why = (f"no window of {2 * config.phrase_bars} bars with {config.min_notes}+ notes in each half "
+                       f"and at most {config.max_tokens} tokens")
+            ratings.append(FileRating(f, skipped=why))
+            continue
+        anomaly = critic.score(w.context_ids, w.continuation_ids)
+        ratings.append(FileRating(f, list(w.start_bar), anomaly, critic.realness(anomaly),
+                                  windows_dropped=w.dropped_few_notes + w.dropped_too_long))
+    if not any(len(r.anomaly) for r in ratings):
+        raise UserError(f"{', '.join(map(str, files[:3]))}{' ...' if len(files) > 3 else ''}: no file gave a window "
+                        f"to score; give MIDI with at least "
+                        f"{2 * config.phrase_bars} bars of notes")
+    return ratings
+
+
+def report(ratings: list[FileRating], critic) -> list[str]:
+    """Lines for people: every window, every file, overall."""
+    lines = []
+    for r in ratings:
+        if r.skipped:
+            lines.append(f"{r.path}: skipped ({r.skipped})")
+            continue
+        lines += [f"  bars {b + 1:>3}+  anomaly {a:6.3f}  realness {real:.3f}"
+                  for b, a, real in zip(r.start_bars, r.anomaly, r.realness)]
+        lines.append(f"{r.path}: {len(r.anomaly)} windows, mean anomaly {r.anomaly.mean():.3f}, mean realness "
+                     f"{r.realness.mean():.3f}" + (f" ({r.windows_dropped} windows skipped)" if r.windows_dropped else ""))
+    scores = np.concatenate([r.anomaly for r in ratings])
+    lines.append(f"overall: {sum(1 for r in ratings if len(r.anomaly))} files, {len(scores)} windows, mean anomaly "
+                 f"{scores.mean():.3f}, mean realness {critic.realness(scores).mean():.3f} (real held-out jazz ~0.5)")
+    return lines

@@ -1,0 +1,32 @@
+"""What one benchmark invocation is asked to do, and its command-line options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class BenchmarkOptions:
+    generators: list[str]
+    contexts: int = 256
+    samples: int = 1
+    temperature: float = 1.0
+    top_p: float = 0.95
+    seed: int = 0
+    n_boot: int = 200
+    reference_size: int = 1024
+    device: str = "auto"
+    examples: int = 4  # MIDI files and piano rolls per row
+
+
+# `benchmark`'s sampling and scoring options (cli.py turns them into --options):
+# name -> (type, default, help, bounds).
+BENCHMARK_OPTIONS = {
+    "contexts": (int, 256, "Test contexts, the same for every generator (--quick: 64).", {"min": 2, "max": 100_000}),
+    "samples": (int, 1, "Continuations per context.", {"min": 1, "max": 100}),
+    "temperature": (float, 1.0, "Sampling temperature; 0 is greedy.", {"min": 0.0, "max": 10.0}),
+    "top_p": (float, 0.95, "Nucleus sampling mass.", {"min": 0.01, "max": 1.0}),
+    "seed": (int, 0, "Seed of the test contexts, the sampling, the random row and the bootstrap.", {}),
+    "n_boot": (int, 200, "Bootstrap resamples for the 95% intervals.", {"min": 5, "max": 100_000}),
+    "device": (str, "auto", "auto (CUDA when present), cpu or cuda.", {}),
+}

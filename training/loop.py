@@ -1,0 +1,197 @@
+"""The one training loop of every trainable model, generators and critics alike.
+
+nanoGPT-style: AdamW, linear warm-up then cosine decay, gradient clipping, padded batches of
+phrases bucketed by length, early stopping, a step budget and a wall-clock cap. The model says
+what its loss is and what its validation metrics are (`Trainable`); the loop keeps the best
+state by the metric the model names (`best_metric_name`, lower is better), as AudioCraft's
+solvers do. After every epoch `last.pt` is written atomically with everything needed to
+continue exactly (model, optimizer, scheduler, RNG state, epoch); `best.pt` holds the best
+weights. Batch order depends only on (seed, epoch), so a run resumed from `last.pt` takes the
+same steps as one never interrupted.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+import torch
+
+from training.batching import batches, pad_batch
+from training.checkpoint import load_checkpoint, save_checkpoint
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    max_minutes: float | None = None  # a cap, not a recipe: what must reproduce is counted in steps
+    max_steps: int | None = None  # stop after this many optimizer steps in total
+    batch_size: int = 16
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 1.0
+    patience: int = 3
+    seed: int = 0
+    checkpoint_dir: Path | None = None  # None: checkpoints/NAME/DATA_HASH/RUN_ID
+    resume: bool = False
+    log_every: int = 25
+    data_hash: str = ""
+    corpus: str = ""
+    budget: str = "full"  # "quick" for the tiny budgets of --quick (make demo)
+    tags: dict = field(default_factory=dict)
+
+    def params(self) -> dict:
+        d = asdict(self)
+        d.pop("tags")
+        d["checkpoint_dir"] = str(self.checkpoint_dir)
+        return d
+
+
+class Trainable(Protocol):
+    """What the loop needs from a model."""
+
+    kind: str  # the checkpoint kind, checked on load
+    best_metric_name: str  # the validation metric that picks best.pt (lower is better)
+    model: torch.nn.Module
+    device: torch.device
+    pad_id: int
+
+    def training_loss(self, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss summed over the batch, number of tokens it covers) for padded sequences."""
+
+    def validation_metrics(self, val) -> dict[str, float]:
+        """Every validation metric, `best_metric_name` among them (the model in eval mode)."""
+
+    def checkpoint_state(self) -> dict:
+        """What a checkpoint holds besides the weights: config, tokenizer, run id, ..."""
+
+
+@dataclass
+class TrainState:
+    """What `train` returns: where it ended, and why."""
+
+    epoch: int
+    step: int
+    metric: str  # the model's best_metric_name
+    best: float  # its best value
+    last: dict[str, float]  # the last validation metrics
+    tokens_per_s: float
+    stop_reason: str
+
+
+def lr_lambda(cfg: TrainConfig, total_steps: int) -> Callable[[int], float]:
+    """Linear warm-up over `warmup_steps`, then cosine decay to `min_lr_ratio` at `total_steps`."""
+    def f(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        progress = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
+        return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return f
+
+
+def train(
+    trainable: Trainable,
+    train_seqs: list[np.ndarray],
+    val,
+    cfg: TrainConfig,
+    log: Callable[[dict, int], None] | None = None,
+    progress: Callable[[int, int, float, float], None] | None = None,
+) -> TrainState:
+    """Train `trainable.model` on its device over `train_seqs`; `val` is passed to
+    `trainable.validation_metrics` after every epoch. `log(metrics, step)` receives train_loss /
+    tokens_per_s / lr every `log_every` steps and the validation metrics (with `best_<metric>`)
+    every epoch; `progress(done, total, loss, tokens_per_s)` every step."""
+    model, device, metric = trainable.model, trainable.device, trainable.best_metric_name
+    torch.manual_seed(cfg.seed)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
+    steps_per_epoch = len(batches(train_seqs, cfg.batch_size, cfg.seed))
+    total_steps = cfg.epochs * steps_per_epoch
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg, total_steps))
+    ckpt_dir = Path(cfg.checkpoint_dir)
+    last_path, best_path = ckpt_dir / "last.pt", ckpt_dir / "best.pt"
+    epoch, step, best, bad_epochs = 0, 0, float("inf"), 0
+    if cfg.resume:
+        state = load_checkpoint(last_path, kind=trainable.kind, map_location=device)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng_cpu"])
+        if device.type == "cuda" and "rng_cuda" in state:
+            torch.cuda.set_rng_state(state["rng_cuda"])
+        epoch, step, best, bad_epochs = state["epoch"], state["step"], state["best"], state["bad_epochs"]
+
+    def checkpoint(**extra) -> dict:
+        return {"kind": trainable.kind, "model": model.state_dict(), "epoch": epoch, "step": step, "best": best,
+                "best_metric_name": metric, "data_hash": cfg.data_hash, **trainable.checkpoint_state(), **extra}
+
+    started = time.perf_counter()
+    deadline = started + cfg.max_minutes * 60 if cfg.max_minutes else None
+    tokens_seen, tok_time = 0, 0.0
+    val_metrics: dict[str, float] = {}
+    stop_reason = "epochs"
+    while epoch < cfg.epochs:
+        order = batches(train_seqs, cfg.batch_size, cfg.seed + epoch)
+        running, running_n = 0.0, 0
+        for i, idx in enumerate(order):
+            t0 = time.perf_counter()
+            batch = pad_batch([train_seqs[j] for j in idx], trainable.pad_id).to(device, non_blocking=True)
+            loss_sum, n_tok = trainable.training_loss(batch, step)
+            loss = loss_sum / n_tok
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            step += 1
+            loss_value = loss.item()  # syncs CUDA, so the timing below is real
+            tok_time += time.perf_counter() - t0
+            tokens_seen += int(n_tok)
+            running += loss_value
+            running_n += 1
+            tps = tokens_seen / max(tok_time, 1e-9)
+            if progress:
+                progress(i + 1, len(order), loss_value, tps)
+            if log and step % cfg.log_every == 0:
+                log({"train_loss": running / running_n, "tokens_per_s": tps, "lr": sched.get_last_lr()[0]}, step)
+                running, running_n = 0.0, 0
+            if deadline and time.perf_counter() > deadline:
+                stop_reason = "max_minutes"
+                break
+            if cfg.max_steps and step >= cfg.max_steps:
+                stop_reason = "max_steps"
+                break
+        if log and running_n:  # the steps since the last log line, so short runs log train_loss too
+            log({"train_loss": running / running_n, "tokens_per_s": tokens_seen / max(tok_time, 1e-9),
+                 "lr": sched.get_last_lr()[0]}, step)
+        epoch += 1
+        model.eval()
+        with torch.no_grad():
+            val_metrics = trainable.validation_metrics(val)
+        model.train()
+        if val_metrics[metric] < best:
+            best, bad_epochs = val_metrics[metric], 0
+            save_checkpoint(checkpoint(), best_path)
+        else:
+            bad_epochs += 1
+        save_checkpoint(checkpoint(optimizer=opt.state_dict(), scheduler=sched.state_dict(),
+                                   rng_cpu=torch.get_rng_state(), bad_epochs=bad_epochs,
+                                   **({"rng_cuda": torch.cuda.get_rng_state()} if device.type == "cuda" else {})),
+                        last_path)
+        if log:
+            log({**val_metrics, f"best_{metric}": best, "epoch": epoch}, step)
+        if stop_reason != "epochs":
+            break
+        if bad_epochs >= cfg.patience:
+            stop_reason = "early_stopping"
+            break
+    return TrainState(epoch, step, metric, best, val_metrics, tokens_seen / max(tok_time, 1e-9), stop_reason)

@@ -1,0 +1,216 @@
+"""`TrainableModel`: what every model the engine trains shares, written once.
+
+A subclass (an autoregressive generator, the critic) gives its network (`build_model`), its loss
+(`training_loss`) and its validation metrics (`validation_metrics`, with `best_metric_name`
+naming the one that keeps best.pt). From here it gets:
+
+- construction on one device, with initial weights that depend on the seed alone: the device a
+  model is built or loaded on is the one it trains, scores and generates on;
+- `fit`: one MLflow run per training (tags and params of DESIGN.md), the shared loop
+  (`training.loop.train`), per-epoch log lines and a progress bar, the best weights reloaded at
+  the end, the checkpoint and tokenizer logged as artifacts; it returns what the CLI prints;
+- checkpoints: `save` / `load` of a plain dict read with `torch.load(weights_only=True)`, from
+  which the model is rebuilt (its config, its tokenizer, its weights), nanoGPT-style.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import uuid
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from phrases.errors import UserError
+from phrases.sequences import split_sequences
+from phrases.tokenizer import tokenizer_from_json, tokenizer_to_json
+from phrases.vocab import Vocab
+from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from training.console import metric_logger, progress_bar
+from training.device import resolve_device, seeded
+from training.loop import TrainConfig, TrainState, train
+
+CHECKPOINT_ROOT = Path("checkpoints")
+
+
+def new_checkpoint_dir(kind: str, data_hash: str) -> Path:
+    """checkpoints/KIND/DATA_HASH/<time>-<random>: a folder of its own for every training, so two
+    trainings of the same model on the same data never write each other's files."""
+    return CHECKPOINT_ROOT / kind / data_hash / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class FitResult:
+    """What `fit` returns: the loop's end state plus what the run logged, for the CLI to print."""
+
+    state: TrainState
+    run_id: str
+    checkpoint: Path  # best.pt
+    metrics: dict[str, float] = field(default_factory=dict)  # baselines and final figures
+
+    @property
+    def best(self) -> float:
+        return self.state.best
+
+
+class TrainableModel(ABC):
+    name: str  # registry name, e.g. "lstm", "vae"
+    kind: str  # checkpoint kind, checked on load
+    role: str  # "generator" or "critic": the MLflow tag that names the model
+    experiment: str  # the MLflow experiment of its trainings
+    best_metric_name: str  # lower is better
+    config_class: type
+
+    def __init__(self, tokenizer, config=None, device: str | torch.device = "auto", seed: int = 0) -> None:
+        self.tokenizer = tokenizer
+        self.vocab = Vocab.from_tokenizer(tokenizer)
+        self.config = config or self.config_class()
+        self.device = resolve_device(device)
+        with seeded(seed):  # the initial weights depend on the seed alone
+            self.model = self.build_model().to(self.device)
+        self.data_hash = ""
+        self.run_id: str | None = None
+
+    # -- what a subclass provides ------------------------------------------------------------
+    @abstractmethod
+    def build_model(self) -> torch.nn.Module: ...
+
+    @abstractmethod
+    def training_loss(self, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss summed over the batch, tokens it covers) for padded BOS + phrase + EOS rows."""
+
+    @abstractmethod
+    def validation_metrics(self, val_split) -> dict[str, float]:
+        """Every validation metric on a split, `best_metric_name` among them."""
+
+    def baseline_metrics(self, train_split, val_split) -> dict[str, float]:
+        """Figures logged once when a training starts (e.g. the unigram baseline)."""
+        return {}
+
+    def finish_training(self, train_split, val_split) -> dict[str, float]:
+        """Run after the best weights are back (e.g. calibration); returns figures to log."""
+        return {}
+
+    def extra_state(self) -> dict:
+        """What else a checkpoint holds (calibration, discriminator, ...)."""
+        return {}
+
+    def restore_extra(self, state: dict) -> None:
+        """Take back what `extra_state` saved."""
+
+    # -- shared -----------------------------------------------------------------------------
+    @property
+    def pad_id(self) -> int:
+        return self.vocab.pad
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def training_sequences(self, split) -> list[np.ndarray]:
+        return split_sequences(split, self.vocab.bos, self.vocab.eos)
+
+    def checkpoint_state(self) -> dict:
+        return {"name": self.name, "model_config": json.dumps(dataclasses.asdict(self.config)),
+                "tokenizer": tokenizer_to_json(self.tokenizer), "run_id": self.run_id or "",
+                "data_hash": self.data_hash, **self.extra_state()}
+
+    def save(self, path: Path) -> None:
+        save_checkpoint({"kind": self.kind, "model": self.model.state_dict(), **self.checkpoint_state()}, path)
+
+    @classmethod
+    def load(cls, path: Path, device: str | torch.device = "auto"):
+        """Rebuild the model a checkpoint holds, on `device`."""
+        state = load_checkpoint(path, kind=cls.kind, map_location="cpu")
+        try:
+            obj = cls(tokenizer_from_json(state["tokenizer"]), cls.config_class(**json.loads(state["model_config"])),
+                      device)
+            obj.model.load_state_dict(state["model"])
+        except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as e:
+            reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+            raise CheckpointError(f"{path}: a {cls.kind} checkpoint this version cannot use ({reason}); "
+                                  "train it again") from None
+        obj.data_hash = state.get("data_hash", "")
+        obj.run_id = state.get("run_id") or None
+        obj.restore_extra(state)
+        return obj
+
+    # -- training -----------------------------------------------------------------------------
+    def run_tags(self, config: TrainConfig) -> dict[str, str]:
+        return {self.role: self.name, "corpus": config.corpus, "data_hash": config.data_hash,
+                "device": str(self.device), "budget": config.budget, **config.tags}
+
+    def run_params(self, config: TrainConfig) -> dict:
+        return {**{f"model.{k}": v for k, v in dataclasses.asdict(self.config).items()}, **config.params(),
+                "num_parameters": self.num_parameters()}
+
+    @contextmanager
+    def tracked_run(self, config: TrainConfig, tags: dict | None = None, params: dict | None = None):
+        """Open the MLflow run of a training (reopen it on `config.resume`); yields the config with
+        its data_hash and checkpoint folder settled."""
+        from training.tracking import training_run
+
+        if not config.data_hash:
+            raise ValueError("TrainConfig.data_hash is empty: say which data the model is trained on")
+        self.data_hash = config.data_hash
+        if config.resume:
+            if config.checkpoint_dir is None:
+                raise UserError("--resume: no checkpoint folder to continue from; pass --checkpoint-dir DIR")
+            self.run_id = load_checkpoint(Path(config.checkpoint_dir) / "last.pt", kind=self.kind).get("run_id") or None
+        config = replace(config, checkpoint_dir=Path(config.checkpoint_dir or new_checkpoint_dir(self.kind, self.data_hash)))
+        with training_run(self.experiment, f"{self.name}-{self.data_hash}", {**self.run_tags(config), **(tags or {})},
+                          {**self.run_params(config), **(params or {})},
+                          resume_run_id=self.run_id if config.resume else None) as run:
+            self.run_id = run.info.run_id
+            yield config
+
+    def run_loop(self, train_split, val_split, config: TrainConfig) -> TrainState:
+        """The shared loop on a split, logging to the active run; the best weights loaded after."""
+        train_seqs = self.training_sequences(train_split)
+        if not train_seqs or len(val_split) == 0:
+            raise UserError("the training and validation splits need at least one phrase each; "
+                            "use a larger corpus or another --split")
+        bar = progress_bar(self.name)
+        try:
+            state = train(self, train_seqs, val_split, config, log=metric_logger(self.name), progress=bar)
+        finally:
+            bar.close()
+        best = load_checkpoint(Path(config.checkpoint_dir) / "best.pt", kind=self.kind, map_location=self.device)
+        self.model.load_state_dict(best["model"])
+        return state
+
+    def log_checkpoint(self, path: Path, artifact_dir: str = "checkpoint") -> None:
+        """The checkpoint file and the tokenizer, as artifacts of the active run."""
+        import mlflow
+
+        from training.tracking import with_retries
+
+        with_retries(lambda: mlflow.log_artifact(str(path), artifact_dir))
+        with_retries(lambda: mlflow.log_text(tokenizer_to_json(self.tokenizer), "tokenizer.json"))
+
+    def fit(self, train_split, val_split, config: TrainConfig) -> FitResult:
+        """Train on `train_split`, validate on `val_split`: one MLflow run in `self.experiment`."""
+        import mlflow
+
+        from training.tracking import with_retries
+
+        with self.tracked_run(config) as config:
+            figures = self.baseline_metrics(train_split, val_split)
+            if not config.resume:
+                with_retries(lambda: mlflow.log_metrics(figures))
+            state = self.run_loop(train_split, val_split, config)
+            best_path = Path(config.checkpoint_dir) / "best.pt"
+            final = self.finish_training(train_split, val_split)
+            if final:
+                self.save(best_path)  # the best weights with what finishing added (calibration)
+            figures.update(final)
+            with_retries(lambda: mlflow.log_metrics({f"best_{state.metric}": state.best,
+                                                     "tokens_per_s": state.tokens_per_s, **final}, step=state.step))
+            with_retries(lambda: mlflow.set_tag("stop_reason", state.stop_reason))
+            self.log_checkpoint(best_path)
+        return FitResult(state, self.run_id, best_path, figures)
