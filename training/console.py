@@ -26,7 +26,7 @@ def metric_logger(name: str) -> Callable[[dict, int], None]:
     def log(metrics: dict, step: int) -> None:
         with_retries(lambda: mlflow.log_metrics(metrics, step=step))
         if "epoch" in metrics:
-            console.print(epoch_line(name, metrics, step), highlight=False)
+            console.print(epoch_line(name, metrics, step), highlight=False, soft_wrap=True)
 
     return log
 
