@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -11,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from benchmark.commandline import command_factory, option, printer, run_app, with_options
 from benchmark.options import BENCHMARK_OPTIONS, BenchmarkOptions
 from phrases.config import DATA_OPTIONS
 from phrases.errors import UserError
@@ -23,40 +22,8 @@ app = typer.Typer(help="phrasebench: adversarial evaluation and model comparison
 console = Console(width=None if sys.stdout.isatty() else 250)  # piped: wide lines keep table columns
 err = Console(stderr=True)
 say = functools.partial(err.print, highlight=False, soft_wrap=True)  # progress and notes, on stderr
-
-
-def option(kind, default, help: str, bounds: dict | None = None, *decls: str) -> tuple:
-    return Annotated[kind, typer.Option(*decls, help=help, **(bounds or {}))], default
-
-
-def with_options(name: str, params: dict[str, tuple], build):
-    """Add the options `params` (name -> (annotation, default)) to a command; the command receives
-    `build(values)` as its `name` argument instead. Typer reads the signature set here."""
-    def wrap(fn):
-        sig = inspect.signature(fn, eval_str=True)
-        extra = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d) for k, (a, d) in params.items()]
-        @functools.wraps(fn)
-        def command(*args, **kwargs):
-            return fn(*args, **{name: build({k: kwargs.pop(k) for k in params})}, **kwargs)
-        command.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != name] + extra)
-        command.__annotations__ = {p.name: p.annotation for p in command.__signature__.parameters.values()}
-        return command
-    return wrap
-
-
-def command(name: str | None = None, group: typer.Typer = app):
-    """A command of `group`. A `UserError` is one line on stderr and exit code 2; anything else
-    is a bug and keeps its traceback."""
-    def wrap(fn):
-        @functools.wraps(fn)
-        def run(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except UserError as e:
-                say(f"[red]error:[/red] {e}")
-                raise typer.Exit(2) from None
-        return group.command(name)(run)
-    return wrap
+show = printer(console)  # a package function's result for people: lines and (title, header, rows) tables
+command = command_factory(app, say)
 
 
 def _data(values: dict):
@@ -75,7 +42,7 @@ def load_phrases(corpus, config, cache_dir, workers=None, rebuild=False, quiet=F
     with Progress(TextColumn("[bold]phrases[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True, disable=quiet) as bar:
         task = bar.add_task(str(corpus), total=None)
-        return prepare(corpus, config, cache_dir, workers=workers, rebuild=rebuild,
+        return prepare(corpus, config, cache_dir, workers=workers, rebuild=rebuild, log=say,
                        progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
@@ -89,17 +56,6 @@ def training_options(**defaults):
     specs = {k: option(kind, defaults.get(k, default), help, bounds) for k, (kind, default, help, bounds) in TRAIN_OPTIONS.items()}
     return with_options("training", {**specs, "device": option(str, "auto", "auto (CUDA when present), cpu or cuda."),
                                      "model_opt": option(Optional[list[str]], None, "Model option key=value (repeatable), e.g. hidden=256.", None, "--model-opt")}, build)
-
-
-def show(items: list) -> None:
-    """Print what a package function returned for people: lines, and (title, header, rows) tables."""
-    for item in items:
-        if isinstance(item, tuple):
-            title, header, rows = item
-            item = Table(*header, title=title)
-            for r in rows:
-                item.add_row(*r)
-        console.print(item, highlight=False, soft_wrap=True)
 
 
 @command("prepare-data")
@@ -121,7 +77,7 @@ def prepare_data(data, workers: Annotated[Optional[int], typer.Option(help="Proc
 def train_generator(
     name: Annotated[str, typer.Argument(help="Registered generator name, e.g. lstm.")], data, training,
     pretrain_epochs: Annotated[Optional[int], typer.Option(help="gan only: MLE pretraining epochs (default: --epochs; 0 with --init-from).", min=0)] = None,
-    adv_steps: Annotated[Optional[int], typer.Option(help="gan only: adversarial generator updates (default 500).", min=0)] = None,
+    adv_steps: Annotated[Optional[int], typer.Option(help="gan only: adversarial generator updates (default 500).", min=1)] = None,
     init_from: Annotated[Optional[str], typer.Option(help="gan only: MLflow run id of a trained lstm or transformer to start from.")] = None,
 ) -> None:
     """Train a generator on the training split; checkpoints after every epoch; one MLflow run.
@@ -175,16 +131,16 @@ def generate(
     from benchmark.lookup import find_generator
     from benchmark.samples import write_samples
     from generators.base import Length
+    from phrases.files import writable_folder
 
     if bars is not None and notes is not None:
         raise UserError("give --bars N or --notes N, not both")
+    writable_folder(out, "--out")
     prepared = data(quiet=True)
     found = find_generator(name, prepared.data_hash, device, checkpoint)
     say(f"using {found.description}")
-    samples = write_samples(found.model, out, Length(notes=notes) if notes else Length(bars=bars or 4), num, temperature,
-                            top_p, seed, prepared.config, context, context_bars, start_bar)
-    show([f"{s.path}  {s.notes} notes" for s in samples]
-         + [f"{len(samples)} files in {out}; {sum(s.malformed for s in samples)} malformed tokens dropped"])
+    show(write_samples(found.model, out, Length(notes=notes) if notes else Length(bars=bars or 4), num, temperature,
+                       top_p, seed, prepared.config, context, context_bars, start_bar))
 
 
 @command()
@@ -231,7 +187,8 @@ def benchmark(
         options["contexts"] = 64
     result = run_benchmark(data(), BenchmarkOptions(names, **options), train_missing, quick, log=say)
     show([leaderboard_table(result.benchmark_id, [(r.name, r.status, r.metrics) for r in result.rows]),
-          *(f"  {stage}: {seconds:.1f} s" for stage, seconds in result.stage_seconds.items())])
+          *(f"  {stage}: {seconds:.1f} s" for stage, seconds in result.stage_seconds.items()),
+          f"  total: {sum(result.stage_seconds.values()):.1f} s"])
 
 
 @command()
@@ -239,7 +196,7 @@ def leaderboard(benchmark_id: Annotated[Optional[str], typer.Option(help="A benc
     """Print the latest (or a given) leaderboard from MLflow."""
     from benchmark.leaderboard import fetch, leaderboard_table
 
-    show([leaderboard_table(*fetch(benchmark_id))])
+    show([leaderboard_table(*fetch(benchmark_id, log=say))])
 
 
 @command()
@@ -295,5 +252,10 @@ def speed(
     show(measure(corpus or default_corpus(), workers, benchmark))
 
 
+def main() -> int:
+    """The console entry point (`phrasebench`): a bad option is one line naming it, exit code 2."""
+    return run_app(app, say)
+
+
 if __name__ == "__main__":
-    sys.exit(app())
+    sys.exit(main())

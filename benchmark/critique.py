@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 from phrases.config import PhraseConfig
 from phrases.errors import UserError
 from phrases.pipeline import file_windows
-from phrases.scan import SKIP_REASONS, find_midi_files
+from phrases.scan import describe_skip, find_midi_files
 
 
 @dataclass
@@ -25,7 +26,11 @@ class FileRating:
 
 def midi_files(path: Path) -> list[Path]:
     """`path` itself, or the MIDI files of the folder `path`."""
-    return [path] if path.is_file() else find_midi_files(path, "folder", "give a MIDI file or a folder of them")
+    if path.is_dir():
+        return find_midi_files(path, "folder", "give a MIDI file or a folder of them").files
+    if not os.path.lexists(path):
+        raise UserError(f"{path}: no such file or folder; give a MIDI file or a folder of them")
+    return [path]  # a file of any kind: reading it says what is wrong with it
 
 
 def critique(files: list[Path], critic) -> list[FileRating]:
@@ -37,7 +42,7 @@ def critique(files: list[Path], critic) -> list[FileRating]:
     for f in files:
         reason, w = file_windows(f, config, critic.tokenizer)
         if reason is not None:
-            why = SKIP_REASONS.get(reason, reason)
+            why = describe_skip(reason)
             if reason == "no_windows":
                 why = (f"no window of {2 * config.phrase_bars} bars with {config.min_notes}+ notes in each half "
                        f"and at most {config.max_tokens} tokens")

@@ -50,22 +50,30 @@ def leaderboard_table(benchmark_id: str, entries: list[tuple]) -> tuple[str, lis
             *table_rows([e[:3] for e in entries]))
 
 
-def fetch(benchmark_id: str | None = None) -> tuple[str, list[tuple[str, str, dict, dict]]]:
-    """(benchmark_id, [(row name, status, metrics, tags)]) of the latest or a given benchmark, ranked."""
+def fetch(benchmark_id: str | None = None, log=lambda _: None) -> tuple[str, list[tuple[str, str, dict, dict]]]:
+    """(benchmark_id, [(row name, status, metrics, tags)]) of the latest complete benchmark (or a
+    given one), ranked. A benchmark is complete when all its rows are tagged `complete` (written
+    last); `log` is told when a newer one is not."""
     import mlflow
 
     exp = experiment_id(EXPERIMENT_LEADERBOARD)
-    if benchmark_id is None:
-        latest = with_retries(lambda: mlflow.search_runs([exp], order_by=["attributes.start_time DESC"],
-                                                         max_results=1, output_format="list"))
-        if not latest:
-            raise UserError("no leaderboard yet: run `python cli.py benchmark --all` first")
-        benchmark_id = latest[0].data.tags["benchmark_id"]
-    runs = with_retries(lambda: mlflow.search_runs([exp], filter_string=f"tags.benchmark_id = '{benchmark_id}'",
-                                                   output_format="list", max_results=1000))
-    if not runs:
+    where = f"tags.benchmark_id = '{benchmark_id}'" if benchmark_id else ""
+    runs = with_retries(lambda: mlflow.search_runs([exp], filter_string=where, order_by=["attributes.start_time DESC"],
+                                                   max_results=50_000, output_format="list"))
+    by_id: dict[str, list] = {}
+    for run in runs:  # newest benchmark first
+        by_id.setdefault(run.data.tags.get("benchmark_id", ""), []).append(run)
+    if benchmark_id and benchmark_id not in by_id:
         raise UserError(f"--benchmark-id {benchmark_id}: no such benchmark in {mlflow.get_tracking_uri()}")
-    entries = [(r.data.tags.get("generator", "?"), r.data.tags.get("status", "ok"), r.data.metrics, r.data.tags)
-               for r in runs]
-    entries.sort(key=lambda e: rank_key(*e[:3]))
-    return benchmark_id, entries
+    for bid, rows in by_id.items():
+        done = [r for r in rows if r.data.tags.get("complete") == "true"]
+        expected = int(rows[0].data.params.get("rows", -1))
+        if done and len(done) == expected:
+            entries = [(r.data.tags.get("generator", "?"), r.data.tags.get("status", "ok"), r.data.metrics, r.data.tags)
+                       for r in done]
+            return bid, sorted(entries, key=lambda e: rank_key(*e[:3]))
+        state = f"incomplete ({len(done)} of {expected} rows complete): it was interrupted or is still running"
+        if benchmark_id:
+            raise UserError(f"--benchmark-id {benchmark_id}: {state}; run the benchmark again")
+        log(f"benchmark {bid} is {state}; showing the latest complete one")
+    raise UserError("no complete leaderboard yet: run `python cli.py benchmark --all` first")

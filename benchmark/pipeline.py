@@ -14,7 +14,7 @@ from benchmark.lookup import MissingModel, find_critic, find_generator, pretrain
 from benchmark.plots import piano_roll_grid, table_png
 from benchmark.options import BenchmarkOptions
 from benchmark.runner import Benchmark, BenchmarkResult, Row, new_benchmark_id, rank
-from training.tracking import experiment_id, with_retries
+from training.tracking import experiment_id, mark_complete, process_tags, with_retries
 
 
 def load_generator(name: str, data, options: BenchmarkOptions, train_missing: bool, quick: bool, log):
@@ -97,12 +97,14 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
 
 def log_to_mlflow(result: BenchmarkResult, bench: Benchmark) -> None:
     """One run per row in `phrasebench-leaderboard`: tags, metrics, example MIDI files, piano
-    rolls, a per-phrase CSV and the leaderboard picture."""
+    rolls, a per-phrase CSV and the leaderboard picture; every row tagged `complete` once all are
+    logged."""
     import matplotlib.pyplot as plt
     import mlflow
 
     exp = experiment_id(EXPERIMENT_LEADERBOARD)
     header, cells = table_rows([(r.name, r.status, r.metrics) for r in result.rows])
+    run_ids: list[str] = []
     table = table_png(header, cells, f"phrasebench leaderboard {result.benchmark_id}")
     for row in result.rows:
         tags = {
@@ -118,12 +120,13 @@ def log_to_mlflow(result: BenchmarkResult, bench: Benchmark) -> None:
                                   bench.phrases[i].continuation_notes) for i in range(k)], row.name,
                                 bench.data.config.phrase_bars * 4.0) if k else None
 
-        def log_run():
-            with mlflow.start_run(experiment_id=exp, run_name=f"{row.name}-{result.benchmark_id}"), \
+        def log_run() -> str:
+            with mlflow.start_run(experiment_id=exp, run_name=f"{row.name}-{result.benchmark_id}") as run, \
                     tempfile.TemporaryDirectory() as tmp:
-                mlflow.set_tags(tags)
+                mlflow.set_tags({**tags, **process_tags()})
                 mlflow.log_params({"contexts": len(bench.context_index), "samples": bench.options.samples,
-                                   "temperature": bench.options.temperature, "top_p": bench.options.top_p})
+                                   "temperature": bench.options.temperature, "top_p": bench.options.top_p,
+                                   "rows": len(result.rows)})
                 mlflow.log_metrics({k: float(v) for k, v in row.metrics.items() if np.isfinite(v)})
                 for i in range(k):
                     path = Path(tmp) / f"{row.name}_{i:02d}.mid"
@@ -133,11 +136,14 @@ def log_to_mlflow(result: BenchmarkResult, bench: Benchmark) -> None:
                     mlflow.log_figure(rolls, "piano_rolls.png")
                     mlflow.log_text(_per_phrase_csv(row, bench), "phrases.csv")
                 mlflow.log_figure(table, "leaderboard.png")
+                return run.info.run_id
 
-        with_retries(log_run)
+        run_ids.append(with_retries(log_run))
         if rolls is not None:
             plt.close(rolls)
     plt.close(table)
+    for run_id in run_ids:  # last: a benchmark killed before this is shown as incomplete, never as whole
+        mark_complete(run_id)
 
 
 def _per_phrase_csv(row: Row, bench: Benchmark) -> str:

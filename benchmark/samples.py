@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from generators.base import Length
+from generators.sampling import max_new_tokens
 from phrases.config import PhraseConfig
 from phrases.decode import context_from_midi, decode_phrase
-
-
-@dataclass
-class Sample:
-    path: Path
-    notes: int  # notes in the continuation
-    malformed: int  # tokens dropped by the decoder
+from phrases.files import write_atomic
+from phrases.vocab import Vocab
 
 
 def write_samples(generator, out: Path, length: Length, num: int, temperature: float, top_p: float, seed: int,
                   config: PhraseConfig, context: Path | None = None, context_bars: int = 4,
-                  start_bar: int = 0) -> list[Sample]:
+                  start_bar: int = 0) -> list[str]:
     """`num` continuations of bars start_bar.. start_bar + context_bars of `context` (read as
-    `config` says), or from scratch; each written as context + continuation on two tracks."""
+    `config` says), or from scratch; each written atomically as context + continuation on two
+    tracks. Returns a line per file (and why a file has fewer notes than asked, or a context no
+    note), for people."""
     tok = generator.tokenizer
     ctx, tempo = context_from_midi(tok, context, context_bars, config, start_bar) if context else ([], 120.0)
+    lines = []
+    if context and not Vocab.from_tokenizer(tok).is_pitch[np.asarray(ctx, dtype=np.int64)].any():
+        lines.append(f"warning: bars {start_bar + 1}-{start_bar + context_bars} of {context} hold no note: the "
+                     "continuations start from an empty context (see --start-bar)")
     continuations = generator.generate([ctx] * num, length, temperature, top_p, seed)
-    out.mkdir(parents=True, exist_ok=True)
     stem = context.stem if context else "scratch"
-    samples = []
+    malformed = 0
     for i, cont in enumerate(continuations):
         decoded = decode_phrase(tok, ctx, cont, tempo, config.phrase_bars)
-        path = out / f"{generator.name}_{stem}_{i:03d}.mid"
-        decoded.two_track_score().dump_midi(str(path))
-        samples.append(Sample(path, len(decoded.continuation_notes), decoded.malformed))
-    return samples
+        path = write_atomic(out / f"{generator.name}_{stem}_{i:03d}.mid", decoded.two_track_score().dumps_midi())
+        notes, malformed = len(decoded.continuation_notes), malformed + decoded.malformed
+        why = ""
+        if length.notes and notes < length.notes:
+            why = (f" (asked {length.notes}: " + ("the sample reached its token cap)" if len(cont) >= max_new_tokens(length)
+                                                  else f"the decoder dropped {decoded.malformed} malformed tokens)"))
+        lines.append(f"{path}  {notes} notes{why}")
+    return lines + [f"{num} files in {out}; {malformed} malformed tokens dropped"]

@@ -33,7 +33,7 @@ def _timed(fn):
 
 def prepare_data_speed(corpus: Path, workers: int | None = None) -> list[SpeedRow]:
     """prepare-data on the whole corpus, cold (empty cache) and warm, against symusic's raw parse."""
-    files = find_midi_files(corpus)
+    files = find_midi_files(corpus).files
     raw_s, _ = _timed(lambda: [symusic.Score(str(f)) for f in files])
     with tempfile.TemporaryDirectory() as cache:
         cold_s, data = _timed(lambda: prepare(corpus, PhraseConfig(), Path(cache), workers=workers))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from phrases.errors import UserError
 from phrases.unigram import Unigram
+from phrases.files import writable_folder
 from training import TrainConfig, config_from_options, set_threads
-from training.tracking import EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, experiment_id, with_retries
+from training.model import CHECKPOINT_ROOT
+from training.tracking import EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, experiment_id, mark_complete, with_retries
 
 # Tiny budgets for `--quick` (make demo): minutes, not quality, counted in steps so that every
 # machine trains the same models. Sizes are --model-opt values.
@@ -38,6 +41,8 @@ def resume_folder(experiment: str, role: str, name: str, data_hash: str) -> Path
 
 
 def _settle(config: TrainConfig, data, kind_info: tuple[str, str, str]) -> TrainConfig:
+    """The config with its data settled and its checkpoint folder checked before any training."""
+    writable_folder(config.checkpoint_dir or CHECKPOINT_ROOT, "--checkpoint-dir")
     config = replace(config, data_hash=data.data_hash, corpus=data.report["corpus"])
     if config.resume and config.checkpoint_dir is None:
         config = replace(config, checkpoint_dir=resume_folder(*kind_info, data.data_hash))
@@ -96,9 +101,10 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
     log(f"critic-vae: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
     rows = validity_suite(critic, data.test, Unigram.fit(data.train, critic.vocab), seed=config.seed,
                           max_phrases=suite_phrases)
-    with mlflow.start_run(run_id=critic.run_id):
-        with_retries(lambda: mlflow.log_metrics({f"auroc_{r.name}": r.auroc for r in rows if r.name != "real"},
-                                                step=result.state.step))
+    with_retries(lambda: mlflow.MlflowClient().log_batch(critic.run_id, metrics=[
+        mlflow.entities.Metric(f"auroc_{r.name}", r.auroc, int(time.time() * 1000), result.state.step)
+        for r in rows if r.name != "real"]))
+    mark_complete(critic.run_id)  # last: a critic killed before this is never used
     return critic, result, rows
 
 

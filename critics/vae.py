@@ -51,6 +51,7 @@ from phrases.errors import UserError
 from phrases.sequences import model_sequences, split_sequences
 from training import TrainableModel, batches, pad_batch
 from training.tracking import EXPERIMENT_CRITICS
+from training.options import require
 
 
 @dataclass
@@ -63,6 +64,10 @@ class VAEConfig:
     word_dropout: float = 0.1
     free_bits: float = 0.1  # nats per latent dimension
     kl_warmup_steps: int = 500  # ~3 epochs of the default corpus at batch 32
+
+    def __post_init__(self) -> None:
+        require(self, positive=("d_embed", "enc_hidden", "hidden", "latent"), non_negative=("free_bits", "kl_warmup_steps"),
+                fractions=("dropout", "word_dropout"))
 
 
 class SeqVAE(nn.Module):
@@ -138,6 +143,7 @@ class VAECritic(TrainableModel, Critic):
     experiment = EXPERIMENT_CRITICS
     best_metric_name = "val_elbo"
     config_class = VAEConfig
+    complete_after_fit = False  # complete once its validity suite is logged (benchmark.train.train_critic)
 
     def __init__(self, tokenizer, config: VAEConfig | None = None, device="auto", seed: int = 0) -> None:
         super().__init__(tokenizer, config, device, seed)
@@ -145,8 +151,6 @@ class VAECritic(TrainableModel, Critic):
         self.phrase_config: dict = {}
 
     def build_model(self) -> nn.Module:
-        if self.config.latent < 1:
-            raise UserError(f"--model-opt latent={self.config.latent}: the critic needs at least one latent dimension")
         return SeqVAE(self.vocab.size, self.vocab.pad, self.config)
 
     # -- evaluation -------------------------------------------------------------------------

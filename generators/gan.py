@@ -81,6 +81,7 @@ from generators.base import Length
 from generators.sampling import forced_prefix
 from phrases.errors import UserError
 from training import FitResult, TrainConfig, TrainState, batches, pad_batch, seeded
+from training.options import require
 
 BASES = ("lstm", "transformer")
 
@@ -109,7 +110,13 @@ class GANConfig:
     kl_weight: float = 0.05
     grad_clip: float = 1.0
     val_every: int = 25
-    adv_max_minutes: float = 0.0  # wall-clock budget of the adversarial phase (0: none)
+    adv_max_minutes: float = 0.0  # wall-clock cap of the adversarial phase (0: none); adv_steps is the budget
+
+    def __post_init__(self) -> None:
+        require(self, positive=("d_embed", "hidden", "layers", "disc_embed", "disc_hidden", "adv_steps", "disc_steps",
+                                "adv_batch", "gen_lr", "disc_lr", "grad_clip", "val_every"),
+                non_negative=("disc_warmup", "mle_weight", "kl_weight", "adv_max_minutes"),
+                fractions=("dropout", "disc_dropout"))
 
     def base_model_config(self):
         from generators.registry import get_generator_class
@@ -310,7 +317,7 @@ class GANGenerator(AutoregressiveGenerator):
         One MLflow run in `phrasebench-generators`."""
         import mlflow
 
-        from training.tracking import with_retries
+        from training.tracking import mark_complete, with_retries
 
         if config.resume:
             raise UserError("--resume: not supported for gan; start again, or --init-from the run of a trained lstm")
@@ -346,6 +353,7 @@ class GANGenerator(AutoregressiveGenerator):
                                                      "adv_steps_per_s": adv["steps_per_s"]}, step=adv["last_step"]))
             with_retries(lambda: mlflow.set_tag("stop_reason", adv["stop_reason"]))
             self.log_checkpoint(ckpt_dir / "best.pt")
+            mark_complete(self.run_id)
         state = TrainState(state.epoch, adv["last_step"], "val_nll", final, {"val_nll": final}, tokens_per_s,
                            adv["stop_reason"])
         return FitResult(state, self.run_id, ckpt_dir / "best.pt", {**figures, "pretrain_best_val_nll": pre_best})

@@ -16,6 +16,7 @@ from generators.autoregressive import AutoregressiveGenerator
 from generators.base import Length
 from generators.sampling import StopTracker, max_new_tokens, sample_next
 from training import pad_batch
+from training.options import require
 
 
 @dataclass
@@ -24,6 +25,9 @@ class LSTMConfig:
     hidden: int = 512
     layers: int = 3
     dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        require(self, positive=("d_embed", "hidden", "layers"), fractions=("dropout",))
 
 
 class LSTMModel(nn.Module):

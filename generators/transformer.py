@@ -26,6 +26,8 @@ from x_transformers.autoregressive_wrapper import align_right
 from generators.autoregressive import AutoregressiveGenerator
 from generators.base import Length
 from generators.sampling import StopTracker, max_new_tokens, sample_next
+from phrases.errors import UserError
+from training.options import require
 
 
 @dataclass
@@ -36,6 +38,11 @@ class TransformerConfig:
     max_seq_len: int = 1024
     dropout: float = 0.1
     ff_mult: int = 4
+
+    def __post_init__(self) -> None:
+        require(self, positive=("dim", "depth", "heads", "max_seq_len", "ff_mult"), fractions=("dropout",))
+        if self.dim % self.heads:
+            raise UserError(f"--model-opt dim={self.dim}: must be a multiple of heads={self.heads}")
 
 
 class TransformerModel(nn.Module):

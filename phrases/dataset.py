@@ -7,10 +7,10 @@ cache can execute code when loaded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,10 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from phrases.config import SPLITS, PhraseConfig
+from phrases.files import temp_path
 from phrases.notes import NOTE_DTYPE
 
 RAGGED = ("context", "continuation", "context_notes", "continuation_notes")
 FLAT = ("song", "start_bar", "transpose", "tempo_qpm")
+ARRAY_KEYS = {*RAGGED, *(f"{k}_offsets" for k in RAGGED), *FLAT}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _ragged(parts: list[np.ndarray], dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -158,17 +168,19 @@ class PhraseData:
         from phrases.tokenizer import save_tokenizer
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        tmp = temp_path(self.path)
+        tmp.mkdir()
         try:
             arrays = {"songs": self.songs}
             for split, data in self.splits.items():
                 arrays.update({f"{split}/{k}": v for k, v in data.arrays.items()})
             np.savez(tmp / "phrases.npz", **arrays)
+            self.report["checksum"] = _sha256(tmp / "phrases.npz")
             (tmp / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
-            (tmp / "report.json").write_text(json.dumps(self.report, indent=2))
             save_tokenizer(tokenizer, tmp)
-            if self.path.exists():  # a forced rebuild: move the old copy out of the way first
-                old = self.path.with_name(f".{self.path.name}.old.{os.getpid()}")
+            (tmp / "report.json").write_text(json.dumps(self.report, indent=2))  # last: it marks the copy whole
+            if self.path.exists():  # a rebuild: move the old copy out of the way first
+                old = temp_path(self.path)
                 os.replace(self.path, old)
                 shutil.rmtree(old, ignore_errors=True)
             try:
@@ -181,13 +193,23 @@ class PhraseData:
 
     @classmethod
     def load(cls, path: Path) -> PhraseData:
+        """Load a cache folder and verify it: the arrays' checksum, every array of every split, the
+        config, the tokenizer. Anything wrong raises (the caller rebuilds)."""
+        from phrases.tokenizer import load_tokenizer
+
         path = Path(path)
         report = json.loads((path / "report.json").read_text())
+        if _sha256(path / "phrases.npz") != report["checksum"]:
+            raise ValueError("the arrays do not match the checksum in report.json")
         cfg = PhraseConfig.from_dict(json.loads((path / "config.json").read_text()))
         with np.load(path / "phrases.npz", allow_pickle=False) as z:
             songs = z["songs"]
-            splits = {
-                s: PhraseSplit({k.split("/", 1)[1]: z[k] for k in z.files if k.startswith(s + "/")}, songs)
-                for s in SPLITS
-            }
-        return cls(path, report["data_hash"], cfg, songs, splits, report)
+            splits = {}
+            for s in SPLITS:
+                arrays = {k.split("/", 1)[1]: z[k] for k in z.files if k.startswith(s + "/")}
+                if set(arrays) != ARRAY_KEYS:
+                    raise ValueError(f"split {s} holds arrays {sorted(arrays)}")
+                splits[s] = PhraseSplit(arrays, songs)
+        data = cls(path, report["data_hash"], cfg, songs, splits, report)
+        data.__dict__["tokenizer"] = load_tokenizer(path)  # the cached_property, checked now
+        return data

@@ -17,7 +17,7 @@ import symusic
 from phrases.config import PhraseConfig
 from phrases.errors import UserError
 from phrases.notes import NOTE_DTYPE, notes_from_ticks
-from phrases.scan import SKIP_REASONS
+from phrases.scan import describe_skip
 from phrases.vocab import Vocab
 
 
@@ -108,8 +108,7 @@ def context_from_midi(tokenizer: miditok.MusicTokenizer, path, bars: int, config
 
     score, reason = prepared_score(path, config, tokenizer)
     if score is None:
-        raise UserError(f"--context {path}: cannot use this file ({SKIP_REASONS.get(reason, reason)}); "
-                        "give a MIDI file with notes")
+        raise UserError(f"--context {path}: cannot use this file: {describe_skip(reason)}; give a MIDI file with notes")
     seq = encode_song(tokenizer, score)
     ticks = bar_ticks(score)
     if start_bar >= len(ticks) - 1:

@@ -22,7 +22,9 @@ import symusic
 
 from phrases.config import SPLITS, PhraseConfig, default_cache_dir
 from phrases.dataset import RAGGED, PhraseData, PhraseSplit
-from phrases.scan import SKIP_REASONS, find_midi_files, load_song
+from phrases.errors import UserError
+from phrases.files import remove_stale, writable_folder
+from phrases.scan import SKIP_REASONS, Scan, display_name, find_midi_files, load_song, read_midi
 from phrases.tokenizer import make_tokenizer
 from phrases.segments import cut_segments, first_instrument
 from phrases.vocab import Vocab
@@ -33,14 +35,21 @@ Progress = Callable[[int, int], None]  # (done, total)
 _tokenizers: dict[str, object] = {}  # per process, by tokenizer kind
 
 
-def data_hash(corpus: Path, files: list[Path], config: PhraseConfig) -> str:
-    """SHA-256 over (relative path, content hash) of every file, then the config."""
+def data_hash(scan: Scan, config: PhraseConfig) -> tuple[str, dict[Path, str]]:
+    """SHA-256 over (relative path, content hash) of every file, then the config; and the files
+    that could not be read at all (path -> skip reason), which enter the hash by their reason."""
     h = hashlib.sha256()
-    for path in files:
-        h.update(path.relative_to(corpus).as_posix().encode())
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+    refused = {}
+    for path in scan.files:
+        h.update(os.fsencode(scan.relative(path)))
+        data, reason = read_midi(path)
+        if data is None:
+            refused[path] = reason
+            h.update(reason.encode())
+        else:
+            h.update(hashlib.sha256(data).digest())
     h.update(config.digest().encode())
-    return h.hexdigest()[:16]
+    return h.hexdigest()[:16], refused
 
 
 def prepared_score(path: Path, config: PhraseConfig, tokenizer) -> tuple[symusic.Score | None, str | None]:
@@ -51,22 +60,29 @@ def prepared_score(path: Path, config: PhraseConfig, tokenizer) -> tuple[symusic
     score, reason = first_instrument(Path(path)) if segments else load_song(Path(path), config.tracks)
     if score is None:
         return None, reason
-    score = tokenizer.preprocess_score(score)
+    try:
+        score = tokenizer.preprocess_score(score)
+    except Exception as e:  # miditok on a file it cannot take (a meter it divides by, ...): skip it
+        return None, f"unusable: {type(e).__name__}: {e}"[:300]
     if not score.tracks:
         return None, "empty"  # every note was outside the tokenizer's pitch range
     return score, None
 
 
 def file_windows(path: Path, config: PhraseConfig, tokenizer) -> tuple[str | None, SongWindows | None]:
-    """One file to its windows (or segments), or to a skip reason."""
+    """One file to its windows (or segments), or to a skip reason (a `SKIP_REASONS` key, with the
+    error after a colon for "unusable")."""
     score, reason = prepared_score(path, config, tokenizer)
     if score is None:
         return reason, None
-    if config.protocol == "csc413":
-        windows = cut_segments(tokenizer, score, config.segment_notes, config.max_tokens)
-    else:
-        windows = cut_windows(tokenizer, score, config.phrase_bars, config.stride, config.min_notes,
-                              config.max_tokens)
+    try:
+        if config.protocol == "csc413":
+            windows = cut_segments(tokenizer, score, config.segment_notes, config.max_tokens)
+        else:
+            windows = cut_windows(tokenizer, score, config.phrase_bars, config.stride, config.min_notes,
+                                  config.max_tokens)
+    except Exception as e:  # one file that miditok cannot encode never stops a corpus
+        return f"unusable: {type(e).__name__}: {e}"[:300], None
     if not windows.start_bar:
         return "no_windows", windows
     return None, windows
@@ -129,44 +145,56 @@ def prepare(
     workers: int | None = None,
     rebuild: bool = False,
     progress: Progress | None = None,
+    log: Callable[[str], None] = lambda _: None,
 ) -> PhraseData:
-    """Build (or load from the cache) the phrase data of `corpus` under `config`."""
+    """Build (or load from the cache) the phrase data of `corpus` under `config`. A cache that does
+    not load or verify is rebuilt, and `log` gets one line saying why."""
     config = config or PhraseConfig()
-    corpus = Path(corpus)
     started = time.perf_counter()
-    files = find_midi_files(corpus)
-    key = data_hash(corpus, files, config)
-    path = Path(cache_dir or default_cache_dir()) / "phrases" / key
-    if not rebuild and (path / "phrases.npz").is_file():
+    scan = find_midi_files(Path(corpus))
+    key, refused = data_hash(scan, config)
+    root = writable_folder(Path(cache_dir or default_cache_dir()) / "phrases", "--cache-dir")
+    remove_stale(root)
+    path = root / key
+    if not rebuild and path.exists():
         try:
             data = PhraseData.load(path)
-            data.report["cached"] = True
-            data.report["seconds"] = round(time.perf_counter() - started, 3)
+            data.report.update(cached=True, seconds=round(time.perf_counter() - started, 3))
             return data
-        except (OSError, ValueError, KeyError):
-            pass  # an unreadable cache is rebuilt
-
+        except Exception as e:  # a cache is derived data: whatever is wrong with it, build it again
+            log(f"cache {path} cannot be used ({type(e).__name__}: {str(e)[:120]}); building it again")
     tokenizer = make_tokenizer(config.tokenizer)
-    results = _run_files(files, config, workers, progress)
+    readable = [f for f in scan.files if f not in refused]
+    results = dict(zip(readable, _run_files(readable, config, workers, progress)))
+    results.update({f: (reason, None) for f, reason in refused.items()})
 
     skipped: dict[str, list[str]] = {reason: [] for reason in SKIP_REASONS}
+    errors: dict[str, str] = {}
     per_song: dict[str, SongWindows] = {}
     dropped = Counter()
     total_tokens = 0
-    for path_i, (reason, windows) in zip(files, results):
-        name = path_i.relative_to(corpus).as_posix()
+    for file in scan.files:
+        reason, windows = results[file]
+        name = display_name(scan.relative(file))
         if windows is not None:
             dropped["too_long"] += windows.dropped_too_long
             dropped["few_notes"] += windows.dropped_few_notes
             total_tokens += windows.num_tokens
-        if reason is not None:
-            skipped[reason].append(name)
-        else:
+        if reason is None:
             per_song[name] = windows
+            continue
+        kind, _, detail = reason.partition(": ")
+        skipped[kind].append(name)
+        if detail:
+            errors[name] = detail
+    if not per_song:
+        raise UserError(f"{scan.root}: no file gave a window ({_skip_summary(skipped)}); lower --phrase-bars or "
+                        "--min-notes, raise --max-tokens, or check the files")
 
     songs = np.array(sorted(per_song), dtype=str)
     song_index = {s: i for i, s in enumerate(songs)}
     assignment = split_songs(list(songs), config.split_fractions, config.seed)
+    vocab = Vocab.from_tokenizer(tokenizer)
     splits = {}
     for split in SPLITS:
         collected = {k: [] for k in (*RAGGED, "song", "start_bar", "transpose", "tempo_qpm")}
@@ -184,18 +212,20 @@ def prepare(
             originals = {k: list(v) for k, v in collected.items()}
             for k in range(-config.transpose, config.transpose + 1):
                 if k:
-                    for key, values in _transposed(originals, Vocab.from_tokenizer(tokenizer), k).items():
-                        collected[key] += values
+                    for field, values in _transposed(originals, vocab, k).items():
+                        collected[field] += values
         splits[split] = PhraseSplit.from_windows(collected, songs)
 
     report = {
-        "corpus": str(corpus.resolve()),
+        "corpus": str(scan.root.resolve()),
         "data_hash": key,
         "cache_path": str(path),
-        "files_found": len(files),
-        "files_parsed": len(files) - len(skipped["corrupt"]),
+        "files_found": len(scan.files),
+        "files_parsed": len(scan.files) - sum(len(skipped[r]) for r in ("unreadable", "not_a_file", "corrupt", "bad_timing")),
         "files_skipped": {r: len(v) for r, v in skipped.items()},
         "skipped_files": {r: v for r, v in skipped.items() if v},
+        "file_errors": errors,
+        "unreadable_folders": scan.unreadable_folders,
         "tokens_in_corpus": total_tokens,
         "windows_dropped": dict(dropped),
         "songs": {s: len(assignment[s]) for s in SPLITS},
@@ -210,9 +240,27 @@ def prepare(
     }
     data = PhraseData(path, key, config, songs, splits, report)
     data.save(tokenizer)
-    data.report["cached"] = False
-    data.report["seconds"] = round(time.perf_counter() - started, 3)
+    data.report.update(cached=False, seconds=round(time.perf_counter() - started, 3))
     return data
+
+
+def _skip_summary(skipped: dict[str, list[str]]) -> str:
+    counts = ", ".join(f"{len(v)} {r}" for r, v in skipped.items() if v)
+    return f"skipped: {counts}" if counts else "no file skipped"
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker: be killed when the parent dies, however it dies (SIGKILL, SIGTERM), so a killed
+    prepare-data leaves no workers behind (Linux `prctl(PR_SET_PDEATHSIG, SIGKILL)`)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the executor's own shutdown is all there is
+        return
+    if os.getppid() != parent:  # the parent died before the call above
+        os._exit(1)
 
 
 def _run_files(
@@ -229,7 +277,7 @@ def _run_files(
     else:
         # fork: the workers inherit the imported modules, so they start in milliseconds
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        executor = ProcessPoolExecutor(workers, mp_context=ctx)
+        executor = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),))
         mapped = executor.map(_process_file, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
     try:
         for i, result in enumerate(mapped, 1):

@@ -14,6 +14,11 @@ def summary(report: dict) -> list:
     for reason, names in report.get("skipped_files", {}).items():
         shown = ", ".join(names[:5]) + (f", ... ({len(names) - 5} more)" if len(names) > 5 else "")
         before.append(f"  skipped ({reason}): {shown}")
+    for name, error in list(report.get("file_errors", {}).items())[:5]:
+        before.append(f"  {name}: {error}")
+    if report.get("unreadable_folders"):
+        before.append(f"  folders that could not be read (their files are not counted): "
+                      f"{', '.join(report['unreadable_folders'][:5])}")
     dropped = report["windows_dropped"]
     before.append(f"[bold]windows[/bold]    dropped {dropped.get('few_notes', 0)} with too few notes, "
                   f"{dropped.get('too_long', 0)} over --max-tokens")

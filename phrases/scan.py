@@ -1,11 +1,16 @@
 """Find MIDI files in a folder, parse them with symusic, and reduce each to one pitched track.
 
-A file that cannot be used is never fatal: `load_song` returns the reason instead, and the
-pipeline counts reasons (`SKIP_REASONS`).
+A file that cannot be used is never fatal: it is skipped with a reason (`SKIP_REASONS`) that the
+pipeline counts, whatever went wrong with it (bytes, header, tempo, permissions, a FIFO, a
+broken or looping link, a name that is not UTF-8). A folder that cannot be listed is counted too.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,24 +20,70 @@ from phrases.errors import UserError
 
 MIDI_SUFFIXES = (".mid", ".midi")
 SKIP_REASONS = {
+    "unreadable": "cannot be read (permissions, a broken or looping link)",
+    "not_a_file": "not a regular file (a FIFO, a device, a folder)",
     "corrupt": "symusic could not parse it",
+    "bad_timing": "0 ticks per quarter, or a zero or non-finite tempo",
     "empty": "no notes",
     "drums_only": "only drum tracks",
+    "unusable": "the tokenizer could not process it (the error is in the report)",
     "no_windows": "shorter than one window, or too few notes in every window",
 }
 
 
+def describe_skip(reason: str) -> str:
+    """A skip reason as people read it ("unusable: ZeroDivisionError: ..." keeps its error)."""
+    kind, _, detail = reason.partition(": ")
+    return SKIP_REASONS.get(kind, kind) + (f" ({detail})" if detail else "")
+
+
+def display_name(relative: str) -> str:
+    """A file name as people read it: bytes that are not UTF-8 written as \\xNN."""
+    return os.fsencode(relative).decode("utf-8", "backslashreplace")
+
+
+@dataclass
+class Scan:
+    """What a folder holds: MIDI file candidates (sorted by relative path) and the sub-folders that
+    could not be listed."""
+
+    root: Path
+    files: list[Path] = field(default_factory=list)
+    unreadable_folders: list[str] = field(default_factory=list)
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+
 def find_midi_files(corpus: Path, what: str = "corpus folder",
-                    fix: str = "pass --corpus DIR (or set PHRASEBENCH_CORPUS)") -> list[Path]:
-    """Every .mid / .midi file under `corpus` (any case, recursively), sorted by relative path;
-    a missing or empty folder is a `UserError` saying `what` it is and how to `fix` it."""
+                    fix: str = "pass --corpus DIR (or set PHRASEBENCH_CORPUS)") -> Scan:
+    """Every .mid / .midi name under `corpus` (any case, recursively; links to folders are not
+    followed, so a link loop cannot trap the walk), whatever kind of file it turns out to be; a
+    missing or empty folder is a `UserError` saying `what` it is and how to `fix` it."""
     corpus = Path(corpus)
     if not corpus.is_dir():
         raise UserError(f"{what} {corpus} does not exist: {fix}")
-    files = [p for p in corpus.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()]
-    if not files:
-        raise UserError(f"{what} {corpus} holds no .mid/.midi files: {fix}")
-    return sorted(files, key=lambda p: p.relative_to(corpus).as_posix())
+    scan = Scan(corpus)
+    errors: list[OSError] = []
+    for folder, _, names in os.walk(corpus, onerror=errors.append, followlinks=False):
+        scan.files += [Path(folder) / n for n in names if os.path.splitext(n)[1].lower() in MIDI_SUFFIXES]
+    scan.unreadable_folders = sorted(display_name(os.path.relpath(e.filename, corpus)) for e in errors if e.filename)
+    if not scan.files:
+        extra = f" ({len(scan.unreadable_folders)} folders could not be read)" if scan.unreadable_folders else ""
+        raise UserError(f"{what} {corpus} holds no .mid/.midi files{extra}: {fix}")
+    scan.files.sort(key=scan.relative)
+    return scan
+
+
+def read_midi(path: Path) -> tuple[bytes | None, str | None]:
+    """The bytes of a regular file, or (None, "not_a_file" / "unreadable"). A FIFO is never
+    opened (reading it would block)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None, "not_a_file"
+        return Path(path).read_bytes(), None
+    except OSError:  # permissions, a dangling or looping link, a file gone since the scan
+        return None, "unreadable"
 
 
 def skyline(time: np.ndarray, duration: np.ndarray, pitch: np.ndarray) -> np.ndarray:
@@ -54,10 +105,16 @@ def skyline(time: np.ndarray, duration: np.ndarray, pitch: np.ndarray) -> np.nda
 
 def parse_pitched(path: Path) -> tuple[symusic.Score | None, str | None]:
     """Parse `path` and keep its pitched tracks that have notes: (score, None) or (None, reason)."""
+    data, reason = read_midi(path)
+    if data is None:
+        return None, reason
     try:
-        score = symusic.Score(str(path))
+        score = symusic.Score.from_midi(data)
     except Exception:  # symusic raises plain RuntimeError / ValueError on bad bytes
         return None, "corrupt"
+    mspq = score.tempos.numpy()["mspq"] if len(score.tempos) else np.ones(1)
+    if score.ticks_per_quarter <= 0 or (mspq <= 0).any() or not all(math.isfinite(60e6 / m) for m in mspq):
+        return None, "bad_timing"
     if score.note_num() == 0:
         return None, "empty"
     pitched = [t for t in score.tracks if not t.is_drum and len(t.notes) > 0]

@@ -116,7 +116,8 @@ def test_bad_files_are_skipped_and_counted(tmp_path):
     data = prepare(corpus, PhraseConfig(split_fractions=(1.0, 0.0, 0.0)), tmp_path / "cache", workers=1)
     r = data.report
     assert r["files_found"] == 6
-    assert r["files_skipped"] == {"corrupt": 2, "empty": 1, "drums_only": 1, "no_windows": 1}
+    assert {k: v for k, v in r["files_skipped"].items() if v} == {"corrupt": 2, "empty": 1, "drums_only": 1,
+                                                                   "no_windows": 1}
     assert sorted(r["skipped_files"]["corrupt"]) == ["corrupt.mid", "notmidi.MIDI"]
     assert r["skipped_files"]["drums_only"] == ["drums.mid"]
     assert data.train.song_names() == {"MilesDavis_SoWhat_FINAL.mid"}

@@ -6,13 +6,13 @@ a truncated or foreign file gets a one-line error that names it.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import torch
 
 from phrases.errors import UserError
+from phrases.files import write_atomic
 
 FORMAT = "phrasebench-checkpoint-1"
 
@@ -22,19 +22,13 @@ class CheckpointError(UserError):
 
 
 def save_checkpoint(state: dict, path: Path) -> None:
-    """Write `state` to `path` atomically: a temporary file in the same folder, then a rename."""
+    """Write `state` to `path` atomically (`phrases.files.write_atomic`). It is serialized in memory
+    first, so a full disk is an `OSError` of the write, not a half-written zip inside torch."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 def load_checkpoint(path: Path, kind: str | None = None, map_location="cpu") -> dict:

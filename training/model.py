@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from phrases.errors import UserError
+from phrases.files import remove_stale, writable_folder
 from phrases.sequences import split_sequences
 from phrases.tokenizer import tokenizer_from_json, tokenizer_to_json
 from phrases.vocab import Vocab
@@ -66,6 +67,7 @@ class TrainableModel(ABC):
     experiment: str  # the MLflow experiment of its trainings
     best_metric_name: str  # lower is better
     config_class: type
+    complete_after_fit = True  # False: whoever trains it marks the run complete (the critic, after its suite)
 
     def __init__(self, tokenizer, config=None, device: str | torch.device = "auto", seed: int = 0) -> None:
         self.tokenizer = tokenizer
@@ -163,6 +165,7 @@ class TrainableModel(ABC):
                 raise UserError("--resume: no checkpoint folder to continue from; pass --checkpoint-dir DIR")
             self.run_id = load_checkpoint(Path(config.checkpoint_dir) / "last.pt", kind=self.kind).get("run_id") or None
         config = replace(config, checkpoint_dir=Path(config.checkpoint_dir or new_checkpoint_dir(self.kind, self.data_hash)))
+        remove_stale(writable_folder(config.checkpoint_dir, "--checkpoint-dir"))  # and what a killed run left there
         with training_run(self.experiment, f"{self.name}-{self.data_hash}", {**self.run_tags(config), **(tags or {})},
                           {**self.run_params(config), **(params or {})},
                           resume_run_id=self.run_id if config.resume else None) as run:
@@ -197,7 +200,7 @@ class TrainableModel(ABC):
         """Train on `train_split`, validate on `val_split`: one MLflow run in `self.experiment`."""
         import mlflow
 
-        from training.tracking import with_retries
+        from training.tracking import mark_complete, with_retries
 
         with self.tracked_run(config) as config:
             figures = self.baseline_metrics(train_split, val_split)
@@ -213,4 +216,6 @@ class TrainableModel(ABC):
                                                      "tokens_per_s": state.tokens_per_s, **final}, step=state.step))
             with_retries(lambda: mlflow.set_tag("stop_reason", state.stop_reason))
             self.log_checkpoint(best_path)
+            if self.complete_after_fit:
+                mark_complete(self.run_id)
         return FitResult(state, self.run_id, best_path, figures)

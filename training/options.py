@@ -49,3 +49,18 @@ def config_from_options(config_class, options: dict[str, str] | None):
         except ValueError:
             raise UserError(f"--model-opt {key}={raw}: expected a {cast.__name__}") from None
     return config_class(**values)
+
+
+def require(config, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = (),
+            fractions: tuple[str, ...] = ()) -> None:
+    """Refuse a degenerate model config before anything is built: `positive` fields >= 1 (or > 0),
+    `non_negative` >= 0, `fractions` in [0, 1). A `UserError` names the --model-opt."""
+    for name in positive:
+        if not getattr(config, name) > 0:
+            raise UserError(f"--model-opt {name}={getattr(config, name)}: must be positive")
+    for name in non_negative:
+        if not getattr(config, name) >= 0:
+            raise UserError(f"--model-opt {name}={getattr(config, name)}: must be 0 or more")
+    for name in fractions:
+        if not 0 <= getattr(config, name) < 1:
+            raise UserError(f"--model-opt {name}={getattr(config, name)}: must be in [0, 1)")

@@ -3,6 +3,13 @@
 The default store is MLflow's own default, `sqlite:///mlflow.db` in the working directory, so a
 plain `mlflow ui` there shows it; `MLFLOW_TRACKING_URI` overrides. Artifacts of a sqlite store
 go to `mlartifacts/` beside the database file.
+
+Under concurrency (any number of commands started at once): a sqlite store is created by one
+process at a time (`ensure_store` holds an exclusive lock on `mlflow.db.lock` while MLflow makes
+its tables), and every call that can meet SQLite's "database is locked" retries (`with_retries`).
+Runs carry the host and PID of their process, so a run left RUNNING by a killed process is
+marked KILLED by the next command that opens the store; a run is a candidate for "the newest
+model" only once tagged `complete` (`mark_complete`, written last).
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ from typing import Callable, TypeVar
 
 T = TypeVar("T")
 
-# a checkpoint is one small file: no progress bar for each download
+# a checkpoint is one small file: no progress bar for each download; and MLflow's INFO lines
+# ("Creating initial MLflow database tables...") stay out of the commands' output
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 
@@ -36,12 +45,74 @@ def _artifact_root(uri: str) -> str | None:
     return None
 
 
+_ready: set[str] = set()
+
+
+def ensure_store() -> str:
+    """The tracking URI, its store ready for this process (once per process and URI): a sqlite
+    store created under an exclusive file lock, a corrupt one refused with one line, the runs of
+    dead processes of this host marked KILLED."""
+    import fcntl
+
+    import mlflow
+    import sqlalchemy
+
+    from phrases.errors import UserError
+
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    if uri in _ready:
+        return uri
+    db = Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
+    try:
+        if db is not None:
+            db.parent.mkdir(parents=True, exist_ok=True)
+            with open(db.with_name(db.name + ".lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                with_retries(lambda: mlflow.MlflowClient(uri).search_experiments(max_results=1))
+        _mark_dead_runs(mlflow.MlflowClient(uri))
+    except (mlflow.exceptions.MlflowException, sqlalchemy.exc.SQLAlchemyError) as e:  # not a store we can use
+        first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        where = db or uri
+        raise UserError(f"{where}: not a usable MLflow store ({first}); move it away (e.g. mv {where} {where}.bad) "
+                        "and run again, or point MLFLOW_TRACKING_URI at another store") from None
+    _ready.add(uri)
+    return uri
+
+
+def process_tags() -> dict[str, str]:
+    """Who is writing a run: `_mark_dead_runs` of a later command reads them."""
+    from phrases.files import HOST
+
+    return {"host": HOST, "pid": str(os.getpid())}
+
+
+def _mark_dead_runs(client) -> None:
+    """Runs still RUNNING whose process (of this host) is gone: marked KILLED."""
+    from phrases.files import HOST, pid_alive
+
+    exps = [e.experiment_id for e in with_retries(lambda: client.search_experiments())
+            if e.name.startswith("phrasebench-")]
+    if not exps:
+        return
+    for run in with_retries(lambda: client.search_runs(exps, "attributes.status = 'RUNNING'", max_results=1000)):
+        tags = run.data.tags
+        if tags.get("host") == HOST and tags.get("pid", "").isdigit() and not pid_alive(int(tags["pid"])):
+            with_retries(lambda: client.set_terminated(run.info.run_id, "KILLED"))
+
+
+def mark_complete(run_id: str) -> None:
+    """The last write of a training or a leaderboard row: from now on it counts."""
+    import mlflow
+
+    with_retries(lambda: mlflow.MlflowClient(ensure_store()).set_tag(run_id, "complete", "true"))
+
+
 def experiment_id(name: str) -> str:
     """The id of experiment `name` in the current store, created if missing (race-safe)."""
     import mlflow
 
-    uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
+    uri = ensure_store()
     exp = with_retries(lambda: mlflow.get_experiment_by_name(name))
     if exp is not None:
         return exp.experiment_id
@@ -78,17 +149,17 @@ def training_run(experiment: str, run_name: str, tags: dict[str, str], params: d
     exp = experiment_id(experiment)
     with mlflow.start_run(run_id=resume_run_id, experiment_id=exp if resume_run_id is None else None,
                           run_name=run_name) as run:
+        with_retries(lambda: mlflow.set_tags({**(tags if resume_run_id is None else {}), **process_tags()}))
         if resume_run_id is None:
-            with_retries(lambda: mlflow.set_tags(tags))
             with_retries(lambda: mlflow.log_params(params))
         yield run
 
 
 def latest_run(experiment: str, data_hash: str, **tags: str):
-    """The newest FINISHED run of `experiment` with tag data_hash and `tags`, or None."""
+    """The newest complete FINISHED run of `experiment` with tag data_hash and `tags`, or None."""
     import mlflow
 
-    filters = [f"tags.data_hash = '{data_hash}'", "attributes.status = 'FINISHED'"]
+    filters = [f"tags.data_hash = '{data_hash}'", "attributes.status = 'FINISHED'", "tags.complete = 'true'"]
     filters += [f"tags.{k} = '{v}'" for k, v in tags.items()]
     runs = with_retries(lambda: mlflow.search_runs(
         experiment_ids=[experiment_id(experiment)], filter_string=" and ".join(filters),
@@ -116,4 +187,4 @@ def mlflow_ui_command(host: str = "127.0.0.1", port: int = 5000) -> list[str]:
     mlflow_bin = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow")
     if mlflow_bin is None:
         raise UserError("the mlflow command is not installed here; run `make venv`")
-    return [mlflow_bin, "ui", "--backend-store-uri", tracking_uri(), "--host", host, "--port", str(port), "--workers", "1"]
+    return [mlflow_bin, "ui", "--backend-store-uri", ensure_store(), "--host", host, "--port", str(port), "--workers", "1"]

@@ -1,0 +1,89 @@
+"""Files written so that nothing half-written ever looks whole.
+
+Every output goes to a temporary name beside its target, `.NAME.tmp-PID-RANDOM`, and is renamed
+over the target once complete (a rename within one folder is atomic on POSIX). A run killed
+mid-write leaves only such a temporary, which the next run removes (`remove_stale`) once the PID
+in its name is no longer alive. Folders the user names are checked before any work
+(`writable_folder`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from pathlib import Path
+
+from phrases.errors import UserError
+
+HOST = socket.gethostname()
+
+
+def temp_path(target: Path) -> Path:
+    """A temporary name beside `target`, holding this process's PID."""
+    target = Path(target)
+    return target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def remove_stale(folder: Path) -> int:
+    """Remove the temporaries that killed runs left in `folder`; returns how many."""
+    removed = 0
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and ".tmp-" in name):
+            continue
+        try:
+            pid = int(name.rsplit(".tmp-", 1)[1].split("-")[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not pid_alive(pid):
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temporary and a rename; an error (a full disk, a read-only
+    folder) leaves no file behind and propagates."""
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def writable_folder(path: Path, option: str) -> Path:
+    """`path` as a folder this process can write in (created if missing), checked before any
+    work; otherwise a `UserError` naming `option`."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = temp_path(path / "probe")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise UserError(f"{option} {path}: a file is in the way; give a folder") from None
+    except OSError as e:
+        raise UserError(f"{option} {path}: cannot write there ({e.strerror}); give a writable folder") from None
+    return path
