@@ -85,7 +85,9 @@ def train_generator(
     Example: python cli.py train-generator lstm --max-steps 3000
     """
     from benchmark.train import generator_report, train_generator as train
+    from generators.registry import get_generator_class
 
+    get_generator_class(name)  # an unknown name is refused before any work
     _, result = train(name, data(), **training, log=say, init_from=init_from, pretrain_epochs=pretrain_epochs,
                       adv_steps=adv_steps)
     show(generator_report(name, result))
@@ -178,11 +180,13 @@ def benchmark(
     """
     from benchmark.leaderboard import leaderboard_table
     from benchmark.pipeline import run_benchmark
-    from generators.registry import available
+    from generators.registry import available, get_generator_class
 
     names = list(dict.fromkeys(available() if all_ else generator or []))  # a name given twice runs once
     if not names:
         raise UserError("name the generators: --all, or --generator NAME (repeatable)")
+    for n in names:
+        get_generator_class(n)  # an unknown name is refused before any work
     if quick and options["contexts"] == BENCHMARK_OPTIONS["contexts"][1]:
         options["contexts"] = 64
     result = run_benchmark(data(), BenchmarkOptions(names, **options), train_missing, quick, log=say)

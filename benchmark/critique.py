@@ -52,9 +52,8 @@ def critique(files: list[Path], critic) -> list[FileRating]:
         ratings.append(FileRating(f, list(w.start_bar), anomaly, critic.realness(anomaly),
                                   windows_dropped=w.dropped_few_notes + w.dropped_too_long))
     if not any(len(r.anomaly) for r in ratings):
-        raise UserError(f"{', '.join(map(str, files[:3]))}{' ...' if len(files) > 3 else ''}: no file gave a window "
-                        f"to score; give MIDI with at least "
-                        f"{2 * config.phrase_bars} bars of notes")
+        first = f"{ratings[0].path}: {ratings[0].skipped}"
+        raise UserError(first if len(ratings) == 1 else f"no file of {len(ratings)} gave a window to score (first: {first})")
     return ratings
 
 

@@ -1,0 +1,402 @@
+"""The hostile-user sweep, kept as tests: fuzzed and broken MIDI files, nonsense options on every
+command, interruptions (kill -9 of prepare-data, a training, a benchmark), concurrent trainings on
+a fresh store, full and read-only disks. Nothing crashes, nothing is lost or mixed up."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO_ROOT, WJAZZD, cli, copy_corpus, mlflow_store, scale_notes, write_midi
+from phrases import PhraseConfig, prepare
+from phrases.scan import SKIP_REASONS
+from training import load_checkpoint
+
+SEEDS = ["MilesDavis_SoWhat_FINAL.mid", "CharlieParker_DonnaLee_FINAL.mid", "JohnColtrane_GiantSteps-1_FINAL.mid"]
+TINY_LSTM = ["--model-opt", "d_embed=16", "--model-opt", "hidden=32", "--model-opt", "layers=1"]
+
+
+def mutants(sources: list[bytes], n: int, seed: int) -> list[bytes]:
+    """`n` damaged copies: flipped bytes, truncations, duplicated and zeroed chunks, random header
+    fields (tracks, ticks per quarter, chunk lengths)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        b = bytearray(sources[i % len(sources)])
+        kind = i % 5
+        if kind == 0:
+            for pos in rng.integers(0, len(b), rng.integers(1, 20)):
+                b[pos] = int(rng.integers(0, 256))
+        elif kind == 1:
+            b = b[: int(rng.integers(0, len(b)))]
+        elif kind == 2:
+            a = int(rng.integers(0, len(b)))
+            b[a:a] = b[a : a + int(rng.integers(1, 200))]
+        elif kind == 3:
+            a = int(rng.integers(0, len(b)))
+            b[a : a + int(rng.integers(1, 64))] = bytes(64)[: len(b[a : a + 64])]
+        else:
+            pos = int(rng.choice([10, 11, 12, 13, 18, 19, 20, 21]))
+            b[pos] = int(rng.integers(0, 256))
+        out.append(bytes(b))
+    return out
+
+
+def edge_files(folder: Path) -> dict[str, str]:
+    """Hand-made edge cases, by file name -> the skip reason each must get ("" = a good song)."""
+    raw = (WJAZZD / "MilesDavis_SoWhat_FINAL.mid").read_bytes()
+    tpq0 = bytearray(raw)
+    tpq0[12:14] = b"\x00\x00"
+    (folder / "tpq0.mid").write_bytes(tpq0)
+    tempo0 = bytearray(raw)
+    at = raw.find(b"\xff\x51\x03")
+    tempo0[at + 3 : at + 6] = b"\x00\x00\x00"
+    (folder / "tempo0.mid").write_bytes(tempo0)
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9 solo.mid"), "wb") as f:  # not UTF-8
+        f.write(raw)
+    os.mkfifo(folder / "fifo.mid")
+    os.symlink("loop.mid", folder / "loop.mid")
+    os.symlink("nowhere.mid", folder / "dangling.MID")
+    (folder / "garbage.midi").write_bytes(b"MThd" + bytes(range(256)))
+    write_midi(folder / "drums.mid", scale_notes(16), drum=True)
+    return {"tpq0.mid": "bad_timing", "tempo0.mid": "bad_timing", "caf\\xe9 solo.mid": "", "fifo.mid": "not_a_file",
+            "loop.mid": "unreadable", "dangling.MID": "unreadable", "garbage.midi": "corrupt", "drums.mid": "drums_only"}
+
+
+@pytest.fixture(scope="module")
+def hostile_corpus(tmp_path_factory) -> tuple[Path, dict[str, str], int]:
+    folder = copy_corpus(WJAZZD, SEEDS, tmp_path_factory.mktemp("hostile"))
+    sources = [(WJAZZD / s).read_bytes() for s in SEEDS]
+    (folder / "mutants").mkdir()
+    n = 300
+    for i, data in enumerate(mutants(sources, n, seed=17)):
+        (folder / "mutants" / f"m{i:03d}.mid").write_bytes(data)
+    return folder, edge_files(folder), len(SEEDS) + n + 8
+
+
+def test_no_file_stops_a_corpus_and_the_counts_add_up(hostile_corpus, tmp_path):
+    folder, expected, n_files = hostile_corpus
+    data = prepare(folder, PhraseConfig(), tmp_path / "cache", workers=2)  # through the process pool
+    r = data.report
+    assert r["files_found"] == n_files
+    assert set(r["files_skipped"]) == set(SKIP_REASONS)
+    assert len(data.songs) + sum(r["files_skipped"].values()) == n_files
+    skipped_as = {name: reason for reason, names in r["skipped_files"].items() for name in names}
+    for name, reason in expected.items():
+        if reason:
+            assert skipped_as.get(name) == reason, name
+        else:
+            assert name in set(data.songs.tolist()), name
+    for name in SEEDS:
+        assert name in set(data.songs.tolist())
+    assert all(r["file_errors"][name] for name in skipped_as if skipped_as[name] == "unusable")
+    # the same corpus again: the cache, verified, with the same data
+    again = prepare(folder, PhraseConfig(), tmp_path / "cache", workers=1)
+    assert again.report["cached"] and again.data_hash == data.data_hash
+
+
+def test_prepare_data_cli_reports_the_broken_files(hostile_corpus, tmp_path):
+    folder, _, n_files = hostile_corpus
+    out = cli("prepare-data", "--corpus", folder, "--cache-dir", tmp_path / "cache")
+    assert out.returncode == 0, out.stderr
+    assert f"{n_files} found" in out.stdout and "Traceback" not in out.stderr
+    assert "tpq0.mid" in out.stdout and "fifo.mid" in out.stdout
+
+
+def test_critique_and_generate_refuse_a_bad_file_in_one_line(hostile_corpus, jazz_data, tmp_path):
+    from critics.vae import VAECritic, VAEConfig
+    from generators.lstm import LSTMConfig, LSTMGenerator
+
+    folder, _, _ = hostile_corpus
+    critic = VAECritic(jazz_data.tokenizer, VAEConfig(d_embed=8, enc_hidden=8, hidden=8, latent=2), "cpu")
+    critic.calibrate(jazz_data.val)
+    critic.save(tmp_path / "critic.pt")
+    LSTMGenerator(jazz_data.tokenizer, LSTMConfig(d_embed=8, hidden=8, layers=1), "cpu").save(tmp_path / "lstm.pt")
+    for bad in ("tpq0.mid", "fifo.mid", "loop.mid"):  # the other edge files: in-process, above
+        res = cli("critique", folder / bad, "--checkpoint", tmp_path / "critic.pt")
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 2, (bad, res.stderr)  # using ..., error
+        assert bad in res.stderr and "Traceback" not in res.stderr
+        gen = cli("generate", "lstm", "--checkpoint", tmp_path / "lstm.pt", "--context", folder / bad, "--out", tmp_path / "g")
+        assert gen.returncode == 2 and "Traceback" not in gen.stderr, (bad, gen.stderr)
+        assert gen.stderr.strip().splitlines()[-1].startswith("error: --context") and bad in gen.stderr
+    res = cli("critique", folder / "mutants", "--checkpoint", tmp_path / "critic.pt")
+    assert res.returncode == 0 and "skipped" in res.stdout and "overall:" in res.stdout, res.stderr
+
+
+def test_generate_warns_when_the_context_bars_are_silent(jazz_data, tmp_path):
+    from generators.lstm import LSTMConfig, LSTMGenerator
+
+    LSTMGenerator(jazz_data.tokenizer, LSTMConfig(d_embed=8, hidden=8, layers=1), "cpu").save(tmp_path / "lstm.pt")
+    late = write_midi(tmp_path / "late.mid", [(t + 8 * 1920, d, p) for t, d, p in scale_notes(8)])  # notes from bar 9
+    res = cli("generate", "lstm", "--checkpoint", tmp_path / "lstm.pt", "--context", late, "--num", "1", "--out", tmp_path / "g")
+    assert res.returncode == 0 and "hold no note" in res.stdout, res.stdout + res.stderr
+    res = cli("generate", "lstm", "--checkpoint", tmp_path / "lstm.pt", "--context", late, "--start-bar", "8", "--num", "1",
+              "--out", tmp_path / "g")
+    assert res.returncode == 0 and "hold no note" not in res.stdout, res.stdout + res.stderr
+
+
+# -- nonsense options: every command, exit 2, one line naming the option, nothing logged ---------
+NONSENSE = [
+    (["prepare-data", "--phrase-bars", "0"], "--phrase-bars"),
+    (["prepare-data", "--phrase-bars", "100000"], "--phrase-bars"),
+    (["prepare-data", "--min-notes", "100000"], "--min-notes"),
+    (["prepare-data", "--max-tokens", "2"], "--max-tokens"),
+    (["prepare-data", "--split", "nan,nan,nan"], "--split"),
+    (["prepare-data", "--split", "0.5,0.1"], "--split"),
+    (["prepare-data", "--tokenizer", "abc"], "--tokenizer"),
+    (["prepare-data", "--tracks", "all"], "--tracks"),
+    (["prepare-data", "--transpose", "-3"], "--transpose"),
+    (["prepare-data", "--workers", "0"], "--workers"),
+    (["prepare-data", "--stride", "0"], "--stride"),
+    (["train-generator", "lstm", "--epochs", "0"], "--epochs"),
+    (["train-generator", "lstm", "--max-steps", "0"], "--max-steps"),
+    (["train-generator", "lstm", "--max-minutes", "0"], "--max-minutes"),
+    (["train-generator", "lstm", "--batch-size", "-1"], "--batch-size"),
+    (["train-generator", "lstm", "--batch-size", "0"], "--batch-size"),
+    (["train-generator", "lstm", "--lr", "-1"], "--lr"),
+    (["train-generator", "lstm", "--patience", "0"], "--patience"),
+    (["train-generator", "lstm", "--model-opt", "hidden=0"], "hidden"),
+    (["train-generator", "lstm", "--model-opt", "hidden"], "--model-opt"),
+    (["train-generator", "lstm", "--model-opt", "width=3"], "--model-opt width"),
+    (["train-generator", "lstm", "--model-opt", "dropout=2"], "dropout"),
+    (["train-generator", "nosuchmodel", "--max-steps", "1"], "nosuchmodel"),
+    (["train-generator", "lstm", "--device", "tpu"], "--device"),
+    (["train-generator", "lstm", "--adv-steps", "3"], "--adv-steps"),
+    (["train-generator", "gan", "--adv-steps", "0"], "--adv-steps"),
+    (["train-critic", "--model-opt", "latent=0"], "latent"),
+    (["train-critic", "--epochs", "-2"], "--epochs"),
+    (["generate", "lstm", "--out", "x", "--bars", "0"], "--bars"),
+    (["generate", "lstm", "--out", "x", "--bars", "100000"], "--bars"),
+    (["generate", "lstm", "--out", "x", "--num", "-1"], "--num"),
+    (["generate", "lstm", "--out", "x", "--temperature", "-1"], "--temperature"),
+    (["generate", "lstm", "--out", "x", "--top-p", "2"], "--top-p"),
+    (["generate", "lstm", "--out", "x", "--context-bars", "-4"], "--context-bars"),
+    (["generate", "lstm", "--out", "x", "--start-bar", "-1"], "--start-bar"),
+    (["generate", "lstm", "--out", "x", "--bars", "2", "--notes", "3"], "--notes"),
+    (["critique", "nowhere/"], "nowhere"),
+    (["benchmark", "--generator", "lstm", "--n-boot", "0"], "--n-boot"),
+    (["benchmark", "--generator", "lstm", "--contexts", "0"], "--contexts"),
+    (["benchmark", "--generator", "lstm", "--samples", "0"], "--samples"),
+    (["benchmark"], "--generator"),
+    (["benchmark", "--generator", "nosuchmodel"], "nosuchmodel"),
+    (["leaderboard", "--benchmark-id", "nope"], "--benchmark-id"),
+    (["ui", "--port", "99999"], "--port"),
+    (["ui", "--port", "0"], "--port"),
+    (["reproduce", "csc413", "--seeds", "0"], "--seeds"),
+    (["speed", "--workers", "0"], "--workers"),
+    (["train-critic", "--no-such-option"], "--no-such-option"),
+]
+
+
+@pytest.mark.parametrize("args,named", NONSENSE, ids=[" ".join(a) for a, _ in NONSENSE])
+def test_nonsense_options_get_one_line_and_exit_2(args, named, jazz_dir, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    reads_phrases = args[0] in ("prepare-data", "train-generator", "train-critic", "generate", "critique", "benchmark")
+    data = ["--corpus", jazz_dir, "--cache-dir", tmp_path / "cache"] if reads_phrases else []
+    res = cli(*args, *data, env={"MLFLOW_TRACKING_URI": uri}, cwd=tmp_path)
+    lines = [line for line in res.stderr.strip().splitlines() if not line.startswith("using ")]
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error:") and named in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+    if (tmp_path / "mlflow.db").exists():
+        runs = mlflow.MlflowClient(uri).search_runs([e.experiment_id for e in mlflow.MlflowClient(uri).search_experiments()])
+        assert runs == [], [r.info.run_name for r in runs]
+
+
+# -- interruptions and concurrency ------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def _gone(pids: list[int], wait_s: float = 30) -> bool:
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        alive = [p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in
+                 Path(f"/proc/{p}/stat").read_text().split()[2]]
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_prepare_data_workers_die_with_it_and_its_temp_folder_is_removed(hostile_corpus, tmp_path, sig):
+    folder, _, _ = hostile_corpus
+    proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "cli.py"), "prepare-data", "--corpus", str(folder),
+                             "--cache-dir", str(tmp_path / "cache"), "--workers", "2"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    deadline = time.time() + 120
+    while len(workers) < 2 and proc.poll() is None and time.time() < deadline:
+        workers = _children(proc.pid)
+        time.sleep(0.02)
+    assert len(workers) >= 2, "the worker pool never started"
+    proc.send_signal(sig)
+    proc.wait()
+    assert _gone(workers), "workers outlived prepare-data"
+    # a temporary left by a killed run (its PID is dead) is removed by the next start
+    stray = tmp_path / "cache" / "phrases" / f".0123456789abcdef.tmp-{proc.pid}-deadbeef"
+    stray.mkdir(parents=True, exist_ok=True)
+    assert prepare(folder, PhraseConfig(), tmp_path / "cache", workers=1).report["files_found"] > 0
+    assert not stray.exists()
+
+
+def _train_args(corpus, cache, seed, max_steps=6):
+    return ["train-generator", "lstm", "--corpus", str(corpus), "--cache-dir", str(cache), "--max-steps", str(max_steps),
+            "--batch-size", "8", "--seed", str(seed), "--device", "cpu", *TINY_LSTM]
+
+
+def test_two_trainings_at_once_on_a_fresh_store_each_keep_their_weights(jazz_dir, jazz_data, tmp_path):
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    cache = jazz_data.path.parent.parent
+    procs = [subprocess.Popen([sys.executable, str(REPO_ROOT / "cli.py"), *_train_args(jazz_dir, cache, seed)],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for seed in (1, 2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    client = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"])
+    runs = client.search_runs([client.get_experiment_by_name("phrasebench-generators").experiment_id])
+    assert len(runs) == 2 and {r.info.status for r in runs} == {"FINISHED"}
+    assert len({r.data.params["checkpoint_dir"] for r in runs}) == 2  # a folder per run
+    weights = {}
+    for run in runs:
+        local = load_checkpoint(Path(tmp_path / run.data.params["checkpoint_dir"]) / "best.pt")
+        logged = load_checkpoint(Path(mlflow.artifacts.download_artifacts(
+            run_id=run.info.run_id, artifact_path="checkpoint/best.pt", tracking_uri=env["MLFLOW_TRACKING_URI"])))
+        assert local["run_id"] == logged["run_id"] == run.info.run_id
+        assert all(torch.equal(local["model"][k], logged["model"][k]) for k in local["model"])
+        weights[run.data.params["seed"]] = local["model"]
+    assert any(not torch.equal(weights["1"][k], weights["2"][k]) for k in weights["1"])
+    assert cli("leaderboard", env=env, cwd=tmp_path).returncode == 2  # the store works: "no leaderboard yet"
+
+
+def test_a_killed_training_is_marked_killed_and_never_used(jazz_dir, jazz_data, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "cli.py"),
+                             *_train_args(jazz_dir, jazz_data.path.parent.parent, 0, max_steps=100_000)],
+                            cwd=tmp_path, env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = mlflow.MlflowClient(uri)
+    deadline, runs = time.time() + 300, []
+    while not runs and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        exp = client.get_experiment_by_name("phrasebench-generators") if (tmp_path / "mlflow.db").exists() else None
+        runs = client.search_runs([exp.experiment_id]) if exp else []
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert runs and client.get_run(runs[0].info.run_id).info.status == "RUNNING"
+    res = cli("generate", "lstm", "--corpus", jazz_dir, "--cache-dir", jazz_data.path.parent.parent, "--out", tmp_path / "g",
+              env={"MLFLOW_TRACKING_URI": uri}, cwd=tmp_path)
+    assert res.returncode == 2 and "no trained lstm" in res.stderr  # the killed run is not a model to use
+    assert client.get_run(runs[0].info.run_id).info.status == "KILLED"
+
+
+@pytest.fixture(scope="module")
+def trained_store(jazz_data, tmp_path_factory):
+    """A store with a tiny lstm and a tiny critic trained on the test corpus."""
+    from benchmark.train import train_critic, train_generator
+    from training import TrainConfig
+
+    tmp = tmp_path_factory.mktemp("killstore")
+    with mlflow_store(tmp) as uri:
+        train_generator("lstm", jazz_data, TrainConfig(max_steps=5, batch_size=8, checkpoint_dir=tmp / "lstm"),
+                        {"d_embed": "16", "hidden": "32", "layers": "1"}, "cpu", lambda *_: None)
+        train_critic(jazz_data, TrainConfig(max_steps=5, batch_size=16, checkpoint_dir=tmp / "critic"),
+                     {"d_embed": "8", "enc_hidden": "8", "hidden": "16", "latent": "4"}, "cpu", lambda *_: None,
+                     suite_phrases=8)
+    return tmp, uri
+
+
+def test_kill_9_of_a_benchmark_never_shows_a_partial_leaderboard(trained_store, jazz_dir, jazz_data):
+    from benchmark.leaderboard import fetch
+
+    tmp, uri = trained_store
+    args = [sys.executable, str(REPO_ROOT / "cli.py"), "benchmark", "--generator", "lstm", "--contexts", "6",
+            "--n-boot", "5", "--corpus", str(jazz_dir), "--cache-dir", str(jazz_data.path.parent.parent), "--device", "cpu"]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    client = mlflow.MlflowClient(uri)
+    whole = subprocess.run(args, cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    with mlflow_store(tmp):
+        complete_id, complete_rows = fetch()
+    assert len(complete_rows) == 3
+    exp = client.get_experiment_by_name("phrasebench-leaderboard").experiment_id
+    killed_at = []
+    for rows_before_kill in (0, 2):  # kill as the first / third row run of the new benchmark appears
+        before = {r.info.run_id for r in client.search_runs([exp], max_results=5000)}
+        proc = subprocess.Popen(args, cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while proc.poll() is None and time.time() < deadline:
+            new = [r for r in client.search_runs([exp], max_results=5000) if r.info.run_id not in before]
+            if len(new) > rows_before_kill:
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed_at.append(len([r for r in client.search_runs([exp], max_results=5000) if r.info.run_id not in before]))
+        with mlflow_store(tmp):
+            bid, rows = fetch()
+        assert len(rows) == 3 and all(r[3].get("complete") == "true" for r in rows)
+        assert bid == complete_id or {r[0] for r in rows} == {"lstm", "real", "random"}
+    assert max(killed_at) >= 1  # at least one kill landed in the middle of the MLflow logging
+
+
+# -- full and read-only disks --------------------------------------------------------------------
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A 256 KiB tmpfs (root and a kernel that allows the mount, else the test is skipped)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({res.stderr.strip() or 'not root'}): full-disk paths untested")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)])
+
+
+def _fill(folder: Path, leave: int) -> None:
+    free = shutil.disk_usage(folder).free
+    (folder / "ballast").write_bytes(b"\0" * max(free - leave, 0))
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_empty_file(small_disk, jazz_data, jazz_dir, tmp_path):
+    from generators.lstm import LSTMConfig, LSTMGenerator
+
+    LSTMGenerator(jazz_data.tokenizer, LSTMConfig(d_embed=8, hidden=8, layers=1), "cpu").save(tmp_path / "lstm.pt")
+    out = small_disk / "out"
+    out.mkdir()
+    _fill(small_disk, 6 * 1024)
+    res = cli("generate", "lstm", "--checkpoint", tmp_path / "lstm.pt", "--bars", "4", "--num", "50", "--out", out)
+    assert res.returncode == 2 and "No space left" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    files = list(out.iterdir())
+    assert all(f.stat().st_size > 0 and not f.name.startswith(".") for f in files)
+    # the phrase cache on a full disk: one line, and no half-written cache that looks whole
+    res = cli("prepare-data", "--corpus", jazz_dir, "--cache-dir", small_disk / "cache")
+    assert res.returncode == 2 and "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert not any((small_disk / "cache" / "phrases").glob("[!.]*/report.json"))
+
+
+def test_read_only_or_file_outputs_are_refused_before_any_work(small_disk, jazz_data, jazz_dir, tmp_path):
+    from generators.lstm import LSTMConfig, LSTMGenerator
+
+    LSTMGenerator(jazz_data.tokenizer, LSTMConfig(d_embed=8, hidden=8, layers=1), "cpu").save(tmp_path / "lstm.pt")
+    (tmp_path / "a_file").write_text("x")
+    res = cli("generate", "lstm", "--checkpoint", tmp_path / "lstm.pt", "--out", tmp_path / "a_file")
+    assert res.returncode == 2 and "--out" in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    res = cli("generate", "lstm", "--checkpoint", tmp_path / "lstm.pt", "--out", small_disk / "out")
+    assert res.returncode == 2 and "--out" in res.stderr and "Read-only" in res.stderr, res.stderr
+    res = cli("train-generator", "lstm", "--max-steps", "1", "--checkpoint-dir", small_disk / "ck", "--cache-dir",
+              jazz_data.path.parent.parent, "--corpus", jazz_dir)
+    assert res.returncode == 2 and "--checkpoint-dir" in res.stderr and "Traceback" not in res.stderr, res.stderr
