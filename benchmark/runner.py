@@ -20,13 +20,14 @@ import numpy as np
 from benchmark.leaderboard import rank_key
 from benchmark.options import BenchmarkOptions
 from metrics import (
-    TrainingPatterns, bootstrap, c2st_auroc, critic_gap, descriptor_matrix, fcd, jsd_metrics, with_ci,
+    TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, with_ci,
 )
 from phrases.decode import decode_phrase
 from phrases.unigram import Unigram
 from phrases.vocab import Vocab
 
 REFERENCE_ROWS = ("real", "random")
+UNIT, POSITIVE = (0.0, 1.0), (0.0, np.inf)  # the ranges intervals are cut to
 
 
 @dataclass
@@ -141,17 +142,19 @@ class Benchmark:
             scores, embed = self.critic.analyze(self.contexts, row.continuations)
             realness = self.critic.realness(scores)
             m: dict[str, float] = {}
-            m.update(with_ci("critic_gap", bootstrap(critic_gap, scores, self.ref_scores, n_boot=o.n_boot, seed=o.seed)))
-            m.update(with_ci("realness", bootstrap(np.mean, realness, n_boot=o.n_boot, seed=o.seed)))
+            signed = bootstrap(auroc, scores, self.ref_scores, n_boot=o.n_boot, seed=o.seed)
+            m.update(with_ci("critic_gap", critic_gap_interval(signed), UNIT))
+            m.update(with_ci("realness", bootstrap(np.mean, realness, n_boot=o.n_boot, seed=o.seed), UNIT))
             m.update(with_ci("anomaly", bootstrap(np.mean, scores, n_boot=o.n_boot, seed=o.seed)))
             if row.nll is not None:
-                m.update(with_ci("nll", bootstrap(_pooled_mean, row.nll, n_boot=o.n_boot, seed=o.seed)))
+                m.update(with_ci("nll", bootstrap(_pooled_mean, row.nll, n_boot=o.n_boot, seed=o.seed), POSITIVE))
             jsd = bootstrap(lambda a, b: jsd_metrics(a, b), notes, self.ref_notes, n_boot=o.n_boot, seed=o.seed,
                             method="basic")
             for key, interval in jsd.items():
-                m.update(with_ci(key, interval))
-            m.update(with_ci("copy_rate", bootstrap(self.patterns.copy_rate, notes, n_boot=o.n_boot, seed=o.seed)))
-            m.update(with_ci("fcd", bootstrap(fcd, embed, self.ref_embed, n_boot=o.n_boot, seed=o.seed, method="basic")))
+                m.update(with_ci(key, interval, UNIT))
+            m.update(with_ci("copy_rate", bootstrap(self.patterns.copy_rate, notes, n_boot=o.n_boot, seed=o.seed), UNIT))
+            m.update(with_ci("fcd", bootstrap(fcd, embed, self.ref_embed, n_boot=o.n_boot, seed=o.seed, method="basic"),
+                             POSITIVE))
             m["c2st_auroc"] = c2st_auroc(self._features(embed, notes), self.ref_features, seed=o.seed)
             m["malformed_tokens"] = float(sum(d.malformed for d in row.decoded))
             m["notes_per_continuation"] = float(np.mean([len(n) for n in notes]))

@@ -84,12 +84,13 @@ def quick_generator(name: str, data, device: str = "auto", seed: int = 0, log=pr
 
 def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = None, device: str = "auto",
                  log=print, suite_phrases: int | None = None):
-    """Build the VAE critic, train and calibrate it on `data`, then run the validity suite on the
-    test split and log its `auroc_<corruption>` metrics; returns (critic, FitResult, suite rows)."""
+    """Build the VAE critic, train and calibrate it on `data`, then run the validity suite and the
+    mixing ladder on the test split and log them to its run; returns (critic, FitResult, suite
+    rows, ladder)."""
     import mlflow
 
-    from critics.corruptions import validity_suite
     from critics.vae import VAECritic
+    from critics.validity import mixing_ladder, validity_metrics, validity_suite
 
     set_threads()
     critic = VAECritic(data.tokenizer, config_from_options(VAECritic.config_class, model_opts), device, config.seed)
@@ -99,13 +100,14 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
         f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
     result = critic.fit(data.train, data.val, config)
     log(f"critic-vae: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
-    rows = validity_suite(critic, data.test, Unigram.fit(data.train, critic.vocab), seed=config.seed,
-                          max_phrases=suite_phrases)
+    unigram = Unigram.fit(data.train, critic.vocab)
+    rows = validity_suite(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases)
+    ladder = mixing_ladder(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases)
+    figures = {**validity_metrics(rows), **{f"ladder_gap_q{int(q * 100):03d}": gap for q, gap in ladder}}
     with_retries(lambda: mlflow.MlflowClient().log_batch(critic.run_id, metrics=[
-        mlflow.entities.Metric(f"auroc_{r.name}", r.auroc, int(time.time() * 1000), result.state.step)
-        for r in rows if r.name != "real"]))
+        mlflow.entities.Metric(k, v, int(time.time() * 1000), result.state.step) for k, v in figures.items()]))
     mark_complete(critic.run_id)  # last: a critic killed before this is never used
-    return critic, result, rows
+    return critic, result, rows, ladder
 
 
 def quick_critic(data, device: str = "auto", seed: int = 0, log=print):
@@ -125,10 +127,15 @@ def generator_report(name: str, result) -> list[str]:
     return fit_summary(name, result, f" nats/token, unigram_val_nll {unigram:.4f} (ratio {result.best / unigram:.3f})")
 
 
-def critic_report(critic, result, rows) -> list:
+def critic_report(critic, result, rows, ladder) -> list:
+    from critics.validity import validity_table
+
     m = result.metrics
-    table = ("critic validity suite (test split)", ["continuation", "auroc", "anomaly", "realness"],
-             [[r.name, "-" if r.name == "real" else f"{r.auroc:.3f}", f"{r.anomaly:.3f}", f"{r.realness:.3f}"]
-              for r in rows])
-    return [table, *fit_summary("critic-vae", result, f", val_kl {m['val_kl']:.2f} nats/phrase, active_units "
-                                                       f"{int(m['active_units'])}/{critic.config.latent}")]
+    gaps = ", ".join(f"q={q:.2f}: {gap:.3f}" for q, gap in ladder)
+    rising = all(b[1] > a[1] for a, b in zip(ladder, ladder[1:]))
+    valid = sum(r.valid for r in rows[1:])
+    return [validity_table(rows), f"critic beats the baselines' floor on {valid} of {len(rows) - 1} corruptions",
+            f"mixing ladder (critic_gap of real test continuations with a share q of unigram noise): {gaps} "
+            f"({'strictly rising' if rising else 'NOT strictly rising'})",
+            *fit_summary("critic-vae", result, f", val_kl {m['val_kl']:.2f} nats/phrase, active_units "
+                                               f"{int(m['active_units'])}/{critic.config.latent}")]

@@ -1,14 +1,9 @@
-"""The critic's validity suite: corrupted continuations it must find stranger than real ones.
+"""Corrupted continuations a critic must find stranger than real ones (`critics.validity`).
 
 Every corruption is a pure function of token ids (REMI), the tokenizer's vocabulary facts
-(`Vocab`) and a seeded `np.random.Generator`; it changes the continuation only, so the
-context stays the real one. `validity_suite` scores, on one split, the real (context,
-continuation) pairs and each corrupted set with the same contexts, and reports
-
-    auroc_<name> = P(anomaly(corrupted) > anomaly(real)) + P(tie) / 2     (metrics.two_sample.auroc)
-
-0.5: the critic cannot tell; 1: every corrupted phrase is stranger than every real one. A sound
-critic ranks random_pitch_10 < _30 < _60 < _100 (more damage, easier to see).
+(`phrases.Vocab`) and a seeded `np.random.Generator`; it changes the continuation only, so the
+context stays the real one. A sound critic ranks random_pitch_10 < _30 < _60 < _100 (more
+damage, easier to see).
 
 | name              | what happens to the continuation                                         |
 |-------------------|--------------------------------------------------------------------------|
@@ -27,7 +22,6 @@ critic ranks random_pitch_10 < _30 < _60 < _100 (more damage, easier to see).
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -149,39 +143,4 @@ def corrupt(name: str, contexts, continuations, songs, vocab: Vocab, unigram: Un
     raise UserError(f"corruption {name!r}: choose one of {', '.join(CORRUPTIONS)}")
 
 
-@dataclass(frozen=True)
-class ValidityRow:
-    name: str
-    auroc: float
-    anomaly: float  # mean anomaly of the corrupted (or real) phrases
-    realness: float  # their mean realness
-
-
-def validity_suite(critic, split, unigram: Unigram, seed: int = 0, names: Sequence[str] = CORRUPTIONS,
-                   max_phrases: int | None = None) -> list[ValidityRow]:
-    """Score real and corrupted continuations of `split` (same contexts); first row: `real`.
-
-    `swap` is left out (no row) when the split holds a single song."""
-    from metrics.two_sample import auroc
-
-    if max_phrases is not None and len(split) > max_phrases:
-        split = split.subset(np.sort(np.random.default_rng(seed).choice(len(split), max_phrases, replace=False)))
-    if len(split) < 2:
-        raise UserError("the validity suite needs at least two phrases; use a larger test split")
-    vocab = critic.vocab
-    contexts, continuations = split.token_lists("context"), split.token_lists("continuation")
-    songs = split.arrays["song"]
-    real = critic.score(contexts, continuations)
-    has_realness = len(getattr(critic, "calibration", ())) > 0
-    rows = [ValidityRow("real", 0.5, float(real.mean()), float(critic.realness(real).mean()) if has_realness else float("nan"))]
-    for name in names:
-        if name == "swap" and len(np.unique(songs)) < 2:
-            continue
-        scores = critic.score(contexts, corrupt(name, contexts, continuations, songs, vocab, unigram, seed))
-        rows.append(ValidityRow(name, auroc(scores, real), float(scores.mean()),
-                                float(critic.realness(scores).mean()) if has_realness else float("nan")))
-    return rows
-
-
-__all__ = ["CORRUPTIONS", "ValidityRow", "corrupt", "jitter", "random_pitch", "shuffle_pitch", "swap", "tritone",
-           "validity_suite"]
+__all__ = ["CORRUPTIONS", "corrupt", "jitter", "random_pitch", "shuffle_pitch", "swap", "tritone"]

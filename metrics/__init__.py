@@ -9,7 +9,8 @@ Notes are arrays of `phrases.NOTE_DTYPE`, one per phrase; a set of phrases is a 
                                                                      polyphony_rate, and <each>_diff
     TrainingPatterns.from_split(data.train); copy_rate(gen_notes, patterns) -> copy_rate
     fcd(emb_gen, emb_ref); c2st_auroc(x_gen, x_ref, seed); critic_gap(scores_gen, scores_ref)
-    bootstrap(metric, *samples, seed=0) -> (value, ci_low, ci_high); with_ci(key, interval)
+    critic_gap_interval(bootstrap(auroc, scores_gen, scores_ref)) -> critic_gap with its interval
+    bootstrap(metric, *samples, seed=0) -> (value, ci_low, ci_high); with_ci(key, interval, bounds)
 """
 
 from metrics.bootstrap import bootstrap, with_ci
@@ -21,10 +22,10 @@ from metrics.musical import (
     pitch_range, polyphony_rate, scale_consistency,
 )
 from metrics.plagiarism import TrainingPatterns, copy_rate, longest_copied_run
-from metrics.two_sample import auroc, c2st_auroc, critic_gap
+from metrics.two_sample import auroc, c2st_auroc, critic_gap, critic_gap_interval
 
 __all__ = [
-    "TrainingPatterns", "auroc", "bits_per_note", "bootstrap", "c2st_auroc", "copy_rate", "critic_gap",
+    "TrainingPatterns", "auroc", "bits_per_note", "bootstrap", "c2st_auroc", "copy_rate", "critic_gap", "critic_gap_interval",
     "descriptor_matrix", "fcd", "frechet_distance", "frechet_distance_gaussians", "grooving_similarity",
     "jsd", "jsd_metrics", "longest_copied_run", "loss_metrics", "musical_metrics", "nll_per_token",
     "note_density", "note_histograms", "pitch_class_entropy", "pitch_range", "polyphony_rate",

@@ -74,7 +74,13 @@ def _interval(value: float, reps: list[float], tail: float, method: str) -> Inte
     return float(value), float(low), float(high)
 
 
-def with_ci(key: str, interval: Interval) -> dict[str, float]:
-    """{key: value, key_ci_low: low, key_ci_high: high}: the leaderboard's names for an interval."""
+def with_ci(key: str, interval: Interval, bounds: tuple[float, float] = (-np.inf, np.inf)) -> dict[str, float]:
+    """{key: value, key_ci_low: low, key_ci_high: high}: the leaderboard's names for an interval.
+
+    An interval a reader can trust: widened to contain its point estimate (a percentile interval
+    of a skewed replicate distribution can miss it) and cut to the metric's range `bounds` (a
+    basic interval of a divergence can reach below 0, where no divergence is)."""
     value, low, high = interval
-    return {key: value, f"{key}_ci_low": low, f"{key}_ci_high": high}
+    if not (np.isnan(low) or np.isnan(high)):
+        low, high = max(min(low, value), bounds[0]), min(max(high, value), bounds[1])
+    return {key: value, f"{key}_ci_low": float(low), f"{key}_ci_high": float(high)}

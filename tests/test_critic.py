@@ -17,8 +17,9 @@ import torch
 from conftest import cli, mlflow_store
 from critics.base import realness_from
 from critics.corruptions import (
-    CORRUPTIONS, corrupt, jitter, random_pitch, shuffle_pitch, swap, tritone, validity_suite,
+    CORRUPTIONS, corrupt, jitter, random_pitch, shuffle_pitch, swap, tritone,
 )
+from critics.validity import mixing_ladder, paired_accuracy, validity_suite
 from critics.vae import VAECritic, VAEConfig, active_units
 from phrases import Unigram, Vocab
 from phrases.config import REPO_ROOT
@@ -257,8 +258,31 @@ def test_validity_suite_reports_every_corruption(trained, jazz_data, vocab):
     rows = {r.name: r for r in validity_suite(critic, jazz_data.val, Unigram.fit(jazz_data.train, vocab), seed=0)}
     one_song = len(np.unique(jazz_data.val.arrays["song"])) < 2
     assert set(rows) == {"real", *CORRUPTIONS} - ({"swap"} if one_song else set())
-    assert all(0.0 <= r.auroc <= 1.0 for r in rows.values())
+    assert all(0.0 <= r.auroc <= 1.0 and 0.0 <= r.paired <= 1.0 for r in rows.values())
     assert rows["random"].auroc > 0.9 and rows["random"].realness < rows["real"].realness
+    for name, r in rows.items():
+        if name == "real":
+            continue
+        assert set(r.baselines) == {"mean_interval", "pc_mismatch", "unigram_nll"}
+        assert r.floor == pytest.approx(min(max(a for a, _ in r.baselines.values()) + 0.05, 0.98))
+        assert r.valid == (r.auroc >= r.floor)
+    # what each baseline is blind to, by construction
+    assert rows["jitter"].baselines["mean_interval"][0] == 0.5 and rows["jitter"].baselines["pc_mismatch"][0] == 0.5
+    assert rows["tritone"].baselines["mean_interval"][0] == pytest.approx(0.5, abs=0.05)
+    assert rows["shuffle_pitch"].baselines["pc_mismatch"][0] == 0.5
+    assert rows["random_pitch_100"].baselines["mean_interval"][0] > 0.8  # random pitches leap
+
+
+def test_paired_accuracy_counts_pairs_and_ties():
+    assert paired_accuracy([2, 1, 3, 5], [1, 1, 4, 0]) == pytest.approx((1 + 0.5 + 0 + 1) / 4)
+
+
+def test_mixing_ladder_rises_with_the_share_of_noise(trained, jazz_data, vocab):
+    critic, _, _ = trained
+    ladder = mixing_ladder(critic, jazz_data.test, Unigram.fit(jazz_data.train, vocab), seed=0)
+    assert [q for q, _ in ladder] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    gaps = [g for _, g in ladder]
+    assert all(0.0 <= g <= 1.0 for g in gaps) and gaps[-1] > 0.8 and gaps[-1] > gaps[0]
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -285,8 +309,10 @@ def test_train_critic_logs_the_validity_suite(cli_trained):
     metrics = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"]).get_run(run_id).data.metrics
     for name in ("random_pitch_10", "random_pitch_100", "tritone", "shuffle_pitch", "jitter", "random"):
         assert 0.0 <= metrics[f"auroc_{name}"] <= 1.0, name
-    for key in ("val_elbo", "val_kl", "active_units"):
+        assert 0.0 <= metrics[f"paired_{name}"] <= 1.0 and 0.0 <= metrics[f"mean_interval_auroc_{name}"] <= 1.0
+    for key in ("val_elbo", "val_kl", "active_units", "validity_pass", "ladder_gap_q000", "ladder_gap_q100"):
         assert key in metrics
+    assert "mean_interval" in out.stdout and "mixing ladder" in out.stdout
 
 
 def test_sigkill_then_resume_reaches_the_same_weights(cli_trained, jazz_dir):

@@ -51,6 +51,19 @@ def test_with_ci_names():
     }
 
 
+def test_intervals_hold_their_point_and_stay_in_range():
+    # a basic interval reaching below 0 is cut at 0; one that misses its point is widened to it
+    assert with_ci("jsd_step", (0.01, -0.02, 0.03), (0.0, 1.0)) == {
+        "jsd_step": 0.01, "jsd_step_ci_low": 0.0, "jsd_step_ci_high": 0.03}
+    assert with_ci("realness", (0.9, 0.91, 1.2), (0.0, 1.0)) == {
+        "realness": 0.9, "realness_ci_low": 0.9, "realness_ci_high": 1.0}
+    rng = np.random.default_rng(3)
+    for _ in range(20):  # on real bootstrap output: always inside the range, always around the point
+        x = rng.exponential(0.01, size=30)  # a small positive statistic: its basic interval reaches below 0
+        m = with_ci("m", bootstrap(np.mean, x, n_boot=50, seed=1, method="basic"), (0.0, 1.0))
+        assert 0.0 <= m["m_ci_low"] <= m["m"] <= m["m_ci_high"] <= 1.0
+
+
 def test_basic_interval_undoes_the_upward_bias_of_a_divergence():
     # Two samples of one distribution: the true JSD is 0, the plug-in estimate is above it and
     # its bootstrap replicates higher still; only the basic interval holds the true 0.

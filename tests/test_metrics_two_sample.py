@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrics.two_sample import auroc, c2st_auroc, critic_gap
+from metrics.bootstrap import bootstrap
+from metrics.two_sample import auroc, c2st_auroc, critic_gap, critic_gap_interval
 
 
 def test_critic_gap_hand_values():
@@ -36,3 +37,16 @@ def test_c2st_refuses_bad_shapes():
         c2st_auroc(np.zeros((10, 2)), np.zeros((10, 3)))
     with pytest.raises(ValueError):
         c2st_auroc(np.zeros((1, 2)), np.zeros((10, 2)))
+
+
+def test_critic_gap_interval_comes_from_the_signed_auroc():
+    # an AUROC interval holding 0.5: the gap interval starts at 0 and holds the point
+    assert critic_gap_interval((0.501, 0.43, 0.57)) == pytest.approx((0.002, 0.0, 0.14))
+    # entirely above (or below) 0.5: the image of the interval
+    assert critic_gap_interval((0.8, 0.7, 0.9)) == pytest.approx((0.6, 0.4, 0.8))
+    assert critic_gap_interval((0.2, 0.1, 0.3)) == pytest.approx((0.6, 0.4, 0.8))
+    # on two samples from one distribution: the point is inside, the low end at 0
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=64), rng.normal(size=256)
+    gap, low, high = critic_gap_interval(bootstrap(auroc, a, b, n_boot=200, seed=0))
+    assert gap == pytest.approx(critic_gap(a, b)) and low == 0.0 <= gap <= high <= 1.0
