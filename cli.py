@@ -159,7 +159,7 @@ def critique(path: Annotated[Path, typer.Argument(help="A MIDI file, or a folder
     from benchmark.lookup import find_critic
 
     files = midi_files(path)
-    found = find_critic(data(quiet=True).data_hash, device, checkpoint)
+    found = find_critic(data(quiet=True), device, checkpoint)
     say(f"using {found.description}")
     show(report(rate(files, found.model), found.model))
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from critics.default import file_sha256
 from phrases.errors import UserError
 from training.tracking import EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, latest_run, run_artifact
 
@@ -21,6 +22,8 @@ class Found:
     model: object
     run_id: str
     description: str  # "critic-vae run 1a2b3c (budget quick, data 0f1e2d3c, trained 2026-12-01 05:12)"
+    sha256: str = ""  # of the checkpoint file
+    source: str = "trained"  # "trained", "checkpoint" (named by the user) or "default" (shipped)
 
 
 def _describe(what: str, run) -> str:
@@ -32,12 +35,13 @@ def _describe(what: str, run) -> str:
 def _load(cls, what: str, run, checkpoint: Path | None, device: str, command: str, data_hash: str) -> Found:
     if checkpoint is not None:
         model = cls.load(checkpoint, device)
-        return Found(model, model.run_id or "", f"{what} checkpoint {checkpoint} (data {model.data_hash or '?'})")
+        return Found(model, model.run_id or "", f"{what} checkpoint {checkpoint} (data {model.data_hash or '?'})",
+                     file_sha256(checkpoint), "checkpoint")
     if run is None:
         raise MissingModel(f"no trained {what} for data_hash {data_hash}: run `python cli.py {command}` with the "
                            "same data options (or pass --checkpoint FILE)")
-    return Found(cls.load(run_artifact(run.info.run_id, "checkpoint/best.pt"), device), run.info.run_id,
-                 _describe(what, run))
+    path = run_artifact(run.info.run_id, "checkpoint/best.pt")
+    return Found(cls.load(path, device), run.info.run_id, _describe(what, run), file_sha256(path))
 
 
 def find_generator(name: str, data_hash: str, device: str = "auto", checkpoint: Path | None = None) -> Found:
@@ -47,11 +51,21 @@ def find_generator(name: str, data_hash: str, device: str = "auto", checkpoint: 
     return _load(get_generator_class(name), name, run, checkpoint, device, f"train-generator {name}", data_hash)
 
 
-def find_critic(data_hash: str, device: str = "auto", checkpoint: Path | None = None) -> Found:
-    from critics.vae import VAECritic
+def find_critic(data, device: str = "auto", checkpoint: Path | None = None) -> Found:
+    """The critic to measure `data` with: a checkpoint the user names; else the newest critic the
+    user trained on this data; else the shipped default critic when it fits the data
+    (`critics.default`)."""
+    from critics import default
+    from training.checkpoint import load_checkpoint
 
-    run = None if checkpoint else latest_run(EXPERIMENT_CRITICS, data_hash)
-    found = _load(VAECritic, "critic-vae", run, checkpoint, device, "train-critic", data_hash)
+    run = None if checkpoint else latest_run(EXPERIMENT_CRITICS, data.data_hash)
+    if run is None and checkpoint is None and default.available():
+        critic = default.load(device)
+        if default.matches(critic, data):
+            return Found(critic, critic.run_id or "", f"the default critic {default.VERSION} (sha256 "
+                         f"{default.SHA256[:12]}, {default.FILE.name})", default.SHA256, "default")
+    kind = load_checkpoint(checkpoint)["kind"] if checkpoint else f"critic-{run.data.tags['critic']}" if run else "critic-vae"
+    found = _load(default.critic_class(kind), "critic", run, checkpoint, device, "train-critic", data.data_hash)
     if len(found.model.calibration) == 0:
         raise UserError(f"{found.description}: the critic is not calibrated (an interrupted training?); "
                         "run train-critic to the end")

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.leaderboard import EXPERIMENT_LEADERBOARD, table_rows
-from benchmark.lookup import MissingModel, find_critic, find_generator, pretrained_checkpoint
+from benchmark.lookup import Found, MissingModel, find_critic, find_generator, pretrained_checkpoint
 from benchmark.plots import piano_roll_grid, table_png
 from benchmark.options import BenchmarkOptions
 from benchmark.runner import Benchmark, BenchmarkResult, Row, new_benchmark_id, rank
-from training.tracking import experiment_id, mark_complete, process_tags, with_retries
+from critics.default import file_sha256
+from training.tracking import experiment_id, mark_complete, process_tags, run_artifact, with_retries
 
 
 def load_generator(name: str, data, options: BenchmarkOptions, train_missing: bool, quick: bool, log):
@@ -33,20 +34,24 @@ def load_generator(name: str, data, options: BenchmarkOptions, train_missing: bo
     return found.model, found.run_id
 
 
-def load_critic(data, options: BenchmarkOptions, train_missing: bool, quick: bool, log):
+def load_critic(data, options: BenchmarkOptions, train_missing: bool, quick: bool, log) -> Found:
+    """The critic (`lookup.find_critic`), trained with the quick budget when there is none and
+    `--quick` or `--train-missing` says so."""
     from benchmark.train import quick_critic
 
     try:
-        found = find_critic(data.data_hash, options.device)
+        found = find_critic(data, options.device)
     except MissingModel:
         if not (train_missing or quick):
-            raise MissingModel(f"no trained critic for data_hash {data.data_hash}: run "
-                               f"`python cli.py train-critic` (or pass --train-missing)") from None
-        log("critic: no trained critic for this data; training one with a quick budget")
+            raise MissingModel(f"no critic for data_hash {data.data_hash} (the default critic fits the default "
+                               "tokenizer and phrase length only): run `python cli.py train-critic` with these data "
+                               "options (or pass --train-missing)") from None
+        log("critic: no critic for this data; training one with a quick budget")
         critic = quick_critic(data, options.device, options.seed, log)
-        return critic, critic.run_id
+        found = Found(critic, critic.run_id, f"critic run {critic.run_id} (budget quick, trained just now)",
+                      file_sha256(run_artifact(critic.run_id, "checkpoint/best.pt")))
     log(f"critic: {found.description}")
-    return found.model, found.run_id
+    return found
 
 
 def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, quick: bool = False,
@@ -58,9 +63,10 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
 
     set_threads()
     t0 = time.perf_counter()
-    critic, critic_run_id = load_critic(data, options, train_missing, quick, log)
+    found = load_critic(data, options, train_missing, quick, log)
     train_seconds = time.perf_counter() - t0
-    bench = Benchmark(data, critic, options, critic_run_id, log)
+    bench = Benchmark(data, found.model, options, log)
+    bench.critic_tags = {"critic_run_id": found.run_id, "critic_sha": found.sha256, "critic_source": found.source}
     bench.stage_seconds["critic (load or train)"] = train_seconds
     rows: list[Row] = []
     for name in options.generators:
@@ -108,7 +114,7 @@ def log_to_mlflow(result: BenchmarkResult, bench: Benchmark) -> None:
     table = table_png(header, cells, f"phrasebench leaderboard {result.benchmark_id}")
     for row in result.rows:
         tags = {
-            "generator": row.name, "benchmark_id": result.benchmark_id, "critic_run_id": bench.critic_run_id,
+            "generator": row.name, "benchmark_id": result.benchmark_id, **bench.critic_tags,
             "generator_run_id": row.generator_run_id, "data_hash": bench.data.data_hash,
             "seed": str(bench.options.seed), "status": row.status,
             "reference_row": str(row.name in ("real", "random")).lower(),

@@ -63,10 +63,9 @@ def select_contexts(n_test: int, n: int, seed: int) -> np.ndarray:
 class Benchmark:
     """Holds what every row is scored against: reference phrases, critic, training patterns."""
 
-    def __init__(self, data, critic, options: BenchmarkOptions, critic_run_id: str = "",
-                 log: Callable[[str], None] = print) -> None:
+    def __init__(self, data, critic, options: BenchmarkOptions, log: Callable[[str], None] = print) -> None:
         self.data, self.critic, self.options, self.log = data, critic, options, log
-        self.critic_run_id = critic_run_id
+        self.critic_tags: dict[str, str] = {}  # which critic measured: run id, file sha256, source
         self.tokenizer = data.tokenizer
         self.stage_seconds: dict[str, float] = {}
         with self._stage("reference"):

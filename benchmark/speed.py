@@ -253,7 +253,7 @@ def measure(corpus: Path, workers: int | None = None, with_benchmark: bool = Tru
     rows += generator_speed(data)
     rows += adversarial_speed(data)
     try:  # the trained critic when there is one; the speed of an untrained one is the same
-        critic = find_critic(data.data_hash, "cpu").model
+        critic = find_critic(data, "cpu").model
     except MissingModel:
         critic = VAECritic(data.tokenizer, device="cpu")
     rows.append(critic_speed(critic, data.test))

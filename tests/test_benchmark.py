@@ -67,9 +67,9 @@ def test_every_row_and_key(store, jazz_data):
     bid, entries = fetch(result.benchmark_id)
     assert bid == result.benchmark_id and {e[0] for e in entries} == names
     for name, status, metrics, tags in entries:
-        for tag in ("generator", "benchmark_id", "critic_run_id", "generator_run_id", "data_hash", "seed"):
+        for tag in ("generator", "benchmark_id", "critic_run_id", "critic_sha", "generator_run_id", "data_hash", "seed"):
             assert tag in tags
-        assert tags["data_hash"] == jazz_data.data_hash and status == "ok"
+        assert tags["data_hash"] == jazz_data.data_hash and status == "ok" and len(tags["critic_sha"]) == 64
         assert metrics["critic_gap"] == next(r for r in result.rows if r.name == name).metrics["critic_gap"]
     run_id = mlflow.search_runs(filter_string=f"tags.benchmark_id = '{bid}' and tags.generator = 'lstm'",
                                 experiment_names=["phrasebench-leaderboard"], output_format="list")[0].info.run_id
