@@ -95,7 +95,7 @@ def train_generator(
 
 @command("train-critic")
 @data_options
-@training_options(epochs=30, max_minutes=18.0, batch_size=32)
+@training_options(epochs=30, max_steps=4000, batch_size=32, patience=30)
 def train_critic(data, training, suite_phrases: Annotated[Optional[int], typer.Option(help="Score at most this many test phrases in the validity suite (default: all).", min=2)] = None) -> None:
     """Train the VAE anomaly critic on real doubled phrases, calibrate it on the validation split,
     run the validity suite on the test split; one MLflow run in phrasebench-critics.

@@ -21,7 +21,7 @@ class MissingModel(UserError):
 class Found:
     model: object
     run_id: str
-    description: str  # "critic-vae run 1a2b3c (budget quick, data 0f1e2d3c, trained 2026-12-01 05:12)"
+    description: str  # "critic run 1a2b3c (budget quick, data 0f1e2d3c, trained 2026-12-01 05:12)"
     sha256: str = ""  # of the checkpoint file
     source: str = "trained"  # "trained", "checkpoint" (named by the user) or "default" (shipped)
 
@@ -32,23 +32,25 @@ def _describe(what: str, run) -> str:
             f"data {run.data.tags.get('data_hash', '?')}, trained {started})")
 
 
-def _load(cls, what: str, run, checkpoint: Path | None, device: str, command: str, data_hash: str) -> Found:
+def _load(load, what: str, run, checkpoint: Path | None, command: str, data_hash: str) -> Found:
+    """`load(path)` of the checkpoint the user names, else of the run's logged one."""
     if checkpoint is not None:
-        model = cls.load(checkpoint, device)
+        model = load(checkpoint)
         return Found(model, model.run_id or "", f"{what} checkpoint {checkpoint} (data {model.data_hash or '?'})",
                      file_sha256(checkpoint), "checkpoint")
     if run is None:
         raise MissingModel(f"no trained {what} for data_hash {data_hash}: run `python cli.py {command}` with the "
                            "same data options (or pass --checkpoint FILE)")
     path = run_artifact(run.info.run_id, "checkpoint/best.pt")
-    return Found(cls.load(path, device), run.info.run_id, _describe(what, run), file_sha256(path))
+    return Found(load(path), run.info.run_id, _describe(what, run), file_sha256(path))
 
 
 def find_generator(name: str, data_hash: str, device: str = "auto", checkpoint: Path | None = None) -> Found:
     from generators.registry import get_generator_class
 
     run = None if checkpoint else latest_run(EXPERIMENT_GENERATORS, data_hash, generator=name)
-    return _load(get_generator_class(name), name, run, checkpoint, device, f"train-generator {name}", data_hash)
+    cls = get_generator_class(name)
+    return _load(lambda path: cls.load(path, device), name, run, checkpoint, f"train-generator {name}", data_hash)
 
 
 def find_critic(data, device: str = "auto", checkpoint: Path | None = None) -> Found:
@@ -64,8 +66,10 @@ def find_critic(data, device: str = "auto", checkpoint: Path | None = None) -> F
         if default.matches(critic, data):
             return Found(critic, critic.run_id or "", f"the default critic {default.VERSION} (sha256 "
                          f"{default.SHA256[:12]}, {default.FILE.name})", default.SHA256, "default")
-    kind = load_checkpoint(checkpoint)["kind"] if checkpoint else f"critic-{run.data.tags['critic']}" if run else "critic-vae"
-    found = _load(default.critic_class(kind), "critic", run, checkpoint, device, "train-critic", data.data_hash)
+    def load(path: Path):  # the critic class a checkpoint holds
+        return default.critic_class(load_checkpoint(path)["kind"]).load(path, device)
+
+    found = _load(load, "critic", run, checkpoint, "train-critic", data.data_hash)
     if len(found.model.calibration) == 0:
         raise UserError(f"{found.description}: the critic is not calibrated (an interrupted training?); "
                         "run train-critic to the end")

@@ -78,7 +78,8 @@ class Benchmark:
             self.tempos = self.phrases.arrays["tempo_qpm"]
             ref_index = select_contexts(len(data.val), options.reference_size, options.seed + 1)
             ref = data.val.subset(ref_index)
-            self.ref_scores, self.ref_embed = critic.analyze(ref.token_lists("context"), ref.token_lists("continuation"))
+            analysis = critic.analyze(ref.token_lists("context"), ref.token_lists("continuation"))
+            self.ref_scores, self.ref_embed = analysis.anomaly, analysis.embedding
             self.ref_notes = [ref[i].continuation_notes for i in range(len(ref))]
             self.ref_features = self._features(self.ref_embed, self.ref_notes)
             self.patterns = TrainingPatterns.from_split(data.train)
@@ -138,7 +139,8 @@ class Benchmark:
             row.decoded = [decode_phrase(self.tokenizer, c, k, t, self.data.config.phrase_bars)
                            for c, k, t in zip(self.contexts, row.continuations, self.tempos)]
             notes = [d.continuation_notes for d in row.decoded]
-            scores, embed = self.critic.analyze(self.contexts, row.continuations)
+            analysis = self.critic.analyze(self.contexts, row.continuations)
+            scores, embed = analysis.anomaly, analysis.embedding
             realness = self.critic.realness(scores)
             m: dict[str, float] = {}
             signed = bootstrap(auroc, scores, self.ref_scores, n_boot=o.n_boot, seed=o.seed)
@@ -158,7 +160,7 @@ class Benchmark:
             m["malformed_tokens"] = float(sum(d.malformed for d in row.decoded))
             m["notes_per_continuation"] = float(np.mean([len(n) for n in notes]))
             row.metrics = m
-            row.per_phrase = {"anomaly": scores, "realness": realness,
+            row.per_phrase = {"anomaly": scores, "realness": realness, **analysis.components,
                               "notes": np.array([len(n) for n in notes]),
                               "tokens": np.array([len(c) for c in row.continuations])}
         return row

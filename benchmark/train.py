@@ -96,10 +96,10 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
     critic = VAECritic(data.tokenizer, config_from_options(VAECritic.config_class, model_opts), device, config.seed)
     critic.phrase_config = data.config.to_dict()
     config = _settle(config, data, (EXPERIMENT_CRITICS, "critic", critic.name))
-    log(f"critic-vae: {critic.num_parameters():,} parameters on {critic.device}; "
+    log(f"critic: {critic.num_parameters():,} parameters on {critic.device}; "
         f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
     result = critic.fit(data.train, data.val, config)
-    log(f"critic-vae: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
+    log(f"critic: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
     unigram = Unigram.fit(data.train, critic.vocab)
     rows = validity_suite(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases)
     ladder = mixing_ladder(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases)
@@ -137,5 +137,5 @@ def critic_report(critic, result, rows, ladder) -> list:
     return [validity_table(rows), f"critic beats the baselines' floor on {valid} of {len(rows) - 1} corruptions",
             f"mixing ladder (critic_gap of real test continuations with a share q of unigram noise): {gaps} "
             f"({'strictly rising' if rising else 'NOT strictly rising'})",
-            *fit_summary("critic-vae", result, f", val_kl {m['val_kl']:.2f} nats/phrase, active_units "
+            *fit_summary("critic", result, f", val_kl {m['val_kl']:.2f} nats/phrase, active_units "
                                                f"{int(m['active_units'])}/{critic.config.latent}")]

@@ -1,7 +1,8 @@
 """The critic interface: what every critic, the VAE and any later one, provides.
 
     fit(train, val, config) -> None                   trains; logs to MLflow; writes checkpoints
-    score(contexts, continuations) -> anomaly          per phrase, nats/token, higher = stranger
+    score(contexts, continuations) -> anomaly          per phrase, higher = stranger
+    analyze(contexts, continuations) -> Analysis       anomaly, embedding and components in one pass
     embed(contexts, continuations) -> latent means     (n, d), for Fréchet distance and C2ST
     calibrate(real_val) ; realness(scores)             share of real held-out phrases scoring worse
     save(path) / load(path)                            checkpoints load with torch.load(weights_only=True)
@@ -15,6 +16,7 @@ real one gets 0. It is non-increasing in s.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -23,6 +25,16 @@ import numpy as np
 from phrases.errors import UserError
 
 Tokens = Sequence[Sequence[int]]
+
+
+@dataclass
+class Analysis:
+    """What one pass of a critic over phrases gives: the anomaly of each, its latent mean, and the
+    components the anomaly was made of (name -> one value per phrase)."""
+
+    anomaly: np.ndarray
+    embedding: np.ndarray
+    components: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def realness_from(reference: np.ndarray, scores) -> np.ndarray:
@@ -45,15 +57,15 @@ class Critic(ABC):
 
     @abstractmethod
     def score(self, contexts: Tokens, continuations: Tokens) -> np.ndarray:
-        """Anomaly of each (context, continuation) pair in nats per continuation token; higher = stranger."""
+        """Anomaly of each (context, continuation) pair; higher = stranger."""
 
     @abstractmethod
     def embed(self, contexts: Tokens, continuations: Tokens) -> np.ndarray:
         """Latent means, one row per phrase."""
 
-    def analyze(self, contexts: Tokens, continuations: Tokens) -> tuple[np.ndarray, np.ndarray]:
-        """(anomaly, latent means) of each pair; a critic that gets both from one pass overrides it."""
-        return self.score(contexts, continuations), self.embed(contexts, continuations)
+    def analyze(self, contexts: Tokens, continuations: Tokens) -> Analysis:
+        """Anomaly and latent means of each pair; a critic that gets both from one pass overrides it."""
+        return Analysis(self.score(contexts, continuations), self.embed(contexts, continuations))
 
     def calibrate(self, real_val) -> np.ndarray:
         """Score the real phrases of a (validation) split and keep them as the realness reference."""

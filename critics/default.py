@@ -47,7 +47,7 @@ def critic_class(kind: str):
     from critics.vae import VAECritic
     from phrases.errors import UserError
 
-    classes = {VAECritic.kind: VAECritic}
+    classes = {VAECritic.kind: VAECritic}  # (critic-vae, the v1 critic's kind, is no longer read)
     if kind not in classes:
         raise UserError(f"a {kind!r} checkpoint is not a critic this version knows ({', '.join(classes)})")
     return classes[kind]
