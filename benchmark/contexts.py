@@ -72,7 +72,9 @@ class Manifest:
         return [item.id for item in self.items]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
+        d = asdict(self)
+        first = {"format": d.pop("format"), "instructions": d.pop("instructions").splitlines()}
+        return json.dumps({**first, **d}, indent=2)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -82,6 +84,7 @@ class Manifest:
             if d.get("format") != FORMAT:
                 raise ValueError(f"format {d.get('format')!r}, not {FORMAT!r}")
             d["items"] = [ContextItem(**item) for item in d["items"]]
+            d["instructions"] = "\n".join(d.get("instructions", []))
             return cls(**d)
         except (OSError, ValueError, TypeError, KeyError) as e:
             raise UserError(f"{path}: not a manifest of `python cli.py export-contexts` ({e}); "

@@ -68,3 +68,12 @@ def pretrained_checkpoint(run_id: str) -> Path | None:
     if "pretrain_checkpoint/best.pt" not in names:
         return None
     return run_artifact(run_id, "pretrain_checkpoint/best.pt")
+
+
+def run_budget(run_id: str) -> str:
+    """The `budget` tag of a training run: "quick" for the minutes-long models of --quick."""
+    import mlflow
+
+    from training.tracking import with_retries
+
+    return with_retries(lambda: mlflow.get_run(run_id)).data.tags.get("budget", "full") if run_id else "full"

@@ -34,3 +34,20 @@ def write_samples(generator, out: Path, length: Length, num: int, temperature: f
         decoded.two_track_score().dump_midi(str(path))
         samples.append(Sample(path, len(decoded.continuation_notes), decoded.malformed))
     return samples
+
+
+def generate_command(name: str, prepared, out: Path, context: Path | None, context_bars: int, start_bar: int,
+                     bars: int | None, notes: int | None, temperature: float, top_p: float, num: int, seed: int,
+                     checkpoint: Path | None, device: str, log) -> list[str]:
+    """`cli.py generate`: write the samples; the lines it prints."""
+    from benchmark.lookup import find_generator
+    from phrases.errors import UserError
+
+    if bars is not None and notes is not None:
+        raise UserError("give --bars N or --notes N, not both")
+    found = find_generator(name, prepared.data_hash, device, checkpoint)
+    log(f"using {found.description}")
+    samples = write_samples(found.model, out, Length(notes=notes) if notes else Length(bars=bars or 4), num,
+                            temperature, top_p, seed, prepared.config, context, context_bars, start_bar)
+    return ([f"{s.path}  {s.notes} notes" for s in samples]
+            + [f"{len(samples)} files in {out}; {sum(s.malformed for s in samples)} malformed tokens dropped"])
