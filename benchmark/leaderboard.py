@@ -131,7 +131,7 @@ def _view_tag(view: str) -> str:
 def _view(name: str, facets: dict) -> str:
     """A saved view of MLflow's runs page (its 'Views' menu; `?viewStateShareKey=ID` opens it)."""
     now = int(time.time() * 1000)
-    state = {**facets, "selectedColumns": VIEW_COLUMNS}
+    state = {**facets, "selectedColumns": VIEW_COLUMNS, "columnOrder": VIEW_COLUMNS}
     return json.dumps({"name": name, "createdAt": now, "updatedAt": now, "state": json.dumps(state)})
 
 

@@ -106,25 +106,33 @@ def piano_roll_grid(examples: list[RollExample], row: str):
 
 
 def table_png(header: list[str], rows: list[list[str]], title: str, notes: list[str] = ()):
-    """The printed leaderboard as a matplotlib figure, large enough to read when scaled down."""
+    """The printed leaderboard as a matplotlib figure, large enough to read when scaled down: the
+    title, the table, and its notes wrapped beneath."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    width = max(10.0, 1.0 + 0.11 * sum(max(len(h.split("\n")[0]), *(len(r[j]) for r in rows)) for j, h in enumerate(header)))
-    fig, ax = plt.subplots(figsize=(width, 1.6 + 0.5 * (len(rows) + 2) + 0.3 * len(notes)))
+    cells = [[c.replace("\n", " (") + (")" if "\n" in c else "") for c in r] for r in rows] or [["-"] * len(header)]
+    chars = [max(max(len(x) for x in h.split("\n")), *(len(r[j]) for r in cells)) for j, h in enumerate(header)]
+    width = max(8.0, 0.6 + 0.12 * sum(c + 3 for c in chars))
+    wrapped = [line for n in notes for line in textwrap.wrap(n, int(width * 10.5))]
+    rows_in, head_in, title_in, notes_in = 0.42 * len(cells), 0.75, 0.6, 0.24 * len(wrapped) + 0.2
+    height = title_in + head_in + rows_in + notes_in
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes([0.01, notes_in / height, 0.98, (head_in + rows_in) / height])
     ax.axis("off")
-    table = ax.table(cellText=rows or [["-"] * len(header)], colLabels=header, loc="upper center", cellLoc="center")
+    table = ax.table(cellText=cells, colLabels=header, cellLoc="center", bbox=[0, 0, 1, 1],
+                     colWidths=[c + 3 for c in chars])
     table.auto_set_font_size(False)
     table.set_fontsize(12)
-    table.scale(1, 2.2)
-    table.auto_set_column_width(list(range(len(header))))
     for (r, _), cell in table.get_celld().items():
         if r == 0:
             cell.set_text_props(fontweight="bold")
-            cell.set_height(cell.get_height() * 1.6)
-    ax.set_title(title, fontsize=14, loc="left")
-    if notes:
-        fig.text(0.01, 0.01, "\n".join(notes), fontsize=10, va="bottom")
+            cell.set_facecolor("#f0f0f0")
+    fig.text(0.01, 1 - 0.35 / height, title, fontsize=14, va="center")
+    for i, line in enumerate(wrapped):
+        fig.text(0.01, (notes_in - 0.2 - 0.24 * i) / height, line, fontsize=10, va="top")
     return fig

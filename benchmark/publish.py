@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import tempfile
 import time
 from pathlib import Path
@@ -103,18 +102,16 @@ def row_media(row: Row, real: Row | None, bench: Benchmark, folder: Path, synth,
 
 
 def _table(entries: list[tuple]) -> dict[str, list]:
-    """The leaderboard for `mlflow.log_table`: one row per leaderboard row, every key and interval."""
-    cols: dict[str, list] = {"rank": [], "row": [], "source": [], "budget": [], "status": []}
-    for k in LEADERBOARD_KEYS:
-        cols.update({k: [], f"{k}_ci_low": [], f"{k}_ci_high": []})
+    """The leaderboard for `mlflow.log_table`, as the printed table reads: one row per leaderboard
+    row, each key with its interval in one column."""
+    cols: dict[str, list] = {"rank": [], "row": [], "source": [], "budget": [], "status": [],
+                             **{k: [] for k in LEADERBOARD_KEYS}}
     for name, status, metrics, tags in entries:
         for key, value in (("rank", int(metrics["rank"])), ("row", name), ("source", tags["source"]),
                            ("budget", tags.get("budget", "")), ("status", status)):
             cols[key].append(value)
         for k in LEADERBOARD_KEYS:
-            for col in (k, f"{k}_ci_low", f"{k}_ci_high"):
-                v = metrics.get(col)
-                cols[col].append(None if v is None or not math.isfinite(v) else round(float(v), 6))
+            cols[k].append(fmt(metrics, k) if status == "ok" else "-")
     return cols
 
 
