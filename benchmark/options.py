@@ -31,4 +31,5 @@ BENCHMARK_OPTIONS = {
     "seed": (int, 0, "Seed of the test contexts, the sampling, the random row and the bootstrap.", {}),
     "n_boot": (int, 200, "Bootstrap resamples for the 95% intervals.", {"min": 5, "max": 100_000}),
     "device": (str, "auto", "auto (CUDA when present), cpu or cuda.", {}),
+    "report_dir": (Path, Path("outputs") / "benchmarks", "Folder for the HTML report (a subfolder per benchmark).", {}),
 }

@@ -131,6 +131,7 @@ def publish(result: BenchmarkResult, bench: Benchmark, quick: bool = False, log=
     result.report."""
     import matplotlib.pyplot as plt
     import mlflow
+    import pandas as pd
 
     t0 = time.perf_counter()
     exp = leaderboard_experiment()
@@ -172,7 +173,7 @@ def publish(result: BenchmarkResult, bench: Benchmark, quick: bool = False, log=
                         mlflow.log_artifact(str(Path(tmp) / row.name / "piano_rolls.png"))
                         mlflow.log_text(_per_phrase_csv(row, bench), "phrases.csv")
                     mlflow.log_figure(picture, "leaderboard.png")
-                    mlflow.log_table(table, "leaderboard.json")
+                    mlflow.log_table(pd.DataFrame(table, dtype=object), "leaderboard.json")
                     mlflow.log_artifact(str(report))
 
             with_retries(log_run)
