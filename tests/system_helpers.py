@@ -30,9 +30,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 SCREENSHOTS = os.environ.get("PHRASEBENCH_SCREENSHOTS")  # also keep the screenshots there
 
 
-def missing(what: str) -> None:
-    """Skip (or, in CI, fail) a test for want of a system package."""
-    reason = f"{what} is not installed: `make system-packages` (as root) installs it"
+def missing(reason: str) -> None:
+    """Skip (or, in CI, fail) a test for want of a system package; `reason` says how to install it."""
     if os.environ.get("PHRASEBENCH_REQUIRE_SYSTEM_PACKAGES"):
         pytest.fail(reason)
     pytest.skip(reason)
@@ -43,7 +42,7 @@ def synth_or_skip():
 
     synth, why = find_synth()
     if synth is None:
-        missing(f"FluidSynth or its SoundFont ({why})")
+        missing(why)
     return synth
 
 
@@ -52,7 +51,7 @@ def chromium_or_skip() -> str:
     found = shutil.which(named) if named else next(
         (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
     if found is None:
-        missing("Chromium (headless)")
+        missing("Chromium is not installed: `make system-packages` (as root) installs it")
     return found
 
 
