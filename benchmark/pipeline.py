@@ -125,4 +125,6 @@ def benchmark_command(data, options: dict, all_: bool, generators: list[str] | N
     result = run_benchmark(data, BenchmarkOptions(names, **options), train_missing, quick, log, parsed, command)
     return [*leaderboard_table(result.benchmark_id, result.entries, wide),
             *(f"  {stage}: {seconds:.1f} s" for stage, seconds in result.stage_seconds.items()),
-            f"report: {result.report}"]
+            f"report: {result.report}",
+            f"MLflow: {len(result.rows)} runs in phrasebench-leaderboard; `python cli.py ui` prints the link that "
+            "opens them, ranked"]
