@@ -79,11 +79,15 @@ def _signatures(score: symusic.Score, shift: int, fallback: tuple[int, int]) -> 
 def read_continuation(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
     """The continuation a MIDI file holds, as token ids after `context` (see the module docstring)."""
     try:
-        score, reason = prepared_score(path, config, tokenizer)
-        if score is not None:
-            score = score.resample(tokenizer.time_division, min_dur=1)  # the decoder's resolution
-    except Exception as e:  # a hostile file can break the parser past its own checks
+        return _read(path, context, tempo, tokenizer, config)
+    except Exception as e:  # a hostile file can break the parser or the tokenizer past their own checks
         return Continuation([], "unreadable", detail=f"{type(e).__name__}: {e}"[:160])
+
+
+def _read(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
+    score, reason = prepared_score(path, config, tokenizer)
+    if score is not None:
+        score = score.resample(tokenizer.time_division, min_dur=1)  # the decoder's resolution
     if score is None:
         return Continuation([], "unreadable" if reason == "corrupt" else "empty", detail=SKIP_REASONS.get(reason, reason))
     ctx_score = decode_phrase(tokenizer, context, [], tempo, config.phrase_bars).score
