@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: venv demo test ui speed clean
+.PHONY: venv demo test ui speed clean system-packages
 
 venv: $(VENV)/.installed
 
@@ -28,6 +28,15 @@ ui: venv
 
 speed: venv
 	$(PY) cli.py speed
+
+# Debian's packages for listening and looking (as root; `make demo` and `make test` never need
+# them): FluidSynth and a General MIDI SoundFont render every example phrase to audio; headless
+# Chromium checks the HTML report and the MLflow UI in the tests. Without them, audio is skipped
+# with one line saying so, and the tests that need them skip, saying why.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+system-packages:
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fluidsynth fluid-soundfont-gm chromium
 
 clean:
 	rm -rf $(VENV) .cache *.egg-info

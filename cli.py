@@ -9,9 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmark.commandline import command_factory, option, printer, run_app, with_options
+from benchmark.commandline import command_factory, option, print_items, run_app, with_options
 from benchmark.options import BENCHMARK_OPTIONS, BenchmarkOptions
 from phrases.config import DATA_OPTIONS
 from phrases.errors import UserError
@@ -22,28 +21,22 @@ app = typer.Typer(help="phrasebench: adversarial evaluation and model comparison
 console = Console(width=None if sys.stdout.isatty() else 250)  # piped: wide lines keep table columns
 err = Console(stderr=True)
 say = functools.partial(err.print, highlight=False, soft_wrap=True)  # progress and notes, on stderr
-show = printer(console)  # a package function's result for people: lines and (title, header, rows) tables
 command = command_factory(app, say)
+
+
+def show(items: list) -> None:
+    """A package function's result for people: lines and (title, header, rows) tables."""
+    print_items(console, items)
 
 
 def _data(values: dict):
     from phrases.config import data_from_options
+    from training.console import load_phrases
 
     return functools.partial(load_phrases, *data_from_options(values))
 
 
 data_options = with_options("data", {k: option(*spec) for k, spec in DATA_OPTIONS.items()}, _data)
-
-
-def load_phrases(corpus, config, cache_dir, workers=None, rebuild=False, quiet=False):
-    """`phrases.prepare` with a progress bar on stderr."""
-    from phrases import prepare
-
-    with Progress(TextColumn("[bold]phrases[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True, disable=quiet) as bar:
-        task = bar.add_task(str(corpus), total=None)
-        return prepare(corpus, config, cache_dir, workers=workers, rebuild=rebuild, log=say,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
 def training_options(**defaults):
@@ -109,7 +102,8 @@ def train_critic(data, training, suite_phrases: Annotated[Optional[int], typer.O
 
 CheckpointOpt = Annotated[Optional[Path], typer.Option(help="Checkpoint file (default: the newest model trained on this data).")]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
-TemperatureOpt, TopPOpt = (option(*BENCHMARK_OPTIONS[k])[0] for k in ("temperature", "top_p"))
+TemperatureOpt, TopPOpt, ContextsOpt, SeedOpt = (option(*BENCHMARK_OPTIONS[k])[0] for k in ("temperature", "top_p", "contexts", "seed"))
+WideOpt = Annotated[bool, typer.Option(help="Every column (default: the primary ones, which fit 120 columns).")]
 
 
 @command()
@@ -130,19 +124,10 @@ def generate(
 
     Example: python cli.py generate lstm --context solo.mid --bars 4 --num 8 --out samples/
     """
-    from benchmark.lookup import find_generator
-    from benchmark.samples import write_samples
-    from generators.base import Length
-    from phrases.files import writable_folder
+    from benchmark.samples import generate_command
 
-    if bars is not None and notes is not None:
-        raise UserError("give --bars N or --notes N, not both")
-    writable_folder(out, "--out")
-    prepared = data(quiet=True)
-    found = find_generator(name, prepared.data_hash, device, checkpoint)
-    say(f"using {found.description}")
-    show(write_samples(found.model, out, Length(notes=notes) if notes else Length(bars=bars or 4), num, temperature,
-                       top_p, seed, prepared.config, context, context_bars, start_bar))
+    show(generate_command(name, data(quiet=True), out, context, context_bars, start_bar, bars, notes, temperature, top_p,
+                          num, seed, checkpoint, device, say))
 
 
 @command()
@@ -154,14 +139,9 @@ def critique(path: Annotated[Path, typer.Argument(help="A MIDI file, or a folder
 
     Example: python cli.py critique my_solos/
     """
-    from benchmark.critique import critique as rate
-    from benchmark.critique import midi_files, report
-    from benchmark.lookup import find_critic
+    from benchmark.critique import critique_command
 
-    files = midi_files(path)
-    found = find_critic(data(quiet=True), device, checkpoint)
-    say(f"using {found.description}")
-    show(report(rate(files, found.model), found.model))
+    show(critique_command(path, data(quiet=True), checkpoint, device, say))
 
 
 @command()
@@ -171,36 +151,46 @@ def benchmark(
     data, options,
     all_: Annotated[bool, typer.Option("--all", help="Every registered generator.")] = False,
     generator: Annotated[Optional[list[str]], typer.Option("--generator", help="A generator to include (repeatable).")] = None,
+    import_: Annotated[Optional[list[str]], typer.Option("--import", help="NAME=DIR: a folder of continuations of `export-contexts`' contexts, one <id>.mid each, as a row (repeatable).")] = None,
     train_missing: Annotated[bool, typer.Option(help="Train (quick budget) any generator or critic not trained on this data.")] = False,
     quick: Annotated[bool, typer.Option(help="Tiny budgets (in steps) for anything missing and 64 contexts: the whole pipeline in minutes.")] = False,
+    wide: WideOpt = False,
 ) -> None:
-    """Every generator continues the same test contexts; critic + metrics; an MLflow leaderboard.
+    """Every generator (and imported folder) continues the same test contexts; critic + metrics;
+    an MLflow leaderboard and an HTML report with piano rolls and audio.
 
-    Example: python cli.py benchmark --all ; python cli.py benchmark --generator lstm --contexts 64
+    Example: python cli.py benchmark --all ; python cli.py benchmark --generator lstm --import mine=outside/mine
     """
-    from benchmark.leaderboard import leaderboard_table
-    from benchmark.pipeline import run_benchmark
-    from generators.registry import available, get_generator_class
+    import shlex
 
-    names = list(dict.fromkeys(available() if all_ else generator or []))  # a name given twice runs once
-    if not names:
-        raise UserError("name the generators: --all, or --generator NAME (repeatable)")
-    for n in names:
-        get_generator_class(n)  # an unknown name is refused before any work
-    if quick and options["contexts"] == BENCHMARK_OPTIONS["contexts"][1]:
-        options["contexts"] = 64
-    result = run_benchmark(data(), BenchmarkOptions(names, **options), train_missing, quick, log=say)
-    show([leaderboard_table(result.benchmark_id, [(r.name, r.status, r.metrics) for r in result.rows]),
-          *(f"  {stage}: {seconds:.1f} s" for stage, seconds in result.stage_seconds.items()),
-          f"  total: {sum(result.stage_seconds.values()):.1f} s"])
+    from benchmark.pipeline import benchmark_command
+
+    show(benchmark_command(data, options, all_, generator, import_, train_missing, quick, wide,
+                           shlex.join(["python", "cli.py", *sys.argv[1:]]), say))
+
+
+@command("export-contexts")
+@data_options
+def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifest.json and contexts/<id>.mid.")], data,
+                    contexts: ContextsOpt = BENCHMARK_OPTIONS["contexts"][1], seed: SeedOpt = 0) -> None:
+    """Write the test contexts `benchmark` uses (same data options, --contexts, --seed) as MIDI
+    files and a manifest, for a model outside phrasebench; bring its outputs back with --import.
+
+    Example: python cli.py export-contexts outside/ --contexts 64 ; python cli.py benchmark --import mine=outside/mine --contexts 64
+    """
+    from benchmark.contexts import export_contexts as export
+    from benchmark.contexts import export_report
+
+    show(export_report(export(data(quiet=True), out, contexts, seed), out))
 
 
 @command()
-def leaderboard(benchmark_id: Annotated[Optional[str], typer.Option(help="A benchmark id (default: the latest).")] = None) -> None:
-    """Print the latest (or a given) leaderboard from MLflow."""
+def leaderboard(benchmark_id: Annotated[Optional[str], typer.Option(help="A benchmark id (default: the latest).")] = None,
+                wide: WideOpt = False) -> None:
+    """Print the latest (or a given) leaderboard from MLflow, in the order of its logged rank."""
     from benchmark.leaderboard import fetch, leaderboard_table
 
-    show([leaderboard_table(*fetch(benchmark_id, log=say))])
+    show(leaderboard_table(*fetch(benchmark_id, log=say), wide))
 
 
 @command()
@@ -211,8 +201,12 @@ def ui(host: Annotated[str, typer.Option(help="Address to bind; loopback unless 
 
     from training.tracking import mlflow_ui_command
 
+    from benchmark.leaderboard import ui_links
+
     argv = mlflow_ui_command(host, port)
     say(f"MLflow UI on http://{host}:{port} over {argv[3]}")
+    show(ui_links(f"http://{host}:{port}"))
+    sys.stdout.flush()
     os.execv(argv[0], argv)
 
 
@@ -237,6 +231,7 @@ def reproduce_csc413(
     from benchmark.reproduce import reproduce_csc413 as run
     from phrases import PhraseConfig
     from phrases.config import PIANOMIDI_CORPUS
+    from training.console import load_phrases
 
     data = load_phrases(corpus or PIANOMIDI_CORPUS, PhraseConfig.csc413(), cache_dir)
     say(f"csc413 protocol: {data.report['windows']} segments, {data.report['songs']} songs; data_hash {data.data_hash}")

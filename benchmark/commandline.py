@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from phrases.errors import UserError
 
@@ -62,17 +63,17 @@ def command_factory(app: typer.Typer, say):
     return command
 
 
-def printer(console):
-    """`show(items)`: print lines, and (title, header, rows) tables, as rich renders them."""
-    def show(items: list) -> None:
-        for item in items:
-            if isinstance(item, tuple):
-                title, header, rows = item
-                item = Table(*header, title=title)
-                for r in rows:
-                    item.add_row(*r)
-            console.print(item, highlight=False, soft_wrap=True)
-    return show
+def print_items(console, items: list) -> None:
+    """Print lines, and (title, header, rows) tables, as rich renders them."""
+    for item in items:
+        if isinstance(item, tuple):
+            title, header, rows = item
+            item = Table(title=Text(title))  # Text: a "[low, high]" is words, not markup
+            for h in header:
+                item.add_column(Text(h))
+            for r in rows:
+                item.add_row(*map(Text, r))
+        console.print(item, highlight=False, soft_wrap=True)
 
 
 def run_app(app: typer.Typer, say) -> int:

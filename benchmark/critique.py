@@ -72,3 +72,13 @@ def report(ratings: list[FileRating], critic) -> list[str]:
     lines.append(f"overall: {sum(1 for r in ratings if len(r.anomaly))} files, {len(scores)} windows, mean anomaly "
                  f"{scores.mean():.3f}, mean realness {critic.realness(scores).mean():.3f} (real held-out jazz ~0.5)")
     return lines
+
+
+def critique_command(path: Path, data, checkpoint: Path | None, device: str, log) -> list[str]:
+    """`cli.py critique`: rate the files with the critic of this data (or `checkpoint`); the lines it prints."""
+    from benchmark.lookup import find_critic
+
+    files = midi_files(path)
+    found = find_critic(data, device, checkpoint)
+    log(f"using {found.description}")
+    return report(critique(files, found.model), found.model)

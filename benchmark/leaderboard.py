@@ -1,8 +1,11 @@
-"""The leaderboard: its keys, the one ranking rule, and the MLflow runs of one benchmark as a table."""
+"""The leaderboard: its keys, the one ranking rule, the table every view prints (terminal, PNG,
+HTML report), and the MLflow experiment that holds it."""
 
 from __future__ import annotations
 
+import json
 import math
+import time
 
 from phrases.errors import UserError
 from training.tracking import experiment_id, with_retries
@@ -10,11 +13,40 @@ from training.tracking import experiment_id, with_retries
 EXPERIMENT_LEADERBOARD = "phrasebench-leaderboard"
 LEADERBOARD_KEYS = ("critic_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step", "jsd_duration",
                     "copy_rate", "fcd", "c2st_auroc")
+PRIMARY_KEYS = ("critic_gap", "realness", "nll", "c2st_auroc")  # the default table: fits 120 columns
+BEST = {"critic_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low", "jsd_pitch": "0", "jsd_step": "0",
+        "jsd_duration": "0", "copy_rate": "~real", "fcd": "0", "c2st_auroc": "0.5"}
+RANK_RULE = "ranked by critic_gap; ties by |c2st_auroc - 0.5|, then by name; failed rows last"
+NLL_NOTE = "nll n/a: imported outputs and the real continuations come with no model to ask for a likelihood"
+
+EXPERIMENT_DESCRIPTION = f"""\
+**phrasebench leaderboard**: one run per leaderboard row. The rows of one `python cli.py benchmark`
+share the tag `benchmark_id`; `python cli.py leaderboard` prints the latest.
+
+**How to read it.** Open *Views* (top right) → **Latest leaderboard**: that benchmark's rows,
+ranked, with their main columns (`python cli.py ui` prints its link). `rank` is the row's place in
+its benchmark ({RANK_RULE}; the same order as the printed table, the PNG and the report).
+`<key>_ci_low` / `<key>_ci_high` are the 95% bootstrap interval of `<key>`. Best values:
+critic_gap 0, realness ~0.5, anomaly ~ the real row's, nll low, jsd_* 0, copy_rate ~ the real row's,
+fcd 0, c2st_auroc 0.5. Tags: `source` trained / imported / reference; `budget=quick` marks a model
+trained for minutes by `--quick` (its numbers say little); `critic_validity` says whether the
+critic passed its validity floor; `critic_sha` identifies the critic's weights.
+
+**Artifacts of every run**: `report.html` (the whole benchmark: ranked table, piano rolls, audio
+players), `examples/` (this row's phrases as MIDI and audio: context, then continuation),
+`piano_rolls.png`, `phrases.csv` (per-phrase scores), `leaderboard.json` (the table) and
+`leaderboard.png`."""
+
+VIEW_LATEST, VIEW_ALL = "latest", "all"
+VIEW_COLUMNS = ["metrics.`rank`", *(f"metrics.`{k}`" for k in ("critic_gap", "critic_gap_ci_low", "critic_gap_ci_high",
+                                                               "realness", "nll", "jsd_pitch", "c2st_auroc")),
+                "tags.`source`", "tags.`budget`", "tags.`benchmark_id`"]
 
 
 def rank_key(name: str, status: str, metrics: dict) -> tuple:
     """The ranking rule, everywhere: failed rows last; then critic_gap (lower is better); ties
-    broken by |c2st_auroc - 0.5| (closer to indistinguishable first), then by name."""
+    broken by |c2st_auroc - 0.5| (closer to indistinguishable first), then by name. Every row's
+    place is logged as its `rank` metric, and every view orders by it."""
     gap = metrics.get("critic_gap", math.inf)
     c2st = metrics.get("c2st_auroc", math.nan)
     return (status != "ok", gap if not math.isnan(gap) else math.inf,
@@ -32,28 +64,106 @@ def fmt(metrics: dict, key: str) -> str:
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def table_rows(entries: list[tuple[str, str, dict]]) -> tuple[list[str], list[list[str]]]:
-    """(name, status, metrics) entries, already ranked -> header and string cells."""
-    header = ["#", "row", *LEADERBOARD_KEYS]
+def row_label(name: str, tags: dict) -> str:
+    """The row's name, with a second line when its numbers need a word: imported, quick model."""
+    notes = [w for w, on in (("imported", tags.get("source") == "imported"),
+                             ("quick model", tags.get("budget") == "quick")) if on]
+    return name + (f"\n{', '.join(notes)}" if notes else "")
+
+
+def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -> tuple[list[str], list[list[str]]]:
+    """(name, status, metrics, tags) entries, already ranked -> header and string cells; each
+    header says which way is better."""
+    keys = LEADERBOARD_KEYS if wide else PRIMARY_KEYS
+    header = ["#", "row", *(f"{k}\nbest {BEST[k]}" for k in keys)]
     out = []
-    for i, (name, status, metrics) in enumerate(entries, 1):
+    for i, (name, status, metrics, tags) in enumerate(entries, 1):
         if status != "ok":
-            out.append([str(i), name, "failed", *["-"] * (len(LEADERBOARD_KEYS) - 1)])
-        else:
-            out.append([str(i), name, *(fmt(metrics, k) for k in LEADERBOARD_KEYS)])
+            out.append([str(i), row_label(name, tags), "failed", *["-"] * (len(keys) - 1)])
+            continue
+        cells = [fmt(metrics, k) for k in keys]
+        if "nll" in keys and "nll" not in metrics and (tags.get("source") == "imported" or name == "real"):
+            cells[keys.index("nll")] = "n/a"
+        out.append([str(i), row_label(name, tags), *cells])
     return header, out
 
 
-def leaderboard_table(benchmark_id: str, entries: list[tuple]) -> tuple[str, list[str], list[list[str]]]:
-    """(title, header, rows) of ranked (name, status, metrics, ...) entries."""
-    return (f"phrasebench leaderboard {benchmark_id} (ranked by critic_gap; 95% bootstrap intervals)",
-            *table_rows([e[:3] for e in entries]))
+def table_notes(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -> list[str]:
+    """The lines under the table: what n/a means, quick models, a critic below its floor."""
+    tags = [e[3] for e in entries]
+    notes = []
+    if any(t.get("source") == "imported" for t in tags) or any(e[0] == "real" for e in entries):
+        notes.append(NLL_NOTE)
+    if any(t.get("budget") == "quick" for t in tags):
+        notes.append("quick model: trained for minutes by --quick or --train-missing (tag budget=quick); "
+                     "its numbers say little")
+    critic = next((t for t in tags if t.get("critic_run_id")), {})
+    validity = critic.get("critic_validity", "")
+    if validity and validity != "ok":
+        notes.append(f"critic {critic.get('critic_run_id', '?')[:8]} is {validity}: every critic_gap and realness "
+                     "here rests on a weak instrument")
+    if critic.get("critic_budget") == "quick":
+        notes.append("the critic is a quick one (--quick): train one with `python cli.py train-critic`")
+    for name, status, _, t in entries:
+        if status != "ok" and t.get("error"):
+            notes.append(f"{name} failed: {t['error'][:200]}")
+    if not wide:
+        notes.append("--wide prints every column")
+    return notes
+
+
+def leaderboard_table(benchmark_id: str, entries: list[tuple], wide: bool = False) -> list:
+    """What every command prints for a leaderboard: the (title, header, rows) table and its notes."""
+    return [(f"phrasebench leaderboard {benchmark_id}: {RANK_RULE}; [low, high] = 95% bootstrap interval",
+             *table_rows(entries, wide)), *table_notes(entries, wide)]
+
+
+def leaderboard_experiment() -> str:
+    """The id of the leaderboard experiment, set up for the MLflow UI (kind, description, views)."""
+    return experiment_id(EXPERIMENT_LEADERBOARD, EXPERIMENT_DESCRIPTION, {_view_tag(VIEW_ALL): _view(
+        "All leaderboard rows", {"orderByKey": "attributes.start_time", "orderByAsc": False})})
+
+
+def _view_tag(view: str) -> str:
+    return f"mlflow.sharedViewState.{view}"
+
+
+def _view(name: str, facets: dict) -> str:
+    """A saved view of MLflow's runs page (its 'Views' menu; `?viewStateShareKey=ID` opens it)."""
+    now = int(time.time() * 1000)
+    state = {**facets, "selectedColumns": VIEW_COLUMNS, "columnOrder": VIEW_COLUMNS}
+    return json.dumps({"name": name, "createdAt": now, "updatedAt": now, "state": json.dumps(state)})
+
+
+def point_latest_view(benchmark_id: str) -> None:
+    """The 'Latest leaderboard' view shows this benchmark's rows, ranked."""
+    import mlflow
+
+    exp = leaderboard_experiment()
+    view = _view(f"Latest leaderboard ({benchmark_id})", {"searchFilter": f"tags.benchmark_id = '{benchmark_id}'",
+                                                        "orderByKey": "metrics.`rank`", "orderByAsc": True})
+    with_retries(lambda: mlflow.MlflowClient().set_experiment_tag(exp, _view_tag(VIEW_LATEST), view))
+
+
+def ui_links(base: str) -> list[str]:
+    """Links into the MLflow UI at `base` (http://host:port) that open on the leaderboard's runs."""
+    import mlflow
+
+    from training.tracking import tracking_uri
+
+    mlflow.set_tracking_uri(tracking_uri())
+    exp = with_retries(lambda: mlflow.get_experiment_by_name(EXPERIMENT_LEADERBOARD))
+    if exp is None:
+        return [f"no leaderboard in this store yet: run `python cli.py benchmark` first; the UI is at {base}"]
+    runs = f"{base}/#/experiments/{exp.experiment_id}/runs?workflowType=machine_learning&viewStateShareKey="
+    view = VIEW_LATEST if _view_tag(VIEW_LATEST) in exp.tags else VIEW_ALL
+    return [f"leaderboard, ranked: {runs}{view}", f"every leaderboard row: {runs}{VIEW_ALL}"]
 
 
 def fetch(benchmark_id: str | None = None, log=lambda _: None) -> tuple[str, list[tuple[str, str, dict, dict]]]:
     """(benchmark_id, [(row name, status, metrics, tags)]) of the latest complete benchmark (or a
-    given one), ranked. A benchmark is complete when all its rows are tagged `complete` (written
-    last); `log` is told when a newer one is not."""
+    given one), in the order of its logged `rank`. A benchmark is complete when all its rows are
+    tagged `complete` (written last); `log` is told when a newer one is not."""
     import mlflow
 
     exp = experiment_id(EXPERIMENT_LEADERBOARD)
@@ -71,6 +181,8 @@ def fetch(benchmark_id: str | None = None, log=lambda _: None) -> tuple[str, lis
         if done and len(done) == expected:
             entries = [(r.data.tags.get("generator", "?"), r.data.tags.get("status", "ok"), r.data.metrics, r.data.tags)
                        for r in done]
+            if all("rank" in e[2] for e in entries):  # the logged rank (rank_key for runs logged before it)
+                return bid, sorted(entries, key=lambda e: e[2]["rank"])
             return bid, sorted(entries, key=lambda e: rank_key(*e[:3]))
         state = f"incomplete ({len(done)} of {expected} rows complete): it was interrupted or is still running"
         if benchmark_id:

@@ -24,6 +24,7 @@ class Found:
     description: str  # "critic run 1a2b3c (budget quick, data 0f1e2d3c, trained 2026-12-01 05:12)"
     sha256: str = ""  # of the checkpoint file
     source: str = "trained"  # "trained", "checkpoint" (named by the user) or "default" (shipped)
+    budget: str = "full"  # the training run's budget tag ("quick" for --quick)
 
 
 def _describe(what: str, run) -> str:
@@ -42,7 +43,8 @@ def _load(load, what: str, run, checkpoint: Path | None, command: str, data_hash
         raise MissingModel(f"no trained {what} for data_hash {data_hash}: run `python cli.py {command}` with the "
                            "same data options (or pass --checkpoint FILE)")
     path = run_artifact(run.info.run_id, "checkpoint/best.pt")
-    return Found(load(path), run.info.run_id, _describe(what, run), file_sha256(path))
+    return Found(load(path), run.info.run_id, _describe(what, run), file_sha256(path),
+                 budget=run.data.tags.get("budget", "full"))
 
 
 def find_generator(name: str, data_hash: str, device: str = "auto", checkpoint: Path | None = None) -> Found:
@@ -65,7 +67,7 @@ def find_critic(data, device: str = "auto", checkpoint: Path | None = None) -> F
         critic = default.load(device)
         if default.matches(critic, data):
             return Found(critic, critic.run_id or "", f"the default critic {default.VERSION} (sha256 "
-                         f"{default.SHA256[:12]}, {default.FILE.name})", default.SHA256, "default")
+                         f"{default.SHA256[:12]}, {default.FILE.name})", default.SHA256, "default", "default")
     def load(path: Path):  # the critic class a checkpoint holds
         return default.critic_class(load_checkpoint(path)["kind"]).load(path, device)
 
@@ -86,3 +88,12 @@ def pretrained_checkpoint(run_id: str) -> Path | None:
     if "pretrain_checkpoint/best.pt" not in names:
         return None
     return run_artifact(run_id, "pretrain_checkpoint/best.pt")
+
+
+def run_budget(run_id: str) -> str:
+    """The `budget` tag of a training run: "quick" for the minutes-long models of --quick."""
+    import mlflow
+
+    from training.tracking import with_retries
+
+    return with_retries(lambda: mlflow.get_run(run_id)).data.tags.get("budget", "full") if run_id else "full"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -16,7 +17,8 @@ class BenchmarkOptions:
     n_boot: int = 200
     reference_size: int = 1024
     device: str = "auto"
-    examples: int = 4  # MIDI files and piano rolls per row
+    examples: int = 4  # MIDI files, audio and piano rolls per row
+    report_dir: Path = Path("outputs") / "benchmarks"  # the HTML report goes to report_dir/<benchmark_id>/
 
 
 # `benchmark`'s sampling and scoring options (cli.py turns them into --options):
@@ -29,4 +31,5 @@ BENCHMARK_OPTIONS = {
     "seed": (int, 0, "Seed of the test contexts, the sampling, the random row and the bootstrap.", {}),
     "n_boot": (int, 200, "Bootstrap resamples for the 95% intervals.", {"min": 5, "max": 100_000}),
     "device": (str, "auto", "auto (CUDA when present), cpu or cuda.", {}),
+    "report_dir": (Path, Path("outputs") / "benchmarks", "Folder for the HTML report (a subfolder per benchmark).", {}),
 }

@@ -1,21 +1,19 @@
-"""The `benchmark` command end to end: find (or train) the models, run every row, log to MLflow."""
+"""The `benchmark` command end to end: find (or train) the models, read imported outputs, run
+every row, rank, then publish (`benchmark/publish.py`: MLflow, audio, the report)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
+import time
 from pathlib import Path
 
-import numpy as np
-
-from benchmark.leaderboard import EXPERIMENT_LEADERBOARD, table_rows
-from benchmark.lookup import Found, MissingModel, find_critic, find_generator, pretrained_checkpoint
-from benchmark.plots import piano_roll_grid, table_png
-from benchmark.options import BenchmarkOptions
-from benchmark.runner import Benchmark, BenchmarkResult, Row, new_benchmark_id, rank
+from benchmark.imported import import_row, parse_import
+from benchmark.leaderboard import leaderboard_table
+from benchmark.lookup import Found, MissingModel, find_critic, find_generator, pretrained_checkpoint, run_budget
+from benchmark.options import BENCHMARK_OPTIONS, BenchmarkOptions
+from benchmark.runner import REFERENCE_ROWS, Benchmark, BenchmarkResult, Row, new_benchmark_id, rank
 from critics.default import file_sha256
-from training.tracking import experiment_id, mark_complete, process_tags, run_artifact, with_retries
+from phrases.errors import UserError
+from training.tracking import run_artifact
 
 
 def load_generator(name: str, data, options: BenchmarkOptions, train_missing: bool, quick: bool, log):
@@ -49,24 +47,35 @@ def load_critic(data, options: BenchmarkOptions, train_missing: bool, quick: boo
         log("critic: no critic for this data; training one with a quick budget")
         critic = quick_critic(data, options.device, options.seed, log)
         found = Found(critic, critic.run_id, f"critic run {critic.run_id} (budget quick, trained just now)",
-                      file_sha256(run_artifact(critic.run_id, "checkpoint/best.pt")))
+                      file_sha256(run_artifact(critic.run_id, "checkpoint/best.pt")), budget="quick")
     log(f"critic: {found.description}")
     return found
 
 
-def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, quick: bool = False,
-                  log=print) -> BenchmarkResult:
-    """Every row of one benchmark invocation, scored and logged; the result ranked by critic_gap."""
-    import time
+def _check_names(options: BenchmarkOptions, imports: list[tuple[str, Path]]) -> None:
+    taken = set(options.generators) | set(REFERENCE_ROWS)
+    for name, _ in imports:
+        if name in taken or name.endswith("-pretrained"):
+            raise UserError(f"--import {name}=...: {name!r} names another row; choose another name")
+        taken.add(name)
+    if imports and options.samples != 1:
+        raise UserError("--import reads one continuation per context: use --samples 1")
 
+
+def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, quick: bool = False,
+                  log=print, imports: list[tuple[str, Path]] = (), command: str = "") -> BenchmarkResult:
+    """Every row of one benchmark invocation (generators, imported folders, reference rows),
+    scored, ranked (`leaderboard.rank_key`) and published."""
+    from benchmark.publish import publish
+    from benchmark.validity import critic_facts
     from training import set_threads
 
+    _check_names(options, list(imports))
     set_threads()
     t0 = time.perf_counter()
     found = load_critic(data, options, train_missing, quick, log)
     train_seconds = time.perf_counter() - t0
     bench = Benchmark(data, found.model, options, log)
-    bench.critic_tags = {"critic_run_id": found.run_id, "critic_sha": found.sha256, "critic_source": found.source}
     bench.stage_seconds["critic (load or train)"] = train_seconds
     rows: list[Row] = []
     for name in options.generators:
@@ -80,84 +89,51 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
             continue
         finally:
             bench.stage_seconds[f"load or train {name}"] = time.perf_counter() - t0
+        budget = {"budget": run_budget(run_id)}
         log(f"{name}: generating {len(bench.contexts)} continuations")
         rows.append(bench.generator_row(name, generator, run_id))
+        rows[-1].tags.update(budget)
         # a generator with an MLE starting point (the gan) is shown beside it
         pre = pretrained_checkpoint(run_id) if run_id else None
         if pre is not None:
             log(f"{name}-pretrained: generating {len(bench.contexts)} continuations")
             start = type(generator).load(pre, options.device)
             rows.append(bench.generator_row(f"{name}-pretrained", start, run_id))
+            rows[-1].tags.update(budget)
+    for name, folder in imports:
+        t0 = time.perf_counter()
+        continuations, counts, tags, error = import_row(name, Path(folder), bench, log)
+        rows.append(Row(name, continuations, source="imported", tags=tags, metrics=counts,
+                        status="failed" if error else "ok", error=error))
+        bench.stage_seconds[f"import {name}"] = time.perf_counter() - t0
     rows += bench.reference_rows()
     for row in rows:
         bench.score(row)
         if row.status != "ok":
             log(f"{row.name}: failed: {row.error}")
-    rows = rank(rows)
-    result = BenchmarkResult(new_benchmark_id(), rows, bench.context_index, bench.stage_seconds)
-    t0 = time.perf_counter()
-    log_to_mlflow(result, bench)
-    bench.stage_seconds["mlflow logging"] = time.perf_counter() - t0
+    result = BenchmarkResult(new_benchmark_id(), rank(rows), bench.context_index, bench.stage_seconds,
+                             critic_facts(found), command)
+    publish(result, bench, quick, log)
     return result
 
 
-def log_to_mlflow(result: BenchmarkResult, bench: Benchmark) -> None:
-    """One run per row in `phrasebench-leaderboard`: tags, metrics, example MIDI files, piano
-    rolls, a per-phrase CSV and the leaderboard picture; every row tagged `complete` once all are
-    logged."""
-    import matplotlib.pyplot as plt
-    import mlflow
+def benchmark_command(data, options: dict, all_: bool, generators: list[str] | None, imports: list[str] | None,
+                      train_missing: bool, quick: bool, wide: bool, command: str, log) -> list:
+    """`cli.py benchmark`: run it, and what it prints."""
+    from generators.registry import available, get_generator_class
 
-    exp = experiment_id(EXPERIMENT_LEADERBOARD)
-    header, cells = table_rows([(r.name, r.status, r.metrics) for r in result.rows])
-    run_ids: list[str] = []
-    table = table_png(header, cells, f"phrasebench leaderboard {result.benchmark_id}")
-    for row in result.rows:
-        tags = {
-            "generator": row.name, "benchmark_id": result.benchmark_id, **bench.critic_tags,
-            "generator_run_id": row.generator_run_id, "data_hash": bench.data.data_hash,
-            "seed": str(bench.options.seed), "status": row.status,
-            "reference_row": str(row.name in ("real", "random")).lower(),
-        }
-        if row.error:
-            tags["error"] = row.error
-        k = min(bench.options.examples, len(row.decoded)) if row.status == "ok" else 0
-        rolls = piano_roll_grid([(bench.phrases[i].context_notes, row.decoded[i].continuation_notes,
-                                  bench.phrases[i].continuation_notes) for i in range(k)], row.name,
-                                bench.data.config.phrase_bars * 4.0) if k else None
-
-        def log_run() -> str:
-            with mlflow.start_run(experiment_id=exp, run_name=f"{row.name}-{result.benchmark_id}") as run, \
-                    tempfile.TemporaryDirectory() as tmp:
-                mlflow.set_tags({**tags, **process_tags()})
-                mlflow.log_params({"contexts": len(bench.context_index), "samples": bench.options.samples,
-                                   "temperature": bench.options.temperature, "top_p": bench.options.top_p,
-                                   "rows": len(result.rows)})
-                mlflow.log_metrics({k: float(v) for k, v in row.metrics.items() if np.isfinite(v)})
-                for i in range(k):
-                    path = Path(tmp) / f"{row.name}_{i:02d}.mid"
-                    row.decoded[i].two_track_score().dump_midi(str(path))
-                    mlflow.log_artifact(str(path), "examples")
-                if rolls is not None:
-                    mlflow.log_figure(rolls, "piano_rolls.png")
-                    mlflow.log_text(_per_phrase_csv(row, bench), "phrases.csv")
-                mlflow.log_figure(table, "leaderboard.png")
-                return run.info.run_id
-
-        run_ids.append(with_retries(log_run))
-        if rolls is not None:
-            plt.close(rolls)
-    plt.close(table)
-    for run_id in run_ids:  # last: a benchmark killed before this is shown as incomplete, never as whole
-        mark_complete(run_id)
-
-
-def _per_phrase_csv(row: Row, bench: Benchmark) -> str:
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["phrase", "song", "start_bar", *row.per_phrase])
-    for i in range(len(row.continuations)):
-        p = bench.phrases[i]
-        w.writerow([i, p.song, p.start_bar, *(f"{v[i]:.6g}" if isinstance(v[i], (float, np.floating)) else v[i]
-                                              for v in row.per_phrase.values())])
-    return out.getvalue()
+    names = list(dict.fromkeys(available() if all_ else generators or []))  # a name given twice runs once
+    for name in names:
+        get_generator_class(name)  # an unknown name is refused before any work
+    parsed = [parse_import(spec) for spec in imports or []]
+    if not names and not parsed:
+        raise UserError("name the generators: --all, or --generator NAME (repeatable), or --import NAME=DIR")
+    if quick and options["contexts"] == BENCHMARK_OPTIONS["contexts"][1]:
+        options["contexts"] = 64
+    result = run_benchmark(data(), BenchmarkOptions(names, **options), train_missing, quick, log, parsed, command)
+    return [*leaderboard_table(result.benchmark_id, result.entries, wide),
+            *(f"  {stage}: {seconds:.1f} s" for stage, seconds in result.stage_seconds.items()),
+            f"  total: {sum(result.stage_seconds.values()):.1f} s",
+            f"report: {result.report}",
+            f"MLflow: {len(result.rows)} runs in phrasebench-leaderboard; `python cli.py ui` prints the link that "
+            "opens them, ranked"]

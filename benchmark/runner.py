@@ -44,6 +44,8 @@ class Row:
     per_phrase: dict[str, np.ndarray] = field(default_factory=dict)
     decoded: list = field(default_factory=list)
     seconds: float = 0.0
+    source: str = "trained"  # trained / imported / reference
+    tags: dict[str, str] = field(default_factory=dict)  # more MLflow tags: budget, import_dir, ...
 
 
 @dataclass
@@ -52,6 +54,10 @@ class BenchmarkResult:
     rows: list[Row]
     context_index: np.ndarray
     stage_seconds: dict[str, float]
+    critic: object = None  # validity.CriticFacts
+    command: str = ""
+    report: object = None  # Path of the HTML report, once written
+    entries: list = field(default_factory=list)  # (name, status, metrics with rank, tags): as logged
 
 
 def select_contexts(n_test: int, n: int, seed: int) -> np.ndarray:
@@ -102,10 +108,10 @@ class Benchmark:
 
     # -- rows ---------------------------------------------------------------------------------
     def reference_rows(self) -> list[Row]:
-        real = Row("real", [list(map(int, c)) for c in self.true_continuations])
+        real = Row("real", [list(map(int, c)) for c in self.true_continuations], source="reference")
         lengths = [len(c) for c in self.true_continuations]
         samples = self.unigram.sample(lengths, np.random.default_rng(self.options.seed))
-        random = Row("random", [s.tolist() for s in samples])
+        random = Row("random", [s.tolist() for s in samples], source="reference")
         # the nll of the true continuations and their end token, as a generator's nll counts them
         truth = self.data.test.subset(self.context_index).token_lists("continuation")
         random.nll = self.unigram.nll([np.append(c, self.vocab.eos) for c in truth])
@@ -159,7 +165,7 @@ class Benchmark:
             m["c2st_auroc"] = c2st_auroc(self._features(embed, notes), self.ref_features, seed=o.seed)
             m["malformed_tokens"] = float(sum(d.malformed for d in row.decoded))
             m["notes_per_continuation"] = float(np.mean([len(n) for n in notes]))
-            row.metrics = m
+            row.metrics.update(m)  # beside what the row came with (an imported row's import_* counts)
             row.per_phrase = {"anomaly": scores, "realness": realness, **analysis.components,
                               "notes": np.array([len(n) for n in notes]),
                               "tokens": np.array([len(c) for c in row.continuations])}

@@ -40,3 +40,20 @@ def write_samples(generator, out: Path, length: Length, num: int, temperature: f
                                                   else f"the decoder dropped {decoded.malformed} malformed tokens)"))
         lines.append(f"{path}  {notes} notes{why}")
     return lines + [f"{num} files in {out}; {malformed} malformed tokens dropped"]
+
+
+def generate_command(name: str, prepared, out: Path, context: Path | None, context_bars: int, start_bar: int,
+                     bars: int | None, notes: int | None, temperature: float, top_p: float, num: int, seed: int,
+                     checkpoint: Path | None, device: str, log) -> list[str]:
+    """`cli.py generate`: write the samples; the lines it prints."""
+    from benchmark.lookup import find_generator
+    from phrases.errors import UserError
+    from phrases.files import writable_folder
+
+    if bars is not None and notes is not None:
+        raise UserError("give --bars N or --notes N, not both")
+    writable_folder(out, "--out")
+    found = find_generator(name, prepared.data_hash, device, checkpoint)
+    log(f"using {found.description}")
+    return write_samples(found.model, out, Length(notes=notes) if notes else Length(bars=bars or 4), num,
+                         temperature, top_p, seed, prepared.config, context, context_bars, start_bar)

@@ -104,8 +104,12 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
     rows = validity_suite(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases)
     ladder = mixing_ladder(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases)
     figures = {**validity_metrics(rows), **{f"ladder_gap_q{int(q * 100):03d}": gap for q, gap in ladder}}
-    with_retries(lambda: mlflow.MlflowClient().log_batch(critic.run_id, metrics=[
+    client = mlflow.MlflowClient()
+    with_retries(lambda: client.log_batch(critic.run_id, metrics=[
         mlflow.entities.Metric(k, v, int(time.time() * 1000), result.state.step) for k, v in figures.items()]))
+    critic.validity = figures  # the checkpoint carries its own validity figures, wherever it goes
+    critic.save(result.checkpoint)
+    with_retries(lambda: client.log_artifact(critic.run_id, str(result.checkpoint), "checkpoint"))
     mark_complete(critic.run_id)  # last: a critic killed before this is never used
     return critic, result, rows, ladder
 

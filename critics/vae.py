@@ -300,6 +300,7 @@ class VAECritic(TrainableModel, Critic):
         self.calibration = np.zeros(0)
         self.combiner: Combiner | None = None
         self.phrase_config: dict = {}
+        self.validity: dict[str, float] = {}  # its validity suite's figures (critics.validity.validity_metrics)
 
     def build_model(self) -> nn.Module:
         return SeqVAE(self.vocab, self.config)
@@ -402,13 +403,14 @@ class VAECritic(TrainableModel, Critic):
     def extra_state(self) -> dict:
         return {"calibration": torch.from_numpy(np.asarray(self.calibration, dtype=np.float64)),
                 "combiner": json.dumps(self.combiner.state() if self.combiner else {}),
-                "phrase_config": json.dumps(self.phrase_config)}
+                "phrase_config": json.dumps(self.phrase_config), "validity": json.dumps(self.validity)}
 
     def restore_extra(self, state: dict) -> None:
         self.calibration = state.get("calibration", torch.zeros(0)).numpy().astype(np.float64)
         combiner = json.loads(state.get("combiner") or "{}")
         self.combiner = Combiner.from_state(combiner) if combiner else None
         self.phrase_config = json.loads(state.get("phrase_config") or "{}")
+        self.validity = json.loads(state.get("validity") or "{}")
 
 
 __all__ = ["SIGNALS", "SeqVAE", "VAECritic", "VAEConfig", "active_units"]

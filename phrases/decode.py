@@ -57,15 +57,26 @@ def grammar_errors(tokenizer: miditok.MusicTokenizer, ids: list[int]) -> int:
 
 
 def _continuation_origin(vocab: Vocab, context: list[int], phrase_bars: int, tpq: int) -> int:
-    """Tick where the continuation starts: after the context's bars (REMI counts its Bar
-    tokens, each as long as the most recent TimeSig token says, else 4/4; tokenizations without
-    Bar tokens assume `phrase_bars` bars of 4/4)."""
-    if vocab.is_bar.any():
-        n_bars = int(vocab.is_bar[np.asarray(context, dtype=np.int64)].sum()) if context else 0
-        signatures = [vocab.time_signature[i] for i in context if i in vocab.time_signature]
-        num, den = signatures[-1] if signatures else (4, 4)
-        return int(n_bars * num * tpq * 4 / den)
-    return phrase_bars * 4 * tpq
+    """Tick where the continuation starts: after the context's bars (REMI: the sum of its bars,
+    each as long as the TimeSig token in it says, else the one before, else 4/4; tokenizations
+    without Bar tokens assume `phrase_bars` bars of 4/4)."""
+    if not vocab.is_bar.any():
+        return phrase_bars * 4 * tpq
+    total, bars, (num, den) = 0.0, 0, (4, 4)
+    for i in context:
+        if vocab.is_bar[i]:
+            total += num * tpq * 4 / den if bars else 0.0  # the bar before this one ends here
+            bars += 1
+        elif i in vocab.time_signature:
+            num, den = vocab.time_signature[i]
+    return int(round(total + (num * tpq * 4 / den if bars else 0.0)))
+
+
+def context_end_tick(tokenizer: miditok.MusicTokenizer, context, phrase_bars: int = 4) -> int:
+    """Tick (at the tokenizer's resolution) where a continuation of `context` starts: the bar line
+    after the context's bars, as `decode_phrase` places it."""
+    ctx, _ = clean_ids(tokenizer, context)
+    return _continuation_origin(Vocab.from_tokenizer(tokenizer), ctx, phrase_bars, tokenizer.time_division)
 
 
 def decode_phrase(

@@ -3,18 +3,23 @@ isolation, concurrent invocations, the MLflow UI and its REST API."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import mlflow
 import numpy as np
 import pytest
 
+from benchmark.audio import find_synth
 from benchmark.leaderboard import LEADERBOARD_KEYS, fetch
 from benchmark.lookup import MissingModel
 from benchmark.pipeline import run_benchmark
@@ -46,8 +51,13 @@ def store(jazz_data, tmp_path_factory):
         yield tmp, uri
 
 
+REPORTS = Path(tempfile.mkdtemp(prefix="phrasebench-reports-"))  # not the working tree's outputs/
+atexit.register(shutil.rmtree, REPORTS, True)
+
+
 def options(**kw):
-    return BenchmarkOptions(GENERATORS, **{"contexts": 12, "n_boot": 20, "device": "cpu", "examples": 2, **kw})
+    return BenchmarkOptions(GENERATORS, **{"contexts": 12, "n_boot": 20, "device": "cpu", "examples": 2,
+                                           "report_dir": REPORTS, **kw})
 
 
 def test_every_row_and_key(store, jazz_data):
@@ -66,16 +76,22 @@ def test_every_row_and_key(store, jazz_data):
     client = mlflow.MlflowClient(store[1])
     bid, entries = fetch(result.benchmark_id)
     assert bid == result.benchmark_id and {e[0] for e in entries} == names
-    for name, status, metrics, tags in entries:
-        for tag in ("generator", "benchmark_id", "critic_run_id", "critic_sha", "generator_run_id", "data_hash", "seed"):
+    for rank, (name, status, metrics, tags) in enumerate(entries, 1):
+        for tag in ("generator", "benchmark_id", "critic_run_id", "critic_sha", "generator_run_id", "source",
+                    "data_hash", "seed", "mlflow.note.content"):
             assert tag in tags
         assert tags["data_hash"] == jazz_data.data_hash and status == "ok" and len(tags["critic_sha"]) == 64
+        assert tags["source"] == ("reference" if name in ("real", "random") else "trained")
         assert metrics["critic_gap"] == next(r for r in result.rows if r.name == name).metrics["critic_gap"]
+        assert metrics["rank"] == rank and result.rows[rank - 1].name == name  # one order: printed and logged
     run_id = mlflow.search_runs(filter_string=f"tags.benchmark_id = '{bid}' and tags.generator = 'lstm'",
                                 experiment_names=["phrasebench-leaderboard"], output_format="list")[0].info.run_id
     artifacts = {a.path for a in client.list_artifacts(run_id)}
-    assert {"leaderboard.png", "piano_rolls.png", "phrases.csv", "examples"} <= artifacts
-    assert len(client.list_artifacts(run_id, "examples")) == 2
+    assert {"leaderboard.png", "leaderboard.json", "report.html", "piano_rolls.png", "phrases.csv", "examples"} <= artifacts
+    examples = [a.path for a in client.list_artifacts(run_id, "examples")]
+    assert len([p for p in examples if p.endswith(".mid")]) == 2
+    assert len([p for p in examples if p.endswith(".ogg")]) == (2 if find_synth()[0] else 0)
+    assert result.report.is_file() and result.report.parent.name == result.benchmark_id
     # the reference rows are ordered as they must be: real is closer to the reference than random
     # (on these 12 contexts of one test song, with a critic trained for seconds, only the note
     # statistics are steady enough to ask this; `make demo` checks every key on the full corpus)
@@ -130,7 +146,8 @@ def test_two_benchmarks_at_once_into_one_store(store, jazz_dir, jazz_data):
     """Two invocations started together: both finish and every row of both is logged."""
     uri = store[1]
     args = ["benchmark", "--generator", "lstm", "--generator", "transformer", "--contexts", "6", "--n-boot", "5",
-            "--corpus", str(jazz_dir), "--cache-dir", str(jazz_data.path.parent.parent), "--device", "cpu"]
+            "--corpus", str(jazz_dir), "--cache-dir", str(jazz_data.path.parent.parent), "--device", "cpu",
+            "--report-dir", str(REPORTS)]
     procs = [_cli(*args, "--seed", str(s), uri=uri) for s in (11, 12)]
     outs = [p.communicate(timeout=600) for p in procs]
     for p, (out, err) in zip(procs, outs):

@@ -1,11 +1,12 @@
-"""What a training shows on stderr: a progress bar per epoch and one line of metrics per epoch."""
+"""What a training shows on stderr: a progress bar per epoch and one line of metrics per epoch; and
+the progress bar of preparing the phrases."""
 
 from __future__ import annotations
 
 from typing import Callable
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
 def epoch_line(name: str, metrics: dict, step: int) -> str:
@@ -52,3 +53,16 @@ def progress_bar(name: str) -> Callable[[int, int, float, float], None]:
 
     update.close = bar.stop  # for a loop that stops mid-epoch
     return update
+
+
+def load_phrases(corpus, config, cache_dir, workers=None, rebuild=False, quiet=False):
+    """`phrases.prepare` with a progress bar on stderr (what every command that reads phrases uses)."""
+    from phrases import prepare
+
+    err = Console(stderr=True)
+    with Progress(TextColumn("[bold]phrases[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task(str(corpus), total=None)
+        return prepare(corpus, config, cache_dir, workers=workers, rebuild=rebuild,
+                       log=lambda line: err.print(line, highlight=False, soft_wrap=True),
+                       progress=lambda done, total: bar.update(task, completed=done, total=total))

@@ -1,0 +1,207 @@
+"""`benchmark --import NAME=DIR`: continuations written by a model outside phrasebench, one
+`<id>.mid` per context of `export-contexts`' manifest, scored as a leaderboard row tagged
+`source=imported`.
+
+A file holds either the continuation alone (time 0 = the bar line after the context) or the
+context followed by the continuation. They are told apart by the file's first bars: when at least
+`CONTEXT_MATCH` of the context's notes (pitch and onset, on the tokenizer's grid) are found before
+the context's end, the file holds the context too. Either way the continuation is put after the
+benchmark's own context and the phrase is tokenized as one song, then split at the context's end,
+exactly as `phrases.windows.cut_windows` cuts a corpus song, so a true continuation comes back as
+(nearly) its own tokens. Notes starting after `phrase_bars` bars are cut (and counted).
+
+Nothing a folder holds stops the benchmark: ids missing or extra, unreadable or empty files,
+too long continuations and another export's manifest each become a log line and a count on the
+row (`import_missing`, `import_extra`, `import_unreadable`, `import_empty`, `import_cut`,
+`import_with_context`); a missing, unreadable or empty file is scored as an empty continuation.
+A folder with no usable file at all gives a failed row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import symusic
+
+from benchmark.contexts import MANIFEST, Manifest, benchmark_items
+from phrases.decode import context_end_tick, decode_phrase
+from phrases.errors import UserError
+from phrases.pipeline import prepared_score
+from phrases.scan import MIDI_SUFFIXES, SKIP_REASONS
+from phrases.windows import bar_ticks, encode_song, split_ids_at
+
+CONTEXT_MATCH = 0.8  # share of the context's notes a file must repeat to be read as context + continuation
+COUNTS = ("import_missing", "import_extra", "import_unreadable", "import_empty", "import_cut", "import_with_context")
+
+
+@dataclass
+class Continuation:
+    """One file read back: its continuation token ids and what happened on the way."""
+
+    ids: list[int]
+    problem: str = ""  # "", "unreadable" or "empty"
+    with_context: bool = False
+    cut_notes: int = 0
+    cut_tokens: int = 0
+    detail: str = ""
+
+
+def parse_import(spec: str) -> tuple[str, Path]:
+    """"mine=outputs/mine" -> ("mine", Path("outputs/mine"))."""
+    name, sep, folder = spec.partition("=")
+    if not sep or not name.strip() or not folder.strip():
+        raise UserError(f"--import {spec!r}: give NAME=DIR, e.g. --import mine=outside/mine")
+    return name.strip(), Path(folder.strip())
+
+
+def _holds_context(notes: dict[str, np.ndarray], context: dict[str, np.ndarray], end: int) -> bool:
+    """Whether the notes before `end` repeat at least CONTEXT_MATCH of the context's (onset, pitch)."""
+    if len(context["time"]) == 0:
+        return False
+    head = notes["time"] < end
+    found = Counter(zip(notes["time"][head].tolist(), notes["pitch"][head].tolist()))
+    wanted = Counter(zip(context["time"].tolist(), context["pitch"].tolist()))
+    return sum(min(n, found[k]) for k, n in wanted.items()) >= CONTEXT_MATCH * len(context["time"])
+
+
+def _signatures(score: symusic.Score, shift: int, fallback: tuple[int, int]) -> list[tuple[int, int, int]]:
+    """(tick from the continuation's start, numerator, denominator): the file's meter at `shift`
+    and its changes after it; the context's last meter when the file has none."""
+    sigs = sorted((int(s.time), int(s.numerator), int(s.denominator)) for s in score.time_signatures)
+    before = [s for s in sigs if s[0] <= shift]
+    first = (0, *before[-1][1:]) if before else (0, *fallback)
+    return [first, *((t - shift, n, d) for t, n, d in sigs if t > shift)]
+
+
+def read_continuation(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
+    """The continuation a MIDI file holds, as token ids after `context` (see the module docstring)."""
+    try:
+        return _read(path, context, tempo, tokenizer, config)
+    except Exception as e:  # a hostile file can break the parser or the tokenizer past their own checks
+        return Continuation([], "unreadable", detail=f"{type(e).__name__}: {e}"[:160])
+
+
+def _read(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
+    score, reason = prepared_score(path, config, tokenizer)
+    if score is not None:
+        score = score.resample(tokenizer.time_division, min_dur=1)  # the decoder's resolution
+    if score is None:
+        return Continuation([], "unreadable" if reason == "corrupt" else "empty", detail=SKIP_REASONS.get(reason, reason))
+    ctx_score = decode_phrase(tokenizer, context, [], tempo, config.phrase_bars).score
+    end = context_end_tick(tokenizer, context, config.phrase_bars)
+    ctx_notes, notes = ctx_score.tracks[0].notes.numpy(), score.tracks[0].notes.numpy()
+    with_context = _holds_context(notes, ctx_notes, end)
+    shift = end if with_context else 0
+    keep = notes["time"] >= shift
+    if not keep.any():
+        return Continuation([], "empty", with_context, detail="no note after the context")
+    sig = ctx_score.time_signatures[-1] if len(ctx_score.time_signatures) else None
+    fallback = (sig.numerator, sig.denominator) if sig is not None else (4, 4)
+
+    # the phrase as one song: the context's notes and meter, then the file's continuation
+    phrase = symusic.Score(tokenizer.time_division)
+    phrase.tempos.append(symusic.Tempo(0, tempo))
+    for s in ctx_score.time_signatures:
+        phrase.time_signatures.append(symusic.TimeSignature(s.time, s.numerator, s.denominator))
+    for t, n, d in _signatures(score, shift, fallback):
+        phrase.time_signatures.append(symusic.TimeSignature(end + t, n, d))
+    track = symusic.Track(name="phrase", program=0)
+    track.notes = symusic.Note.from_numpy(
+        **{k: np.concatenate([ctx_notes[k], notes[k][keep] - (shift - end if k == "time" else 0)])
+           for k in ("time", "duration", "pitch", "velocity")})
+    phrase.tracks.append(track)
+    phrase = tokenizer.preprocess_score(phrase)  # as the corpus songs are, before they are encoded
+    end = end * phrase.ticks_per_quarter // tokenizer.time_division
+
+    ticks = bar_ticks(phrase)
+    first = int(np.searchsorted(ticks, end))
+    columns = phrase.tracks[0].notes.numpy()
+    cut = 0
+    if first + config.phrase_bars < len(ticks):
+        stop = ticks[first + config.phrase_bars]
+        cut = int(np.sum(columns["time"] >= stop))
+        if cut:  # every context note is before `stop`
+            phrase.tracks[0].notes = symusic.Note.from_numpy(**{k: v[columns["time"] < stop] for k, v in columns.items()})
+    seq = encode_song(tokenizer, phrase)
+    ids = [int(i) for i in seq.ids[split_ids_at(seq, end):]]
+    cut_tokens = max(len(ids) - config.max_tokens, 0)  # a dense file cannot make the phrase unbounded
+    return Continuation(ids[: config.max_tokens], "", with_context, cut, cut_tokens)
+
+
+def _few(ids: list[str], n: int = 3) -> str:
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
+def _manifest_check(folder: Path, data_hash: str, seed: int, ids: list[str]) -> tuple[str, str]:
+    """(tag value, log line or "") for the manifest found beside the files (or one level up)."""
+    for path in (folder / MANIFEST, folder.parent / MANIFEST):
+        if path.is_file():
+            try:
+                m = Manifest.read(path)
+            except UserError as e:
+                return "unreadable", f"{e}"
+            diffs = [f"{what} {theirs}, not {ours}" for what, theirs, ours in
+                     (("data_hash", m.data_hash, data_hash), ("seed", m.seed, seed), ("contexts", m.contexts, len(ids)))
+                     if theirs != ours]
+            if not diffs and m.ids != ids:
+                diffs = ["other ids"]
+            if diffs:
+                return ("other: " + "; ".join(diffs))[:250], (
+                    f"{path} is from another export ({'; '.join(diffs)}): its files do not continue this benchmark's "
+                    f"contexts; export again with the same data options, --contexts {len(ids)} --seed {seed}")
+            return "match", ""
+    return "none", f"no {MANIFEST} in {folder} or beside it: files matched by name only"
+
+
+def import_row(name: str, folder: Path, bench, log) -> tuple[list[int], dict[str, float], dict[str, str], str]:
+    """Read `folder` for every context of `bench`: (continuations, counts, tags, error) where
+    error is "" unless no file could be used at all."""
+    index, items = benchmark_items(bench.data, bench.options.contexts, bench.options.seed)
+    ids = [item.id for item in items]
+    if not np.array_equal(index, bench.context_index):
+        raise AssertionError("export-contexts and benchmark picked different contexts")
+    tags = {"import_dir": str(Path(folder).resolve())}
+    if not Path(folder).is_dir():
+        counts = {k: 0.0 for k in COUNTS} | {"import_missing": float(len(ids))}
+        return [[] for _ in ids], counts, tags | {"import_manifest": "none"}, f"{folder}: no such folder"
+    tags["import_manifest"], line = _manifest_check(Path(folder), bench.data.data_hash, bench.options.seed, ids)
+    if line:
+        log(f"{name}: {line}")
+    files = {p.stem: p for p in sorted(Path(folder).iterdir()) if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()}
+    problems: dict[str, list[str]] = {k: [] for k in COUNTS}
+    problems["import_extra"] = sorted(set(files) - set(ids))
+    continuations, cut_notes, alone = [], 0, 0
+    for cid, context, tempo in zip(ids, bench.contexts, bench.tempos):
+        if cid not in files:
+            problems["import_missing"].append(cid)
+            continuations.append([])
+            continue
+        c = read_continuation(files[cid], context, float(tempo), bench.tokenizer, bench.data.config)
+        continuations.append(c.ids)
+        if c.problem:
+            problems[f"import_{c.problem}"].append(f"{cid} ({c.detail})" if c.detail else cid)
+        if c.with_context:
+            problems["import_with_context"].append(cid)
+        alone += not (c.with_context or c.problem)
+        if c.cut_notes or c.cut_tokens:
+            problems["import_cut"].append(cid)
+            cut_notes += c.cut_notes
+    say = {
+        "import_missing": "ids with no file, scored as empty continuations",
+        "import_extra": "files named by no id of this benchmark, ignored",
+        "import_unreadable": "unreadable files, scored as empty continuations",
+        "import_empty": "files with no note after the context, scored as empty continuations",
+        "import_cut": f"continuations longer than {bench.data.config.phrase_bars} bars, cut ({cut_notes} notes dropped)",
+    }
+    for key, what in say.items():
+        if problems[key]:
+            log(f"{name}: {len(problems[key])} {what}: {_few(problems[key])}")
+    used = len(ids) - len(problems["import_missing"]) - len(problems["import_unreadable"]) - len(problems["import_empty"])
+    log(f"{name}: {used} of {len(ids)} continuations read from {folder} ({used - alone} files hold the context "
+        f"too, {alone} the continuation alone)")
+    counts = {k: float(len(v)) for k, v in problems.items()}
+    error = "" if used else f"no usable continuation in {folder} (see the import_* counts)"
+    return continuations, counts, tags, error

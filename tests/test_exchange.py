@@ -1,0 +1,277 @@
+"""Any model's outputs on the leaderboard: export-contexts writes the benchmark's own contexts,
+benchmark --import reads continuations back, on real WJazzD phrases, with a tiny critic in a real
+MLflow store: the round trip of the true continuations, every kind of bad input, and the
+commands as a user runs them (with the README's pretty_midi script)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pretty_midi
+import pytest
+import symusic
+
+from benchmark.contexts import MANIFEST, Manifest, export_contexts
+from benchmark.imported import read_continuation
+from benchmark.leaderboard import fetch
+from benchmark.options import BenchmarkOptions
+from benchmark.pipeline import run_benchmark
+from benchmark.runner import select_contexts
+from benchmark.train import train_critic
+from conftest import cli, mlflow_store
+from phrases.config import REPO_ROOT
+from phrases.decode import context_end_tick, decode_phrase
+from phrases.pipeline import prepared_score
+from training import TrainConfig
+
+CONTEXTS = 12
+TINY_CRITIC = {"d_embed": "32", "enc_hidden": "32", "hidden": "64", "latent": "16", "kl_warmup_steps": "20"}
+SAME = ("critic_gap", "realness", "anomaly", "jsd_pitch", "jsd_step", "jsd_duration", "copy_rate", "fcd", "c2st_auroc",
+        "notes_per_continuation")
+
+
+@pytest.fixture(scope="module")
+def store(jazz_data, tmp_path_factory):
+    """A real sqlite MLflow store holding a tiny critic (imported rows need no generator)."""
+    tmp = tmp_path_factory.mktemp("exchange")
+    with mlflow_store(tmp) as uri:
+        train_critic(jazz_data, TrainConfig(epochs=2, batch_size=16, warmup_steps=5, checkpoint_dir=tmp / "critic"),
+                     TINY_CRITIC, "cpu", lambda *_: None, suite_phrases=64)
+        yield tmp, uri
+
+
+def options(tmp: Path, **kw) -> BenchmarkOptions:
+    return BenchmarkOptions([], **{"contexts": CONTEXTS, "n_boot": 20, "device": "cpu", "examples": 1,
+                                   "report_dir": tmp / "reports", **kw})
+
+
+def write_true_continuations(out: Path, folder: Path, data, with_context=lambda k: k % 2 == 1) -> Manifest:
+    """The user's side of the round trip: each context's true continuation, written with pretty_midi
+    from the manifest alone plus the notes, as a model's output would be (every other file with
+    the context before it), with the meter of the true continuation."""
+    manifest = Manifest.read(out / MANIFEST)
+    folder.mkdir(parents=True, exist_ok=True)
+    phrases = {(p.song, p.start_bar): p for p in data.test}
+    tok = data.tokenizer
+    for k, item in enumerate(manifest.items):
+        p = phrases[(item.song, item.start_bar)]
+        beat = 60.0 / item.tempo_qpm
+        song = pretty_midi.PrettyMIDI(initial_tempo=item.tempo_qpm)
+        line = pretty_midi.Instrument(program=0)
+        offset = item.context_beats if with_context(k) else 0.0
+        notes = [(n, offset) for n in p.continuation_notes]
+        if with_context(k):
+            notes = [(n, 0.0) for n in p.context_notes] + notes
+        for n, off in notes:
+            start = (float(n["onset_beats"]) + off) * beat
+            line.notes.append(pretty_midi.Note(90, int(n["pitch"]), start, start + float(n["duration_beats"]) * beat))
+        song.instruments.append(line)
+        phrase = decode_phrase(tok, p.context, p.continuation, p.tempo_qpm, data.config.phrase_bars).score
+        signatures = [(s.time / tok.time_division, s.numerator, s.denominator) for s in phrase.time_signatures]
+        for b, num, den in signatures:
+            at = b if with_context(k) else b - item.context_beats
+            in_effect = b == max(s[0] for s in signatures if s[0] <= item.context_beats)
+            if at >= 0 or in_effect:
+                song.time_signature_changes.append(pretty_midi.TimeSignature(num, den, max(at, 0.0) * beat))
+        song.write(str(folder / f"{item.id}.mid"))
+    return manifest
+
+
+def test_export_writes_the_benchmarks_own_contexts(jazz_data, tmp_path):
+    manifest = export_contexts(jazz_data, tmp_path, CONTEXTS, seed=3)
+    index = select_contexts(len(jazz_data.test), CONTEXTS, 3)
+    assert Manifest.read(tmp_path / MANIFEST).ids == manifest.ids and len(manifest.ids) == len(index)
+    assert (manifest.data_hash, manifest.seed, manifest.contexts) == (jazz_data.data_hash, 3, len(index))
+    text = (tmp_path / MANIFEST).read_text()
+    assert "continuation alone" in text and "--import" in text  # the words for the person who runs the model
+    for item, i in zip(manifest.items, index):
+        p = jazz_data.test[int(i)]
+        assert (item.song, item.start_bar) == (p.song, p.start_bar)
+        assert re.fullmatch(r"\d{3}-[A-Za-z0-9_-]+-bar\d+", item.id) and item.id.endswith(f"-bar{p.start_bar + 1}")
+        # the context bars only, read back through the corpus reader: the same tokens, tempo and meter
+        score, _ = prepared_score(tmp_path / item.context_file, jazz_data.config, jazz_data.tokenizer)
+        from phrases.windows import encode_song
+
+        assert encode_song(jazz_data.tokenizer, score).ids == list(map(int, p.context))
+        raw = symusic.Score(str(tmp_path / item.context_file))
+        assert abs(raw.tempos[0].qpm - item.tempo_qpm) < 0.01
+        assert f"{raw.time_signatures[-1].numerator}/{raw.time_signatures[-1].denominator}" == item.time_signature
+        onsets = raw.tracks[0].notes.numpy()["time"]
+        assert onsets.max() < item.context_beats * raw.ticks_per_quarter  # no note of the continuation
+        assert item.continuation_beats == item.bars_to_continue * 4 * int(item.time_signature.split("/")[0]) / int(
+            item.time_signature.split("/")[1])
+
+
+def test_reader_gives_back_the_true_tokens_with_or_without_the_context(jazz_data, tmp_path):
+    """Every test and validation phrase, both forms of file: the continuation's own tokens. A file
+    without time signatures is read in the context's last meter: exactly the phrases whose meter
+    changes inside the continuation then differ."""
+    tok = jazz_data.tokenizer
+    total, same, same_without, meter_changes = 0, 0, 0, 0
+    for split in (jazz_data.test, jazz_data.val):
+        for i, p in enumerate(split):
+            phrase = decode_phrase(tok, p.context, p.continuation, p.tempo_qpm).score
+            end = context_end_tick(tok, p.context)
+            sigs = sorted((s.time, s.numerator, s.denominator) for s in phrase.time_signatures)
+            in_effect = max(t for t, _, _ in sigs if t <= end)
+            context_meter = [(n, d) for t, n, d in sigs if t < end][-1]
+            changes = {(n, d) for t, n, d in sigs if t >= in_effect} != {context_meter}
+            for with_context in (False, True):
+                shift = 0 if with_context else end  # the continuation alone starts at time 0
+                for with_meter in (True, False):
+                    notes = phrase.tracks[0].notes.numpy()
+                    keep = notes["time"] >= shift
+                    shown = symusic.Score(tok.time_division)
+                    shown.tempos.append(symusic.Tempo(0, p.tempo_qpm))
+                    track = symusic.Track(program=0)
+                    track.notes = symusic.Note.from_numpy(**{k: v[keep] - (shift if k == "time" else 0)
+                                                             for k, v in notes.items()})
+                    shown.tracks.append(track)
+                    for t, num, den in sigs if with_meter else []:
+                        if t >= shift or (t == max(u for u, _, _ in sigs if u <= shift)):
+                            shown.time_signatures.append(symusic.TimeSignature(max(t - shift, 0), num, den))
+                    if with_context and not with_meter:  # the context's own meter, as a model would copy it
+                        for t, num, den in sigs:
+                            if t < end:
+                                shown.time_signatures.append(symusic.TimeSignature(t, num, den))
+                    path = tmp_path / f"{i}-{int(with_context)}-{int(with_meter)}.mid"
+                    shown.dump_midi(str(path))
+                    read = read_continuation(path, p.context, p.tempo_qpm, tok, jazz_data.config)
+                    assert read.with_context == with_context and not read.problem
+                    back = read.ids == list(map(int, p.continuation))
+                    if with_meter:
+                        total += 1
+                        same += back
+                    else:
+                        same_without += back
+                        meter_changes += changes
+                        assert back or changes, (i, with_context)
+    print(f"\nthe true tokens back: with the meter {same} of {total}; without {same_without} of {total} "
+          f"({meter_changes} files of phrases whose meter changes inside the continuation)")
+    assert same == total, f"{same} of {total} continuations came back as their own tokens"
+
+
+def test_round_trip_imported_true_continuations_score_as_the_real_row(store, jazz_data, tmp_path):
+    export_contexts(jazz_data, tmp_path / "out", CONTEXTS, seed=0)
+    write_true_continuations(tmp_path / "out", tmp_path / "out" / "mine", jazz_data)
+    lines = []
+    result = run_benchmark(jazz_data, options(tmp_path), log=lines.append, imports=[("mine", tmp_path / "out" / "mine")])
+    rows = {r.name: r for r in result.rows}
+    mine, real = rows["mine"], rows["real"]
+    assert mine.status == "ok" and mine.source == "imported" and mine.nll is None and "nll" not in mine.metrics
+    assert [list(c) for c in mine.continuations] == [list(map(int, c)) for c in real.continuations]
+    for key in SAME:
+        assert mine.metrics[key] == pytest.approx(real.metrics[key], abs=1e-9), key
+    assert mine.metrics["import_with_context"] == CONTEXTS // 2
+    assert all(mine.metrics[k] == 0 for k in ("import_missing", "import_extra", "import_unreadable", "import_empty",
+                                              "import_cut"))
+    assert any(f"{CONTEXTS} of {CONTEXTS} continuations read" in line for line in lines)
+    # logged as a leaderboard row: source=imported, the manifest matched, no nll metric
+    _, entries = fetch(result.benchmark_id)
+    tags = {e[0]: e[3] for e in entries}
+    metrics = {e[0]: e[2] for e in entries}
+    assert tags["mine"]["source"] == "imported" and tags["mine"]["import_manifest"] == "match"
+    assert "nll" not in metrics["mine"] and metrics["mine"]["import_with_context"] == CONTEXTS // 2
+
+
+def test_bad_inputs_each_get_a_line_and_a_count(store, jazz_data, tmp_path):
+    out = tmp_path / "out"
+    export_contexts(jazz_data, out, CONTEXTS, seed=0)
+    mine = out / "mine"
+    manifest = write_true_continuations(out, mine, jazz_data, with_context=lambda k: False)
+    ids = manifest.ids
+    (mine / f"{ids[0]}.mid").unlink()  # missing
+    shutil.copy(mine / f"{ids[1]}.mid", mine / "999-NotAContext-bar1.mid")  # extra
+    (mine / f"{ids[2]}.mid").write_bytes(b"MThd\x00\x00\x00\x06 this is not a MIDI file")  # unreadable
+    long = pretty_midi.PrettyMIDI(str(mine / f"{ids[3]}.mid"))  # 40 bars: the true 4, ten times over
+    bar_s = 60.0 / manifest.items[3].tempo_qpm * manifest.items[3].continuation_beats
+    notes = list(long.instruments[0].notes)
+    for r in range(1, 10):
+        long.instruments[0].notes += [pretty_midi.Note(n.velocity, n.pitch, n.start + r * bar_s, n.end + r * bar_s)
+                                      for n in notes]
+    long.write(str(mine / f"{ids[3]}.mid"))
+    empty = pretty_midi.PrettyMIDI()  # only a drum track: no pitched note
+    drums = pretty_midi.Instrument(program=0, is_drum=True)
+    drums.notes.append(pretty_midi.Note(90, 38, 0.0, 0.5))
+    empty.instruments.append(drums)
+    empty.write(str(mine / f"{ids[4]}.mid"))
+
+    lines = []
+    result = run_benchmark(jazz_data, options(tmp_path), log=lines.append, imports=[("mine", mine)])
+    row = next(r for r in result.rows if r.name == "mine")
+    real = next(r for r in result.rows if r.name == "real")
+    assert row.status == "ok" and {r.name for r in result.rows} == {"mine", "real", "random"}
+    counts = {k: row.metrics[k] for k in ("import_missing", "import_extra", "import_unreadable", "import_empty",
+                                          "import_cut")}
+    assert counts == {"import_missing": 1, "import_extra": 1, "import_unreadable": 1, "import_empty": 1,
+                      "import_cut": 1}
+    text = "\n".join(lines)
+    for needle in (f"1 ids with no file, scored as empty continuations: {ids[0]}",
+                   "1 files named by no id of this benchmark, ignored: 999-NotAContext-bar1",
+                   f"1 unreadable files, scored as empty continuations: {ids[2]} (symusic could not parse it)",
+                   f"1 files with no note after the context, scored as empty continuations: {ids[4]}",
+                   f"1 continuations longer than 4 bars, cut ({9 * len(notes)} notes dropped): {ids[3]}"):
+        assert needle in text, (needle, text)
+    # the cut file is back to its true 4 bars; the missing, unreadable and empty ones score as empty
+    assert row.continuations[3] == list(map(int, real.continuations[3]))
+    assert [row.continuations[i] for i in (0, 2, 4)] == [[], [], []]
+    assert np.isfinite(row.metrics["critic_gap"])
+
+
+def test_files_from_another_export_are_named_as_such(store, jazz_data, tmp_path):
+    other = tmp_path / "seed1"
+    export_contexts(jazz_data, other, CONTEXTS, seed=1)
+    write_true_continuations(other, other / "mine", jazz_data)
+    lines = []
+    result = run_benchmark(jazz_data, options(tmp_path, seed=0), log=lines.append, imports=[("mine", other / "mine")])
+    row = next(r for r in result.rows if r.name == "mine")
+    assert any("is from another export (seed 1, not 0)" in line and "--seed 0" in line for line in lines), lines
+    assert row.tags["import_manifest"].startswith("other: seed 1, not 0")
+    assert row.metrics["import_missing"] > 0 and row.metrics["import_extra"] > 0
+    assert next(r for r in result.rows if r.name == "real").status == "ok"  # the benchmark completed
+
+
+def test_a_folder_with_nothing_usable_is_a_failed_row(store, jazz_data, tmp_path):
+    result = run_benchmark(jazz_data, options(tmp_path), log=lambda *_: None,
+                           imports=[("ghost", tmp_path / "no-such-folder")])
+    row = next(r for r in result.rows if r.name == "ghost")
+    assert row.status == "failed" and "no such folder" in row.error and result.rows[-1].name == "ghost"
+    assert row.metrics["import_missing"] == CONTEXTS
+
+
+def _readme_script() -> str:
+    text = (REPO_ROOT / "README.md").read_text()
+    match = re.search(r"```python\n(# continue\.py.*?)```", text, re.S)
+    assert match, "README: the pretty_midi example script (a ```python block starting with '# continue.py')"
+    return match.group(1)
+
+
+def test_user_workflow_with_the_readme_script(store, jazz_dir, jazz_data, tmp_path):
+    """export-contexts, the README's pretty_midi script, benchmark --import, leaderboard."""
+    data = ["--corpus", jazz_dir, "--cache-dir", jazz_data.path.parent.parent]
+    out = tmp_path / "outside"
+    done = cli("export-contexts", out, "--contexts", CONTEXTS, *data)
+    assert done.returncode == 0, done.stderr
+    assert f"{CONTEXTS} contexts of 4 bars" in done.stdout and (out / MANIFEST).is_file()
+    script = tmp_path / "continue.py"
+    script.write_text(_readme_script())
+    import subprocess
+
+    ran = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    assert len(list((out / "mine").glob("*.mid"))) == CONTEXTS
+    done = cli("benchmark", "--import", f"mine={out / 'mine'}", "--contexts", CONTEXTS, "--n-boot", 10,
+               "--device", "cpu", "--report-dir", tmp_path / "reports", *data)
+    assert done.returncode == 0, done.stderr
+    assert f"mine: {CONTEXTS} of {CONTEXTS} continuations read" in done.stderr
+    board = cli("leaderboard")
+    assert board.returncode == 0, board.stderr
+    assert re.search(r"│ \d+ │ mine ", board.stdout) and "imported" in board.stdout and "n/a" in board.stdout
+    runs = mlflow.search_runs(experiment_names=["phrasebench-leaderboard"],
+                              filter_string="tags.generator = 'mine' and tags.source = 'imported'", output_format="list")
+    assert runs and "report.html" in {a.path for a in mlflow.MlflowClient().list_artifacts(runs[0].info.run_id)}
