@@ -59,8 +59,9 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
     """Every row of one benchmark invocation, scored and logged; the result ranked by critic_gap."""
     import time
 
-    from training import set_threads
+    from training import distributed, set_threads
 
+    distributed.refuse("benchmark")  # every torchrun process would log its own leaderboard
     set_threads()
     t0 = time.perf_counter()
     found = load_critic(data, options, train_missing, quick, log)
