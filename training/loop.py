@@ -235,12 +235,13 @@ def train(
 
 def _resume_state(ranks, last_path: Path | None, kind: str) -> dict:
     """last.pt read by rank 0 (on the CPU) and broadcast; every rank then takes back its own RNG
-    state (rank 0's when last.pt was written by a different number of processes)."""
+    state (rank 0's when last.pt was written by a different number of processes). A row of the
+    stacked states is cloned: torch.set_rng_state needs a tensor of its own (a view crashes it)."""
     box = [load_checkpoint(last_path, kind=kind, map_location="cpu") if ranks.main else None]
     torch.distributed.broadcast_object_list(box, src=0)
     state = box[0]
     for key, setter in (("rng_cpu", torch.set_rng_state), ("rng_cuda", torch.cuda.set_rng_state)):
         per_rank = state.get(key + "_ranks")
         if key in state:
-            setter(per_rank[ranks.rank] if per_rank is not None and len(per_rank) == ranks.world else state[key])
+            setter(per_rank[ranks.rank].clone() if per_rank is not None and len(per_rank) == ranks.world else state[key])
     return state
