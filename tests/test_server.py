@@ -11,7 +11,6 @@ a second start finds everything again.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import queue
 import shutil
@@ -158,7 +157,7 @@ def test_four_writers_at_once_lose_nothing(team, jazz_dir, jazz_data):
     for name, config_class in GENERATORS.items():
         run_id = outputs[name][0].split("MLflow run ")[1].split()[0]
         run = client.get_run(run_id)
-        assert run.info.status == "FINISHED"
+        assert run.info.status == "FINISHED" and run.data.tags["complete"] == "true"
         assert history_steps(client, run_id) == expected_training_metrics()
         tags = run.data.tags
         assert {k: tags.get(k) for k in ("generator", "data_hash", "device", "budget", "stop_reason")} == {
@@ -182,10 +181,10 @@ def test_four_writers_at_once_lose_nothing(team, jazz_dir, jazz_data):
         assert len({r.data.tags["benchmark_id"] for r in runs}) == 1
         for row, r in rows.items():
             assert r.info.status == "FINISHED" and r.data.tags["status"] == "ok"
-            assert json.loads(r.data.tags["benchmark_rows"]) and set(json.loads(r.data.tags["benchmark_rows"])) == set(rows)
             for tag in ("critic_run_id", "generator_run_id", "data_hash", "reference_row"):
                 assert tag in r.data.tags
-            assert set(r.data.params) == {"contexts", "samples", "temperature", "top_p"}
+            assert set(r.data.params) == {"contexts", "samples", "temperature", "top_p", "rows"}
+            assert r.data.params["rows"] == "4" and r.data.tags["complete"] == "true"  # the rows count as one
             assert set(r.data.metrics) == expected_row_metrics(row)
             assert all(len(client.get_metric_history(r.info.run_id, k)) == 1 for k in r.data.metrics)
             stored = files(client, r.info.run_id)
@@ -195,10 +194,10 @@ def test_four_writers_at_once_lose_nothing(team, jazz_dir, jazz_data):
             csv = mlflow.artifacts.load_text(f"{r.info.artifact_uri}/phrases.csv")
             assert len(csv.strip().splitlines()) == CONTEXTS + 1  # a header and one line per phrase
 
-        # `leaderboard` through the server shows each benchmark whole
+        # `leaderboard` through the server shows each benchmark, whole (an incomplete one is refused)
         shown = cli("leaderboard", "--benchmark-id", runs[0].data.tags["benchmark_id"], env={"MLFLOW_TRACKING_URI": uri})
         assert shown.returncode == 0, shown.stderr
-        assert all(name in shown.stdout for name in rows) and "INCOMPLETE" not in shown.stdout
+        assert all(name in shown.stdout for name in rows)
     # the artifacts went through the server into its data folder, not next to the writers
     assert any((server_data / "artifacts").rglob("best.pt")) and not (tmp / "mlartifacts").exists()
 
