@@ -76,7 +76,10 @@ def mlflow_server_command(backend_uri: str, artifacts: Path, host: str, port: in
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Nothing listens on `port` (connections of a server just stopped, in TIME_WAIT, do not count:
+    SO_REUSEADDR, as uvicorn binds)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -46,11 +46,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen, str]:
-    """`python cli.py server` on a free port; returns the process and the URI it printed (its
-    messages go to server.log beside the data folder)."""
+def start_server(data: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """`python cli.py server` on `port` (default: a free one); returns the process and the URI it
+    printed (its messages go to server.log beside the data folder)."""
     with open(data.parent / "server.log", "a") as log:
-        proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "cli.py"), "server", "--port", str(_free_port()),
+        proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "cli.py"), "server", "--port", str(port or _free_port()),
                                  "--data", str(data)], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
@@ -236,7 +236,8 @@ def test_stops_on_ctrl_c_and_a_second_start_reuses_the_data(team):
     assert stop_server(proc, signal.SIGINT) == 0
     assert not (server_data / "postgres" / "postmaster.pid").exists()  # PostgreSQL stopped too
 
-    again, uri2 = start_server(server_data)
+    again, uri2 = start_server(server_data, int(uri.rsplit(":", 1)[1]))  # the same port, just freed
+    assert uri2 == uri
     try:
         client = mlflow.MlflowClient(uri2)
         after = {e.name: len(client.search_runs([e.experiment_id], max_results=1000)) for e in client.search_experiments()}
