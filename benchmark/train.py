@@ -166,6 +166,7 @@ def generator_report(name: str, result) -> list[str]:
 
 def critic_report(critic, result, rows, ladder) -> list:
     from critics.validity import validity_table
+
     if result.run_id is None:  # a torchrun rank other than 0: rank 0 reports
         return []
     m = result.metrics

@@ -210,7 +210,7 @@ def test_commands_read_their_models_from_the_server(team, jazz_dir, jazz_data):
         [mlflow.MlflowClient(uri).get_experiment_by_name("phrasebench-critics").experiment_id])[0]
     rated = cli("critique", WJAZZD / WJAZZD_FILES[0], *data, env=env)
     assert rated.returncode == 0, rated.stderr
-    assert f"critic-vae run {critic.info.run_id}" in rated.stderr and "overall" in rated.stdout.lower()
+    assert f"critic run {critic.info.run_id}" in rated.stderr and "overall" in rated.stdout.lower()
 
     # --resume on a machine without the checkpoint: last.pt comes from the server's artifacts
     client = mlflow.MlflowClient(uri)
