@@ -12,6 +12,7 @@ from rich.console import Console
 
 from benchmark.commandline import command_factory, option, print_items, run_app, with_options
 from benchmark.options import BENCHMARK_OPTIONS, BenchmarkOptions
+from benchmark.server import SERVER_OPTIONS
 from phrases.config import DATA_OPTIONS
 from phrases.errors import UserError
 from training.options import TRAIN_OPTIONS
@@ -208,6 +209,18 @@ def ui(host: Annotated[str, typer.Option(help="Address to bind; loopback unless 
     show(ui_links(f"http://{host}:{port}"))
     sys.stdout.flush()
     os.execv(argv[0], argv)
+
+
+@command()
+@with_options("options", {k: option(*spec) for k, spec in SERVER_OPTIONS.items()}, dict)
+def server(options) -> None:
+    """The team's MLflow server: PostgreSQL + `mlflow server --serve-artifacts`, until Ctrl-C.
+
+    Example: python cli.py server ; elsewhere: export MLFLOW_TRACKING_URI=http://127.0.0.1:5000
+    """
+    from benchmark.server import serve
+
+    serve(**options, say=say, announce=lambda line: show([line]))
 
 
 reproduce_app = typer.Typer(help="Reproduce published numbers with phrasebench's generators.", no_args_is_help=True)

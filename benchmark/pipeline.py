@@ -68,8 +68,9 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
     scored, ranked (`leaderboard.rank_key`) and published."""
     from benchmark.publish import publish
     from benchmark.validity import critic_facts
-    from training import set_threads
+    from training import distributed, set_threads
 
+    distributed.refuse("benchmark")  # every torchrun process would log its own leaderboard
     _check_names(options, list(imports))
     set_threads()
     t0 = time.perf_counter()

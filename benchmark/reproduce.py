@@ -151,9 +151,10 @@ def reproduce_csc413(data, generator: str, seeds: list[int], config, model_opts:
     import mlflow
 
     from benchmark.train import train_generator
-    from training import resolve_device
+    from training import distributed, resolve_device
     from training.tracking import experiment_id
 
+    distributed.refuse("reproduce")
     if data.config.protocol != "csc413":
         raise UserError("reproduce csc413 needs phrase data prepared with PhraseConfig.csc413()")
     references = {s: split_notes(data.splits[s]) for s in SPLITS}

@@ -151,6 +151,16 @@ def generator_speed(data) -> list[SpeedRow]:
     return rows
 
 
+def distributed_speed(corpus: Path) -> list[SpeedRow]:
+    """Training tokens/s of the transformer in 2 torchrun processes (DDP over gloo) against 1, the
+    same loop and global batch (`benchmark.distributed_speed`)."""
+    from benchmark.distributed_speed import GLOBAL_BATCH, tokens_per_second
+
+    one, two = tokens_per_second(corpus, 1), tokens_per_second(corpus, 2)
+    return [SpeedRow(f"transformer training, 2 processes (torchrun, DDP over gloo), global batch {GLOBAL_BATCH}", two,
+                     "tokens/s", f"1 process, same loop and batch: {one:,.0f} tokens/s", f"{two / one:.2f}x")]
+
+
 def critic_speed(critic, phrases, max_phrases: int = 512, target: float = 200.0) -> SpeedRow:
     """Critic scoring throughput in doubled phrases (context + continuation) per second, on up to
     `max_phrases` real phrases, after one warm-up batch; next to the issue's target."""
@@ -251,6 +261,7 @@ def measure(corpus: Path, workers: int | None = None, with_benchmark: bool = Tru
     set_threads()
     data = prepare(corpus, PhraseConfig(), workers=workers)
     rows += generator_speed(data)
+    rows += distributed_speed(corpus)
     rows += adversarial_speed(data)
     try:  # the trained critic when there is one; the speed of an untrained one is the same
         critic = find_critic(data, "cpu").model

@@ -1,7 +1,13 @@
-"""Training entry points shared by the CLI and `benchmark --train-missing / --quick`."""
+"""Training entry points shared by the CLI and `benchmark --train-missing / --quick`.
+
+Under torchrun (`torchrun --nproc-per-node N cli.py train-generator NAME ...`) every process runs
+these in a `training.distributed.session`: the model is built on the rank's device, trained with
+DDP, and only rank 0 says anything, logs to MLflow and writes checkpoints.
+"""
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -9,9 +15,10 @@ from pathlib import Path
 from phrases.errors import UserError
 from phrases.unigram import Unigram
 from phrases.files import writable_folder
-from training import TrainConfig, config_from_options, set_threads
+from training import TrainConfig, config_from_options, distributed, set_threads
 from training.model import CHECKPOINT_ROOT
-from training.tracking import EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, experiment_id, mark_complete, with_retries
+from training.tracking import (EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, experiment_id, mark_complete, run_artifact,
+                               with_retries)
 
 # Tiny budgets for `--quick` (make demo): minutes, not quality, counted in steps so that every
 # machine trains the same models. Sizes are --model-opt values.
@@ -28,23 +35,35 @@ QUICK_CRITIC = ({"d_embed": "64", "enc_hidden": "64", "hidden": "128", "latent":
 
 def resume_folder(experiment: str, role: str, name: str, data_hash: str) -> Path:
     """The checkpoint folder of the newest training of `name` on this data (any status), for a
-    `--resume` without `--checkpoint-dir`."""
+    `--resume` without `--checkpoint-dir`. When its last.pt is not on this machine, the one the
+    run uploaded to the tracking server is fetched into that folder."""
     import mlflow
 
     runs = with_retries(lambda: mlflow.search_runs(
         [experiment_id(experiment)], filter_string=f"tags.{role} = '{name}' and tags.data_hash = '{data_hash}'",
         order_by=["attributes.start_time DESC"], max_results=1, output_format="list"))
-    if not runs or not (Path(runs[0].data.params.get("checkpoint_dir", "")) / "last.pt").is_file():
-        raise UserError(f"--resume: no earlier training of {name} on data {data_hash} left a last.pt here; "
-                        "train without --resume, or pass --checkpoint-dir DIR")
-    return Path(runs[0].data.params["checkpoint_dir"])
+    folder = Path(runs[0].data.params.get("checkpoint_dir", "")) if runs else None
+    if folder is not None and not (folder / "last.pt").is_file():
+        try:
+            downloaded = run_artifact(runs[0].info.run_id, "checkpoint/last.pt")
+        except Exception:  # mlflow's error for a run without that artifact (a local store, an old run)
+            folder = None
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(downloaded, folder / "last.pt")
+    if folder is None:
+        raise UserError(f"--resume: no earlier training of {name} on data {data_hash} left a last.pt here or on "
+                        "the tracking server; train without --resume, or pass --checkpoint-dir DIR")
+    return folder
 
 
 def _settle(config: TrainConfig, data, kind_info: tuple[str, str, str]) -> TrainConfig:
-    """The config with its data settled and its checkpoint folder checked before any training."""
-    writable_folder(config.checkpoint_dir or CHECKPOINT_ROOT, "--checkpoint-dir")
+    """The config with its data settled and its checkpoint folder checked before any training
+    (under torchrun by rank 0, which writes the checkpoints and reads last.pt)."""
+    if distributed.is_main():
+        writable_folder(config.checkpoint_dir or CHECKPOINT_ROOT, "--checkpoint-dir")
     config = replace(config, data_hash=data.data_hash, corpus=data.report["corpus"])
-    if config.resume and config.checkpoint_dir is None:
+    if config.resume and config.checkpoint_dir is None and distributed.is_main():
         config = replace(config, checkpoint_dir=resume_folder(*kind_info, data.data_hash))
     return config
 
@@ -53,8 +72,8 @@ def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, 
                     device: str = "auto", log=print, init_from: str | None = None,
                     pretrain_epochs: int | None = None, adv_steps: int | None = None):
     """Build generator `name` (the gan: from the MLflow run `init_from` when given; its MLE
-    pretraining `pretrain_epochs` and `adv_steps` adversarial updates), train it on `data`.
-    Returns (generator, FitResult)."""
+    pretraining `pretrain_epochs` and `adv_steps` adversarial updates), train it on `data`
+    (with DDP under torchrun). Returns (generator, FitResult)."""
     from generators.registry import get_generator_class
 
     gan_only = [flag for flag, v in (("--pretrain-epochs", pretrain_epochs), ("--adv-steps", adv_steps),
@@ -63,18 +82,30 @@ def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, 
         raise UserError(f"{', '.join(gan_only)}: only for the gan generator; drop it, or train gan")
     model_opts = dict(model_opts or {})
     if name == "gan":
+        distributed.refuse("gan training (its adversarial phase samples and updates in one process)")
         config = replace(config, epochs=pretrain_epochs if pretrain_epochs is not None else (0 if init_from else config.epochs))
         if adv_steps is not None:
             model_opts["adv_steps"] = str(adv_steps)
     set_threads()
     cls = get_generator_class(name)
     model_config = config_from_options(cls.config_class, model_opts)
-    generator = cls.from_run(init_from, model_config, device) if init_from else \
-        cls(data.tokenizer, model_config, device, config.seed)
-    config = _settle(config, data, (EXPERIMENT_GENERATORS, "generator", name))
-    log(f"{name}: {generator.num_parameters():,} parameters on {generator.device}; "
-        f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
-    return generator, generator.fit(data.train, data.val, config)
+    with distributed.session(device) as device:
+        generator = cls.from_run(init_from, model_config, device) if init_from else \
+            cls(data.tokenizer, model_config, device, config.seed)
+        config = _settle(config, data, (EXPERIMENT_GENERATORS, "generator", name))
+        _say(log)(f"{name}: {generator.num_parameters():,} parameters on {generator.device}{_processes()}; "
+                  f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
+        return generator, generator.fit(data.train, data.val, config)
+
+
+def _say(log):
+    """`log` on rank 0 (or in a single process); silence on the other torchrun ranks."""
+    return log if distributed.is_main() else (lambda *_: None)
+
+
+def _processes() -> str:
+    world = distributed.from_env().world
+    return f" x {world} processes (DDP)" if world > 1 else ""
 
 
 def quick_generator(name: str, data, device: str = "auto", seed: int = 0, log=print):
@@ -93,12 +124,15 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
     from critics.validity import mixing_ladder, validity_metrics, validity_suite
 
     set_threads()
-    critic = VAECritic(data.tokenizer, config_from_options(VAECritic.config_class, model_opts), device, config.seed)
-    critic.phrase_config = data.config.to_dict()
-    config = _settle(config, data, (EXPERIMENT_CRITICS, "critic", critic.name))
-    log(f"critic: {critic.num_parameters():,} parameters on {critic.device}; "
-        f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
-    result = critic.fit(data.train, data.val, config)
+    with distributed.session(device) as device:
+        critic = VAECritic(data.tokenizer, config_from_options(VAECritic.config_class, model_opts), device, config.seed)
+        critic.phrase_config = data.config.to_dict()
+        config = _settle(config, data, (EXPERIMENT_CRITICS, "critic", critic.name))
+        _say(log)(f"critic: {critic.num_parameters():,} parameters on {critic.device}{_processes()}; "
+                  f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
+        result = critic.fit(data.train, data.val, config)
+    if not distributed.is_main():  # rank 0 runs the validity suite and logs it
+        return critic, result, [], []
     log(f"critic: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
     unigram = Unigram.fit(data.train, critic.vocab)
     rows = validity_suite(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases)
@@ -120,13 +154,16 @@ def quick_critic(data, device: str = "auto", seed: int = 0, log=print):
 
 
 def fit_summary(what: str, result, detail: str) -> list[str]:
-    """How a training ended, for people: the lines `train-generator` / `train-critic` print."""
+    """How a training ended, for people: the lines `train-generator` / `train-critic` print
+    (nothing on a torchrun rank other than 0)."""
     s = result.state
     return [f"{what}: stopped after epoch {s.epoch}, step {s.step} ({s.stop_reason}); best {s.metric} {s.best:.4f}"
             f"{detail}; {s.tokens_per_s:,.0f} tokens/s", f"checkpoint {result.checkpoint}; MLflow run {result.run_id}"]
 
 
 def generator_report(name: str, result) -> list[str]:
+    if result.run_id is None:  # a torchrun rank other than 0: rank 0 reports
+        return []
     unigram = result.metrics.get("unigram_val_nll", float("nan"))
     return fit_summary(name, result, f" nats/token, unigram_val_nll {unigram:.4f} (ratio {result.best / unigram:.3f})")
 
@@ -134,6 +171,8 @@ def generator_report(name: str, result) -> list[str]:
 def critic_report(critic, result, rows, ladder) -> list:
     from critics.validity import validity_table
 
+    if result.run_id is None:  # a torchrun rank other than 0: rank 0 reports
+        return []
     m = result.metrics
     gaps = ", ".join(f"q={q:.2f}: {gap:.3f}" for q, gap in ladder)
     rising = all(b[1] > a[1] for a, b in zip(ladder, ladder[1:]))

@@ -80,7 +80,7 @@ from generators.autoregressive import AutoregressiveGenerator, token_nll
 from generators.base import Length
 from generators.sampling import forced_prefix
 from phrases.errors import UserError
-from training import FitResult, TrainConfig, TrainState, batches, pad_batch, seeded
+from training import FitResult, TrainConfig, TrainState, batches, distributed, pad_batch, seeded
 from training.options import require
 
 BASES = ("lstm", "transformer")
@@ -319,6 +319,7 @@ class GANGenerator(AutoregressiveGenerator):
 
         from training.tracking import mark_complete, with_retries
 
+        distributed.refuse("gan training (its adversarial phase samples and updates in one process)")
         if config.resume:
             raise UserError("--resume: not supported for gan; start again, or --init-from the run of a trained lstm")
         if self.data_hash and config.data_hash and self.data_hash != config.data_hash:

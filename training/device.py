@@ -25,8 +25,10 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def set_threads() -> None:
     """Use every core for intra-op parallelism (torch defaults to physical cores only), or
-    `PHRASEBENCH_THREADS` of them."""
-    torch.set_num_threads(int(os.environ.get("PHRASEBENCH_THREADS") or os.cpu_count() or 1))
+    `PHRASEBENCH_THREADS` of them; under torchrun, each of the machine's processes gets its share
+    of the cores (LOCAL_WORLD_SIZE), or `PHRASEBENCH_THREADS` each."""
+    share = (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE") or 1)
+    torch.set_num_threads(int(os.environ.get("PHRASEBENCH_THREADS") or max(1, share)))
 
 
 @contextmanager

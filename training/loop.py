@@ -8,6 +8,11 @@ solvers do. After every epoch `last.pt` is written atomically with everything ne
 continue exactly (model, optimizer, scheduler, RNG state, epoch); `best.pt` holds the best
 weights. Batch order depends only on (seed, epoch), so a run resumed from `last.pt` takes the
 same steps as one never interrupted.
+
+Under torchrun (`training.distributed`) the same loop trains with DistributedDataParallel: each
+rank takes its share of every global batch of `batch_size x world` phrases, the per-token loss
+is normalised by the tokens of the whole global batch, rank 0 validates, logs and writes the
+checkpoints. In one process (`distributed.active()` is None) none of that code runs.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import torch
 
 from training.batching import batches, pad_batch
 from training.checkpoint import load_checkpoint, save_checkpoint
+from training.distributed import DataParallel, active
 
 
 @dataclass
@@ -40,7 +46,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_dir: Path | None = None  # None: checkpoints/NAME/DATA_HASH/RUN_ID
     resume: bool = False
-    log_every: int = 25
+    log_every: int = 25  # train_loss / tokens_per_s / lr every this many steps
     data_hash: str = ""
     corpus: str = ""
     budget: str = "full"  # "quick" for the tiny budgets of --quick (make demo)
@@ -103,24 +109,36 @@ def train(
     cfg: TrainConfig,
     log: Callable[[dict, int], None] | None = None,
     progress: Callable[[int, int, float, float], None] | None = None,
+    checkpointed: Callable[[Path], None] | None = None,
 ) -> TrainState:
     """Train `trainable.model` on its device over `train_seqs`; `val` is passed to
     `trainable.validation_metrics` after every epoch. `log(metrics, step)` receives train_loss /
     tokens_per_s / lr every `log_every` steps and the validation metrics (with `best_<metric>`)
-    every epoch; `progress(done, total, loss, tokens_per_s)` every step."""
+    every epoch; `progress(done, total, loss, tokens_per_s)` every step; `checkpointed(last.pt)`
+    after every epoch's last.pt. Under torchrun, `cfg.batch_size` is per rank, and only rank 0
+    touches checkpoint files; pass `log` and `progress` on rank 0 only."""
     model, device, metric = trainable.model, trainable.device, trainable.best_metric_name
-    torch.manual_seed(cfg.seed)
+    ranks = active()  # None: one process
+    main = ranks is None or ranks.main
+    torch.manual_seed(cfg.seed + (ranks.rank if ranks else 0))
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
-    steps_per_epoch = len(batches(train_seqs, cfg.batch_size, cfg.seed))
+    global_batch = cfg.batch_size * (ranks.world if ranks else 1)
+    steps_per_epoch = len(batches(train_seqs, global_batch, cfg.seed))
     total_steps = cfg.epochs * steps_per_epoch
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg, total_steps))
-    ckpt_dir = Path(cfg.checkpoint_dir)
-    last_path, best_path = ckpt_dir / "last.pt", ckpt_dir / "best.pt"
+    ckpt_dir = Path(cfg.checkpoint_dir) if main else None
+    last_path, best_path = (ckpt_dir / "last.pt", ckpt_dir / "best.pt") if main else (None, None)
     epoch, step, best, bad_epochs = 0, 0, float("inf"), 0
-    if cfg.resume:
+    if cfg.resume and ranks is not None:
+        state = _resume_state(ranks, last_path, trainable.kind)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        epoch, step, best, bad_epochs = state["epoch"], state["step"], state["best"], state["bad_epochs"]
+    elif cfg.resume:
         state = load_checkpoint(last_path, kind=trainable.kind, map_location=device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -134,19 +152,26 @@ def train(
         return {"kind": trainable.kind, "model": model.state_dict(), "epoch": epoch, "step": step, "best": best,
                 "best_metric_name": metric, "data_hash": cfg.data_hash, **trainable.checkpoint_state(), **extra}
 
+    dp = DataParallel(trainable, ranks) if ranks else None
     started = time.perf_counter()
     deadline = started + cfg.max_minutes * 60 if cfg.max_minutes else None
     tokens_seen, tok_time = 0, 0.0
     val_metrics: dict[str, float] = {}
     stop_reason = "epochs"
     while epoch < cfg.epochs:
-        order = batches(train_seqs, cfg.batch_size, cfg.seed + epoch)
+        order = batches(train_seqs, global_batch, cfg.seed + epoch)
         running, running_n = 0.0, 0
         for i, idx in enumerate(order):
             t0 = time.perf_counter()
+            if dp:
+                idx, weight = dp.shard(idx)
             batch = pad_batch([train_seqs[j] for j in idx], trainable.pad_id).to(device, non_blocking=True)
-            loss_sum, n_tok = trainable.training_loss(batch, step)
-            loss = loss_sum / n_tok
+            if dp:  # normalised by the global batch's tokens; see training.distributed
+                late = bool(deadline and time.perf_counter() > deadline)
+                loss, global_loss, n_tok, any_late = dp.loss(batch, step, weight, late)
+            else:
+                loss_sum, n_tok = trainable.training_loss(batch, step)
+                loss = loss_sum / n_tok
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -154,6 +179,8 @@ def train(
             sched.step()
             step += 1
             loss_value = loss.item()  # syncs CUDA, so the timing below is real
+            if dp:
+                loss_value = global_loss
             tok_time += time.perf_counter() - t0
             tokens_seen += int(n_tok)
             running += loss_value
@@ -164,7 +191,7 @@ def train(
             if log and step % cfg.log_every == 0:
                 log({"train_loss": running / running_n, "tokens_per_s": tps, "lr": sched.get_last_lr()[0]}, step)
                 running, running_n = 0.0, 0
-            if deadline and time.perf_counter() > deadline:
+            if deadline and (any_late if dp else time.perf_counter() > deadline):  # ranks stop together
                 stop_reason = "max_minutes"
                 break
             if cfg.max_steps and step >= cfg.max_steps:
@@ -176,17 +203,26 @@ def train(
         epoch += 1
         model.eval()
         with torch.no_grad():
-            val_metrics = trainable.validation_metrics(val)
+            val_metrics = trainable.validation_metrics(val) if main else None
+        if dp:  # rank 0's figures everywhere: best.pt and early stopping agree on every rank
+            val_metrics = dp.broadcast(val_metrics)
         model.train()
         if val_metrics[metric] < best:
             best, bad_epochs = val_metrics[metric], 0
-            save_checkpoint(checkpoint(), best_path)
+            if main:
+                save_checkpoint(checkpoint(), best_path)
         else:
             bad_epochs += 1
-        save_checkpoint(checkpoint(optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                                   rng_cpu=torch.get_rng_state(), bad_epochs=bad_epochs,
-                                   **({"rng_cuda": torch.cuda.get_rng_state()} if device.type == "cuda" else {})),
-                        last_path)
+        rng = {"rng_cpu": torch.get_rng_state(),
+               **({"rng_cuda": torch.cuda.get_rng_state()} if device.type == "cuda" else {})}
+        if dp:  # every rank's generators, for an exact --resume
+            per_rank = dp.gather(rng)
+            rng = {**rng, **({k + "_ranks": torch.stack([r[k] for r in per_rank]) for k in rng} if main else {})}
+        if main:
+            save_checkpoint(checkpoint(optimizer=opt.state_dict(), scheduler=sched.state_dict(), bad_epochs=bad_epochs,
+                                       **rng), last_path)
+            if checkpointed:
+                checkpointed(last_path)
         if log:
             log({**val_metrics, f"best_{metric}": best, "epoch": epoch}, step)
         if stop_reason != "epochs":
@@ -195,3 +231,17 @@ def train(
             stop_reason = "early_stopping"
             break
     return TrainState(epoch, step, metric, best, val_metrics, tokens_seen / max(tok_time, 1e-9), stop_reason)
+
+
+def _resume_state(ranks, last_path: Path | None, kind: str) -> dict:
+    """last.pt read by rank 0 (on the CPU) and broadcast; every rank then takes back its own RNG
+    state (rank 0's when last.pt was written by a different number of processes). A row of the
+    stacked states is cloned: torch.set_rng_state needs a tensor of its own (a view crashes it)."""
+    box = [load_checkpoint(last_path, kind=kind, map_location="cpu") if ranks.main else None]
+    torch.distributed.broadcast_object_list(box, src=0)
+    state = box[0]
+    for key, setter in (("rng_cpu", torch.set_rng_state), ("rng_cuda", torch.cuda.set_rng_state)):
+        per_rank = state.get(key + "_ranks")
+        if key in state:
+            setter(per_rank[ranks.rank].clone() if per_rank is not None and len(per_rank) == ranks.world else state[key])
+    return state

@@ -10,7 +10,12 @@ naming the one that keeps best.pt). From here it gets:
   (`training.loop.train`), per-epoch log lines and a progress bar, the best weights reloaded at
   the end, the checkpoint and tokenizer logged as artifacts; it returns what the CLI prints;
 - checkpoints: `save` / `load` of a plain dict read with `torch.load(weights_only=True)`, from
-  which the model is rebuilt (its config, its tokenizer, its weights), nanoGPT-style.
+  which the model is rebuilt (its config, its tokenizer, its weights), nanoGPT-style; against a
+  tracking server (`MLFLOW_TRACKING_URI=http://...`) `last.pt` is uploaded after every epoch too,
+  so `--resume` works from another machine;
+- under torchrun (`training.distributed`): rank 0 opens the run, logs, writes and uploads the
+  checkpoints; the other ranks only take their share of the loop (`fit` returns their
+  `FitResult` with no run and no checkpoint).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from phrases.tokenizer import tokenizer_from_json, tokenizer_to_json
 from phrases.vocab import Vocab
 from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from training.console import metric_logger, progress_bar
+from training import distributed
 from training.device import resolve_device, seeded
 from training.loop import TrainConfig, TrainState, train
 
@@ -51,8 +57,8 @@ class FitResult:
     """What `fit` returns: the loop's end state plus what the run logged, for the CLI to print."""
 
     state: TrainState
-    run_id: str
-    checkpoint: Path  # best.pt
+    run_id: str | None  # None on a torchrun rank other than 0
+    checkpoint: Path | None  # best.pt
     metrics: dict[str, float] = field(default_factory=dict)  # baselines and final figures
 
     @property
@@ -148,8 +154,9 @@ class TrainableModel(ABC):
                 "device": str(self.device), "budget": config.budget, **config.tags}
 
     def run_params(self, config: TrainConfig) -> dict:
+        world = distributed.from_env().world
         return {**{f"model.{k}": v for k, v in dataclasses.asdict(self.config).items()}, **config.params(),
-                "num_parameters": self.num_parameters()}
+                "num_parameters": self.num_parameters(), "processes": world, "global_batch_size": config.batch_size * world}
 
     @contextmanager
     def tracked_run(self, config: TrainConfig, tags: dict | None = None, params: dict | None = None):
@@ -173,14 +180,20 @@ class TrainableModel(ABC):
             yield config
 
     def run_loop(self, train_split, val_split, config: TrainConfig) -> TrainState:
-        """The shared loop on a split, logging to the active run; the best weights loaded after."""
+        """The shared loop on a split, logging to the active run; the best weights loaded after
+        (on a torchrun rank other than 0: the loop's share of the work only)."""
+        from training.tracking import upload_checkpoint
+
         train_seqs = self.training_sequences(train_split)
         if not train_seqs or len(val_split) == 0:
             raise UserError("the training and validation splits need at least one phrase each; "
                             "use a larger corpus or another --split")
+        if not distributed.is_main():
+            return train(self, train_seqs, val_split, config)
         bar = progress_bar(self.name)
         try:
-            state = train(self, train_seqs, val_split, config, log=metric_logger(self.name), progress=bar)
+            state = train(self, train_seqs, val_split, config, log=metric_logger(self.name), progress=bar,
+                          checkpointed=upload_checkpoint())
         finally:
             bar.close()
         best = load_checkpoint(Path(config.checkpoint_dir) / "best.pt", kind=self.kind, map_location=self.device)
@@ -197,10 +210,14 @@ class TrainableModel(ABC):
         with_retries(lambda: mlflow.log_text(tokenizer_to_json(self.tokenizer), "tokenizer.json"))
 
     def fit(self, train_split, val_split, config: TrainConfig) -> FitResult:
-        """Train on `train_split`, validate on `val_split`: one MLflow run in `self.experiment`."""
+        """Train on `train_split`, validate on `val_split`: one MLflow run in `self.experiment`
+        (under torchrun: rank 0's; the other ranks return a result without run or checkpoint)."""
         import mlflow
 
         from training.tracking import mark_complete, with_retries
+
+        if not distributed.is_main():
+            return FitResult(self.run_loop(train_split, val_split, config), None, None)
 
         with self.tracked_run(config) as config:
             figures = self.baseline_metrics(train_split, val_split)

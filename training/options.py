@@ -21,6 +21,7 @@ TRAIN_OPTIONS = {
     "seed": (int, 0, "Seed of initial weights, batch order, dropout (and the critic's corruptions).", {}),
     "checkpoint_dir": (Optional[Path], None, "Checkpoint folder (default: checkpoints/NAME/DATA_HASH/RUN).", {}),
     "resume": (bool, False, "Continue the newest training of this model and data from its last.pt.", {}),
+    "log_every": (int, 25, "Log train_loss, tokens_per_s and lr to MLflow every this many steps.", {"min": 1}),
 }
 
 

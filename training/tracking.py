@@ -204,6 +204,22 @@ def latest_run(experiment: str, data_hash: str, **tags: str):
     return runs[0] if runs else None
 
 
+def is_remote() -> bool:
+    """A tracking server (http/https): runs and artifacts live there, not on this machine."""
+    return tracking_uri().split(":", 1)[0].lower() in ("http", "https")
+
+
+def upload_checkpoint(artifact_dir: str = "checkpoint") -> Callable[[Path], None] | None:
+    """For a tracking server: a callback that logs a checkpoint file (last.pt after every epoch)
+    as an artifact of the active run, so that `--resume` works from another machine; None for a
+    local store, where the file is already on the only machine."""
+    import mlflow
+
+    if not is_remote():
+        return None
+    return lambda path: with_retries(lambda: mlflow.log_artifact(str(path), artifact_dir))
+
+
 def run_artifact(run_id: str, artifact: str) -> Path:
     """Local path of a run's artifact (downloaded from a remote store; a sqlite store's own file)."""
     import mlflow
