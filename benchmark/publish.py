@@ -163,9 +163,9 @@ def publish(result: BenchmarkResult, bench: Benchmark, quick: bool = False, log=
         run_ids = []
         for rank, (row, (_, _, metrics, tags)) in enumerate(zip(result.rows, result.entries), 1):
             def log_run(row=row, metrics=metrics, tags=tags, rank=rank) -> str:
-                with mlflow.start_run(experiment_id=exp, run_name=f"{row.name}-{result.benchmark_id}") as run:
-                    mlflow.set_tags({**tags, DESCRIPTION_TAG: description(rank, result.entries, result),
-                                     **process_tags()})
+                with mlflow.start_run(experiment_id=exp, run_name=f"{row.name}-{result.benchmark_id}",
+                                      tags={**tags, DESCRIPTION_TAG: description(rank, result.entries, result),
+                                            **process_tags()}) as run:
                     mlflow.log_params({"contexts": len(bench.context_index), "samples": o.samples,
                                        "temperature": o.temperature, "top_p": o.top_p, "quick": quick,
                                        "rows": len(result.rows)})

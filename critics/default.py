@@ -15,7 +15,7 @@ from pathlib import Path
 
 VERSION = "v1"
 FILE = Path(__file__).resolve().parent / "default" / f"critic-{VERSION}.pt"
-SHA256 = ""  # the file's SHA-256, checked on every load; set when the file is (re)made
+SHA256 = "1161cabbe6c8d324668d3b1e0b68e39733afb46f0f27235001cb67073589dcd6"  # the file's SHA-256, checked on every load
 
 
 def file_sha256(path: Path) -> str:
@@ -47,7 +47,7 @@ def critic_class(kind: str):
     from critics.vae import VAECritic
     from phrases.errors import UserError
 
-    classes = {VAECritic.kind: VAECritic}  # (critic-vae, the v1 critic's kind, is no longer read)
+    classes = {VAECritic.kind: VAECritic}  # (critic-vae, the first design's kind, is no longer read)
     if kind not in classes:
         raise UserError(f"a {kind!r} checkpoint is not a critic this version knows ({', '.join(classes)})")
     return classes[kind]

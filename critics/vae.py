@@ -60,6 +60,7 @@ from torch import nn
 from critics.base import Analysis, Critic, Tokens
 from critics.combiner import Combiner
 from phrases.errors import UserError
+from phrases.sequences import model_sequences
 from training import TrainableModel, batches
 from training.options import require
 from training.tracking import EXPERIMENT_CRITICS
@@ -366,6 +367,18 @@ class VAECritic(TrainableModel, Critic):
         inverse = np.argsort(np.asarray(order, dtype=np.int64))
         signals = {k: np.concatenate([p[k] for p in parts])[inverse] for k in parts[0]} if parts else {}
         return signals, (np.concatenate(mus)[inverse] if mus else np.zeros((0, self.config.latent), np.float32))
+
+    @torch.no_grad()
+    def forward_pass(self, contexts: Tokens, continuations: Tokens, batch_size: int = 128) -> None:
+        """One plain forward pass of the network (encoder, decoder, output head at every target)
+        over the full rows of the phrases, in the batches `signals` uses: the reference cost that
+        `cli.py speed` compares scoring with."""
+        self.model.eval()
+        seqs = model_sequences(contexts, continuations, self.vocab.bos, self.vocab.eos)
+        for idx in batches(seqs, batch_size, seed=0, shuffle=False):
+            rows, lengths = self.model._rows([seqs[i].tolist() for i in idx], self.device)
+            mu, _ = self.model.encode(rows, lengths)
+            self.model.logits_at(self.model.hidden(rows[:, :-1], mu), rows[:, :-1], rows[:, 1:] != self.vocab.pad)
 
     def analyze(self, contexts: Tokens, continuations: Tokens) -> Analysis:
         """Anomaly, latent means and the signals (components), from one forward pass per phrase."""

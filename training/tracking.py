@@ -180,12 +180,14 @@ def training_run(experiment: str, run_name: str, tags: dict[str, str], params: d
     import mlflow
 
     exp = experiment_id(experiment)
+    if resume_run_id is None and experiment in RUN_DESCRIPTIONS:
+        fields = {"generator": "?", "critic": "?", "data_hash": "?", "budget": "full", **tags}
+        tags = {DESCRIPTION_TAG: RUN_DESCRIPTIONS[experiment].format_map(fields), **tags}
+    # The tags go in with the run itself: a process killed right after creating it still leaves
+    # its pid behind, so the next command can mark the run KILLED.
     with mlflow.start_run(run_id=resume_run_id, experiment_id=exp if resume_run_id is None else None,
-                          run_name=run_name) as run:
-        if resume_run_id is None and experiment in RUN_DESCRIPTIONS:
-            fields = {"generator": "?", "critic": "?", "data_hash": "?", "budget": "full", **tags}
-            tags = {DESCRIPTION_TAG: RUN_DESCRIPTIONS[experiment].format_map(fields), **tags}
-        with_retries(lambda: mlflow.set_tags({**(tags if resume_run_id is None else {}), **process_tags()}))
+                          run_name=run_name,
+                          tags={**(tags if resume_run_id is None else {}), **process_tags()}) as run:
         if resume_run_id is None:
             with_retries(lambda: mlflow.log_params(params))
         yield run
