@@ -15,7 +15,6 @@ class BenchmarkOptions:
     top_p: float = 0.95
     seed: int = 0
     n_boot: int = 200
-    reference_size: int = 1024
     device: str = "auto"
     examples: int = 4  # MIDI files, audio and piano rolls per row
     report_dir: Path = Path("outputs") / "benchmarks"  # the HTML report goes to report_dir/<benchmark_id>/

@@ -22,7 +22,9 @@ from benchmark.options import BenchmarkOptions
 from metrics import (
     TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, with_ci,
 )
+from phrases.dataset import held_out_halves
 from phrases.decode import decode_phrase
+from phrases.errors import UserError
 from phrases.unigram import Unigram
 from phrases.vocab import Vocab
 
@@ -61,9 +63,10 @@ class BenchmarkResult:
 
 
 def select_contexts(n_test: int, n: int, seed: int) -> np.ndarray:
-    """`n` test-window indices, seeded; the same for every generator of a benchmark."""
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n_test, size=min(n, n_test), replace=False))
+    """`n` test-window indices from the context half of the test split (`held_out_halves`),
+    seeded; the same for every generator of a benchmark."""
+    pool, _ = held_out_halves(n_test, seed)
+    return np.sort(np.random.default_rng(seed).choice(pool, size=min(n, len(pool)), replace=False))
 
 
 class Benchmark:
@@ -76,14 +79,17 @@ class Benchmark:
         self.stage_seconds: dict[str, float] = {}
         with self._stage("reference"):
             test = data.test
+            if len(test) < 2:
+                raise UserError(f"the test split has {len(test)} phrase(s); a benchmark needs at least 2 "
+                                "(contexts and a reference): prepare more files or a larger --split")
             self.context_index = select_contexts(len(test), options.contexts, options.seed)
             reps = np.repeat(self.context_index, options.samples)
             self.phrases = test.subset(reps)
             self.contexts = self.phrases.token_lists("context")
             self.true_continuations = self.phrases.token_lists("continuation")
             self.tempos = self.phrases.arrays["tempo_qpm"]
-            ref_index = select_contexts(len(data.val), options.reference_size, options.seed + 1)
-            ref = data.val.subset(ref_index)
+            _, ref_index = held_out_halves(len(test), options.seed)
+            ref = test.subset(ref_index)
             analysis = critic.analyze(ref.token_lists("context"), ref.token_lists("continuation"))
             self.ref_scores, self.ref_embed = analysis.anomaly, analysis.embedding
             self.ref_notes = [ref[i].continuation_notes for i in range(len(ref))]

@@ -26,6 +26,7 @@ import numpy as np
 from critics.baselines import BASELINES, baseline_scores
 from critics.corruptions import CORRUPTIONS, corrupt
 from metrics.two_sample import auroc, critic_gap
+from phrases.dataset import held_out_halves
 from phrases.errors import UserError
 from phrases.unigram import Unigram
 
@@ -116,21 +117,23 @@ SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 def mixing_ladder(critic, split, unigram: Unigram, seed: int = 0, shares: Sequence[float] = SHARES,
                   max_phrases: int | None = None) -> list[tuple[float, float]]:
-    """(q, critic_gap) for rows made of the real continuations of `split` with a share q of them
-    (chosen with `seed`) replaced by unigram noise as long as the continuation it replaces, each
-    row against the critic's calibration phrases (real validation phrases) as the leaderboard
-    does. A critic that measures anything gives a gap rising with q."""
+    """(q, critic_gap) for rows made of real continuations of `split` with a share q of them
+    (chosen with `seed`) replaced by unigram noise as long as the continuation it replaces, as the
+    leaderboard builds them: the rows from one half of `split`, each against the real phrases of
+    the other half (`held_out_halves`). A critic that measures anything gives a gap rising with q."""
     if max_phrases is not None and len(split) > max_phrases:
         split = split.subset(np.sort(np.random.default_rng(seed).choice(len(split), max_phrases, replace=False)))
-    contexts, continuations = split.token_lists("context"), split.token_lists("continuation")
+    rows, reference = (split.subset(half) for half in held_out_halves(len(split), seed))
+    contexts, continuations = rows.token_lists("context"), rows.token_lists("continuation")
     rng = np.random.default_rng([seed, 7])
     noise = unigram.sample([len(c) for c in continuations], rng)
     order = rng.permutation(len(contexts))
     real_scores = critic.score(contexts, continuations)
     noise_scores = critic.score(contexts, noise)
+    reference_scores = critic.score(reference.token_lists("context"), reference.token_lists("continuation"))
     out = []
     for q in shares:
         replaced = np.zeros(len(contexts), bool)
         replaced[order[: int(round(q * len(contexts)))]] = True
-        out.append((float(q), critic_gap(np.where(replaced, noise_scores, real_scores), critic.calibration)))
+        out.append((float(q), critic_gap(np.where(replaced, noise_scores, real_scores), reference_scores)))
     return out
