@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 # The whole pipeline on the default corpus with tiny budgets for anything not trained yet:
-# prepare-data, train every built-in generator and the critic, benchmark, leaderboard.
+# prepare-data, train every built-in generator, benchmark (measured by the shipped default
+# critic, critics/default/), leaderboard.
 demo: venv
 	$(PY) cli.py prepare-data
 	$(PY) cli.py benchmark --all --quick

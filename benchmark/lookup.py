@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from critics.default import file_sha256
+from phrases.files import file_sha256
 from phrases.errors import UserError
 from training.tracking import EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, latest_run, run_artifact
 

@@ -11,7 +11,7 @@ from benchmark.leaderboard import leaderboard_table
 from benchmark.lookup import Found, MissingModel, find_critic, find_generator, pretrained_checkpoint, run_budget
 from benchmark.options import BENCHMARK_OPTIONS, BenchmarkOptions
 from benchmark.runner import REFERENCE_ROWS, Benchmark, BenchmarkResult, Row, new_benchmark_id, rank
-from critics.default import file_sha256
+from phrases.files import file_sha256
 from phrases.errors import UserError
 from training.tracking import run_artifact
 

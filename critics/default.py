@@ -10,20 +10,13 @@ same phrase length) and the user has trained no critic of their own on that data
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+
+from phrases.files import file_sha256
 
 VERSION = "v1"
 FILE = Path(__file__).resolve().parent / "default" / f"critic-{VERSION}.pt"
 SHA256 = "5085aae99e5d55b86c114a1f42e6b25caa6e0d99b90e01a7e4548236ad96d08e"  # the file's SHA-256, checked on every load
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def available() -> bool:

@@ -7,7 +7,6 @@ cache can execute code when loaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,20 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from phrases.config import SPLITS, PhraseConfig
-from phrases.files import temp_path
+from phrases.files import file_sha256, temp_path
 from phrases.notes import NOTE_DTYPE
 
 RAGGED = ("context", "continuation", "context_notes", "continuation_notes")
 FLAT = ("song", "start_bar", "transpose", "tempo_qpm")
 ARRAY_KEYS = {*RAGGED, *(f"{k}_offsets" for k in RAGGED), *FLAT}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _ragged(parts: list[np.ndarray], dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +176,7 @@ class PhraseData:
             for split, data in self.splits.items():
                 arrays.update({f"{split}/{k}": v for k, v in data.arrays.items()})
             np.savez(tmp / "phrases.npz", **arrays)
-            self.report["checksum"] = _sha256(tmp / "phrases.npz")
+            self.report["checksum"] = file_sha256(tmp / "phrases.npz")
             (tmp / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
             save_tokenizer(tokenizer, tmp)
             (tmp / "report.json").write_text(json.dumps(self.report, indent=2))  # last: it marks the copy whole
@@ -209,7 +200,7 @@ class PhraseData:
 
         path = Path(path)
         report = json.loads((path / "report.json").read_text())
-        if _sha256(path / "phrases.npz") != report["checksum"]:
+        if file_sha256(path / "phrases.npz") != report["checksum"]:
             raise ValueError("the arrays do not match the checksum in report.json")
         cfg = PhraseConfig.from_dict(json.loads((path / "config.json").read_text()))
         with np.load(path / "phrases.npz", allow_pickle=False) as z:

@@ -4,11 +4,12 @@ Every output goes to a temporary name beside its target, `.NAME.tmp-PID-RANDOM`,
 over the target once complete (a rename within one folder is atomic on POSIX). A run killed
 mid-write leaves only such a temporary, which the next run removes (`remove_stale`) once the PID
 in its name is no longer alive. Folders the user names are checked before any work
-(`writable_folder`).
+(`writable_folder`). `file_sha256` checks that a file read back is the one written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -24,6 +25,14 @@ def temp_path(target: Path) -> Path:
     """A temporary name beside `target`, holding this process's PID."""
     target = Path(target)
     return target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def pid_alive(pid: int) -> bool:
