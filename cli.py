@@ -11,10 +11,9 @@ import typer
 from rich.console import Console
 
 from benchmark.commandline import command_factory, option, print_items, run_app, with_options
-from benchmark.options import BENCHMARK_OPTIONS, BenchmarkOptions
+from benchmark.options import BENCHMARK_OPTIONS
 from benchmark.server import SERVER_OPTIONS
 from phrases.config import DATA_OPTIONS
-from phrases.errors import UserError
 from training.options import TRAIN_OPTIONS
 
 app = typer.Typer(help="phrasebench: adversarial evaluation and model comparison for symbolic music generators.",

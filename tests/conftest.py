@@ -92,13 +92,33 @@ def one_torch_thread():
     torch.set_num_threads(1)
 
 
+# A critic small enough to train in seconds, where a test needs a critic of its own.
+TINY_CRITIC = {"d_embed": "32", "enc_hidden": "32", "hidden": "64", "latent": "16", "kl_warmup_steps": "20"}
+
+
+def train_tiny_critic(data, folder: Path, suite_phrases: int | None = 64, **config):
+    """A tiny critic trained on `data` into the current store, checkpoints under `folder`."""
+    from benchmark.train import train_critic
+    from training import TrainConfig
+
+    config = {"epochs": 2, "batch_size": 16, "warmup_steps": 5, **config}
+    return train_critic(data, TrainConfig(checkpoint_dir=Path(folder), **config), TINY_CRITIC, "cpu",
+                        lambda *_: None, suite_phrases=suite_phrases)
+
+
 @contextmanager
 def mlflow_store(folder: Path):
-    """A real sqlite MLflow store in `folder`, the current one for the block (the environment
-    variable the CLI reads and mlflow's own global URI); the previous store is back after."""
+    """A real sqlite MLflow store in `folder`, the current one for the block (see `tracking`)."""
+    with tracking(f"sqlite:///{Path(folder) / 'mlflow.db'}") as uri:
+        yield uri
+
+
+@contextmanager
+def tracking(uri: str):
+    """`uri` the current store for the block (the environment variable the CLI reads and mlflow's
+    own global URI); the previous store is back after."""
     import mlflow
 
-    uri = f"sqlite:///{Path(folder) / 'mlflow.db'}"
     old_env, old_uri = os.environ.get("MLFLOW_TRACKING_URI"), mlflow.get_tracking_uri()
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)

@@ -24,8 +24,8 @@ from benchmark.leaderboard import LEADERBOARD_KEYS, fetch
 from benchmark.lookup import MissingModel
 from benchmark.pipeline import run_benchmark
 from benchmark.options import BenchmarkOptions
-from benchmark.train import train_critic, train_generator
-from conftest import mlflow_store
+from benchmark.train import train_generator
+from conftest import mlflow_store, train_tiny_critic
 from phrases.config import REPO_ROOT
 from training import TrainConfig
 
@@ -33,7 +33,6 @@ TINY = {
     "lstm": {"d_embed": "32", "hidden": "64", "layers": "1"},
     "transformer": {"dim": "32", "depth": "1", "heads": "2", "max_seq_len": "128"},
 }
-TINY_CRITIC = {"d_embed": "32", "enc_hidden": "32", "hidden": "64", "latent": "16", "kl_warmup_steps": "20"}
 GENERATORS = list(TINY)
 
 
@@ -46,8 +45,7 @@ def store(jazz_data, tmp_path_factory):
         for name in GENERATORS:
             train_generator(name, jazz_data, TrainConfig(epochs=1, max_steps=15, batch_size=8, warmup_steps=5,
                                                          checkpoint_dir=tmp / name), TINY[name], "cpu", quiet)
-        train_critic(jazz_data, TrainConfig(epochs=2, batch_size=16, warmup_steps=5, checkpoint_dir=tmp / "critic"),
-                     TINY_CRITIC, "cpu", quiet)
+        train_tiny_critic(jazz_data, tmp / "critic", suite_phrases=None)
         yield tmp, uri
 
 

@@ -22,15 +22,12 @@ from benchmark.leaderboard import fetch
 from benchmark.options import BenchmarkOptions
 from benchmark.pipeline import run_benchmark
 from benchmark.runner import select_contexts
-from benchmark.train import train_critic
-from conftest import cli, mlflow_store
+from conftest import cli, mlflow_store, train_tiny_critic
 from phrases.config import REPO_ROOT
 from phrases.decode import context_end_tick, decode_phrase
 from phrases.pipeline import prepared_score
-from training import TrainConfig
 
 CONTEXTS = 12
-TINY_CRITIC = {"d_embed": "32", "enc_hidden": "32", "hidden": "64", "latent": "16", "kl_warmup_steps": "20"}
 SAME = ("critic_gap", "realness", "anomaly", "jsd_pitch", "jsd_step", "jsd_duration", "copy_rate", "fcd", "c2st_auroc",
         "notes_per_continuation")
 
@@ -40,8 +37,7 @@ def store(jazz_data, tmp_path_factory):
     """A real sqlite MLflow store holding a tiny critic (imported rows need no generator)."""
     tmp = tmp_path_factory.mktemp("exchange")
     with mlflow_store(tmp) as uri:
-        train_critic(jazz_data, TrainConfig(epochs=2, batch_size=16, warmup_steps=5, checkpoint_dir=tmp / "critic"),
-                     TINY_CRITIC, "cpu", lambda *_: None, suite_phrases=64)
+        train_tiny_critic(jazz_data, tmp / "critic")
         yield tmp, uri
 
 

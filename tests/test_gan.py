@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 
 import mlflow
 import numpy as np

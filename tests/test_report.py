@@ -12,7 +12,6 @@ import sys
 import time
 import urllib.request
 from html.parser import HTMLParser
-from pathlib import Path
 
 import mlflow
 import pytest
@@ -21,14 +20,11 @@ from benchmark.audio import find_synth, render, seconds
 from benchmark.leaderboard import EXPERIMENT_LEADERBOARD, fetch
 from benchmark.options import BenchmarkOptions
 from benchmark.pipeline import run_benchmark
-from benchmark.train import train_critic
-from conftest import mlflow_store
+from conftest import mlflow_store, train_tiny_critic
 from phrases.config import REPO_ROOT
 from phrases.decode import decode_phrase
 from system_helpers import Browser, chromium_or_skip, synth_or_skip
-from training import TrainConfig
 
-TINY_CRITIC = {"d_embed": "32", "enc_hidden": "32", "hidden": "64", "latent": "16", "kl_warmup_steps": "20"}
 EXAMPLES = 2
 
 
@@ -37,8 +33,7 @@ def bench(jazz_data, tmp_path_factory):
     """A benchmark of the reference rows in a real store with a tiny critic: its result and store."""
     tmp = tmp_path_factory.mktemp("report")
     with mlflow_store(tmp) as uri:
-        train_critic(jazz_data, TrainConfig(epochs=2, batch_size=16, warmup_steps=5, checkpoint_dir=tmp / "critic"),
-                     TINY_CRITIC, "cpu", lambda *_: None, suite_phrases=64)
+        train_tiny_critic(jazz_data, tmp / "critic")
         options = BenchmarkOptions([], contexts=8, n_boot=20, device="cpu", examples=EXAMPLES, report_dir=tmp / "reports")
         result = run_benchmark(jazz_data, options, log=lambda *_: None, command="python cli.py benchmark (a test)")
         yield result, uri, tmp

@@ -19,19 +19,19 @@ import socket
 import subprocess
 import sys
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
 import pytest
 
+from benchmark.audio import find_synth
 from benchmark.leaderboard import LEADERBOARD_KEYS
-from benchmark.train import train_critic, train_generator
-from conftest import WJAZZD, WJAZZD_FILES, cli
+from benchmark.train import train_generator
+from conftest import WJAZZD, WJAZZD_FILES, cli, tracking, train_tiny_critic
 from generators.lstm import LSTMConfig
 from generators.transformer import TransformerConfig
 from phrases.config import REPO_ROOT
-from test_benchmark import TINY, TINY_CRITIC
+from test_benchmark import TINY
 from training import TrainConfig
 from training.checkpoint import load_checkpoint
 
@@ -68,22 +68,6 @@ def stop_server(proc: subprocess.Popen, sig=signal.SIGINT) -> int:
     return proc.wait(timeout=120)
 
 
-@contextmanager
-def tracking(uri: str):
-    """`uri` as this process's store for the block (what the CLI reads, and mlflow's own)."""
-    old_env, old_uri = os.environ.get("MLFLOW_TRACKING_URI"), mlflow.get_tracking_uri()
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield uri
-    finally:
-        if old_env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = old_env
-        mlflow.set_tracking_uri(old_uri)
-
-
 @pytest.fixture(scope="module")
 def team(jazz_dir, jazz_data, tmp_path_factory):
     """A running server holding a tiny lstm, transformer and critic (trained in this process,
@@ -96,8 +80,7 @@ def team(jazz_dir, jazz_data, tmp_path_factory):
             for name in GENERATORS:
                 train_generator(name, jazz_data, TrainConfig(epochs=1, max_steps=15, batch_size=8, checkpoint_dir=tmp / name),
                                 TINY[name], "cpu", quiet)
-            train_critic(jazz_data, TrainConfig(epochs=2, batch_size=16, checkpoint_dir=tmp / "critic"), TINY_CRITIC, "cpu",
-                         quiet, suite_phrases=16)
+            train_tiny_critic(jazz_data, tmp / "critic", suite_phrases=16)
             yield proc, uri, tmp / "server", tmp
     finally:
         if proc.poll() is None:
@@ -137,7 +120,7 @@ def expected_training_metrics() -> dict[str, list[int]]:
 def expected_row_metrics(row: str) -> set[str]:
     with_ci = [k for k in LEADERBOARD_KEYS if k != "c2st_auroc" and not (k == "nll" and row == "real")]
     return {*with_ci, *(f"{k}_ci_{e}" for k in with_ci for e in ("low", "high")), "c2st_auroc", "malformed_tokens",
-            "notes_per_continuation"}
+            "notes_per_continuation", "rank"}
 
 
 def test_four_writers_at_once_lose_nothing(team, jazz_dir, jazz_data):
@@ -183,13 +166,14 @@ def test_four_writers_at_once_lose_nothing(team, jazz_dir, jazz_data):
             assert r.info.status == "FINISHED" and r.data.tags["status"] == "ok"
             for tag in ("critic_run_id", "generator_run_id", "data_hash", "reference_row"):
                 assert tag in r.data.tags
-            assert set(r.data.params) == {"contexts", "samples", "temperature", "top_p", "rows"}
+            assert set(r.data.params) == {"contexts", "samples", "temperature", "top_p", "quick", "rows"}
             assert r.data.params["rows"] == "4" and r.data.tags["complete"] == "true"  # the rows count as one
             assert set(r.data.metrics) == expected_row_metrics(row)
             assert all(len(client.get_metric_history(r.info.run_id, k)) == 1 for k in r.data.metrics)
             stored = files(client, r.info.run_id)
-            assert set(stored) == {"leaderboard.png", "piano_rolls.png", "phrases.csv",
-                                   *(f"examples/{row}_{i:02d}.mid" for i in range(4))}
+            audio = (".mid", ".ogg") if find_synth()[0] else (".mid",)  # audio where FluidSynth is installed
+            assert set(stored) == {"leaderboard.png", "leaderboard.json", "report.html", "piano_rolls.png", "phrases.csv",
+                                   *(f"examples/{row}_{i:02d}{suffix}" for i in range(4) for suffix in audio)}
             assert min(stored.values()) > 0
             csv = mlflow.artifacts.load_text(f"{r.info.artifact_uri}/phrases.csv")
             assert len(csv.strip().splitlines()) == CONTEXTS + 1  # a header and one line per phrase
