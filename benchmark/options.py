@@ -23,7 +23,8 @@ class BenchmarkOptions:
 # `benchmark`'s sampling and scoring options (cli.py turns them into --options):
 # name -> (type, default, help, bounds).
 BENCHMARK_OPTIONS = {
-    "contexts": (int, 256, "Test contexts, the same for every generator (--quick: 64).", {"min": 2, "max": 100_000}),
+    "contexts": (int, 256, "Test contexts, the same for every generator, from one half of the test split "
+                 "(the other half is the reference; --quick: 64).", {"min": 2, "max": 100_000}),
     "samples": (int, 1, "Continuations per context.", {"min": 1, "max": 100}),
     "temperature": (float, 1.0, "Sampling temperature; 0 is greedy.", {"min": 0.0, "max": 10.0}),
     "top_p": (float, 0.95, "Nucleus sampling mass.", {"min": 0.01, "max": 1.0}),
