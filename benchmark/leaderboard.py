@@ -100,8 +100,8 @@ def table_notes(entries: list[tuple[str, str, dict, dict]], wide: bool = False) 
     critic = next((t for t in tags if t.get("critic_run_id")), {})
     validity = critic.get("critic_validity", "")
     if validity and validity != "ok":
-        notes.append(f"critic {critic.get('critic_run_id', '?')[:8]} is {validity}: every critic_gap and realness "
-                     "here rests on a weak instrument")
+        notes.append(f"critic {critic.get('critic_run_id', '?')[:8]} is {validity}: a trivial statistic catches "
+                     "those errors more often, so critic_gap and realness understate them")
     if critic.get("critic_budget") == "quick":
         notes.append("the critic is a quick one (--quick): train one with `python cli.py train-critic`")
     for name, status, _, t in entries:
