@@ -61,7 +61,7 @@ from critics.base import Analysis, Critic, Tokens
 from critics.combiner import Combiner
 from phrases.errors import UserError
 from phrases.sequences import model_sequences
-from training import TrainableModel, batches
+from training import TrainableModel, batches, pad_batch
 from training.options import require
 from training.tracking import EXPERIMENT_CRITICS
 
@@ -221,12 +221,9 @@ class SeqVAE(nn.Module):
         return nll + beta * kl, mask.sum()
 
     # -- scoring -----------------------------------------------------------------------------
-    def _rows(self, seqs: list[list[int]], device) -> tuple[torch.Tensor, torch.Tensor]:
-        lengths = torch.tensor([len(s) for s in seqs])
-        rows = torch.full((len(seqs), int(lengths.max())), self.pad, dtype=torch.long)
-        for i, s in enumerate(seqs):
-            rows[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
-        return rows.to(device), lengths.to(device)
+    def padded(self, seqs, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rows, lengths) of token sequences, right-padded, on `device`."""
+        return pad_batch(seqs, self.pad).to(device), torch.tensor([len(s) for s in seqs], device=device)
 
     def _token_nll(self, rows, lengths, z, start):
         """Per target at index >= start of each row: its NLL, the mask of those targets, and the
@@ -247,8 +244,8 @@ class SeqVAE(nn.Module):
         """({signal: (B,)}, mu (B, latent)) of a batch: one forward computation (see the module)."""
         dev = self.head.weight.device
         B = len(contexts)
-        rows, lengths = self._rows([[self.bos, *c, *d, self.eos] for c, d in zip(contexts, continuations)], dev)
-        frows, flengths = self._rows([[self.free_id, *d, self.eos] for d in continuations], dev)
+        rows, lengths = self.padded(model_sequences(contexts, continuations, self.bos, self.eos), dev)
+        frows, flengths = self.padded([[self.free_id, *d, self.eos] for d in continuations], dev)
         start = torch.tensor([len(c) for c in contexts], device=dev)  # target index of the continuation's first token
         mu, logvar = self.encode(rows, lengths)
         nll, cont, curv = self._token_nll(rows, lengths, mu, start)
@@ -328,7 +325,7 @@ class VAECritic(TrainableModel, Critic):
         seqs = super().training_sequences(split)
         rec, kl_sum, n_tok, mus = 0.0, 0.0, 0, []
         for idx in batches(seqs, 128, seed=0, shuffle=False):
-            rows, lengths = self.model._rows([seqs[i].tolist() for i in idx], self.device)
+            rows, lengths = self.model.padded([seqs[i] for i in idx], self.device)
             mu, logvar = self.model.encode(rows, lengths)
             nll, where, _ = self.model._token_nll(rows, lengths, mu, torch.zeros(len(idx), dtype=torch.long, device=self.device))
             rec += float(nll.sum())
@@ -376,7 +373,7 @@ class VAECritic(TrainableModel, Critic):
         self.model.eval()
         seqs = model_sequences(contexts, continuations, self.vocab.bos, self.vocab.eos)
         for idx in batches(seqs, batch_size, seed=0, shuffle=False):
-            rows, lengths = self.model._rows([seqs[i].tolist() for i in idx], self.device)
+            rows, lengths = self.model.padded([seqs[i] for i in idx], self.device)
             mu, _ = self.model.encode(rows, lengths)
             self.model.logits_at(self.model.hidden(rows[:, :-1], mu), rows[:, :-1], rows[:, 1:] != self.vocab.pad)
 
