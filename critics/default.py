@@ -14,9 +14,9 @@ from pathlib import Path
 
 from phrases.files import file_sha256
 
-VERSION = "v1"
+VERSION = "v2"
 FILE = Path(__file__).resolve().parent / "default" / f"critic-{VERSION}.pt"
-SHA256 = "5085aae99e5d55b86c114a1f42e6b25caa6e0d99b90e01a7e4548236ad96d08e"  # the file's SHA-256, checked on every load
+SHA256 = "96d6f388b993287984ca059749ccf9963a80855c4a54e03c1c8da9a36116fbb1"  # the file's SHA-256, checked on every load
 
 
 def available() -> bool:
