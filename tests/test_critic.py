@@ -93,7 +93,7 @@ def test_one_pass_gives_the_anomaly_its_components_and_the_embedding(trained, ja
 
 
 def test_scores_do_not_depend_on_the_batch(trained, jazz_data):
-    """Unidirectional GRUs over right-padded rows, z = mu: a phrase scores the same alone as amid
+    """Unidirectional GRUs over right-padded rows, z = 0: a phrase scores the same alone as amid
     longer and shorter ones."""
     critic, _, _ = trained
     ctx, cont = pairs(jazz_data.val)
@@ -103,6 +103,28 @@ def test_scores_do_not_depend_on_the_batch(trained, jazz_data):
         for k in together:
             np.testing.assert_allclose(alone[k], together[k][i:i + 1], rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(critic.score(ctx, cont), critic.score(ctx, cont))
+
+
+def test_signals_are_read_with_z_zero_so_the_encoder_cannot_pass_faults_on(trained, jazz_data):
+    """The decoder reads every row with the latent at the prior's mean: an encoder that reads the
+    phrases differently moves the embedding and the KL, never a signal the anomaly combines."""
+    from critics.vae import SIGNALS
+
+    critic, _, _ = trained
+    ctx, cont = (x[:32] for x in pairs(jazz_data.test))
+    before, mu_before = critic.signals(ctx, cont)
+    bias = critic.model.to_latent.bias
+    saved = bias.detach().clone()
+    with torch.no_grad():
+        bias.add_(torch.linspace(-1.0, 1.0, len(bias)))
+    try:
+        after, mu_after = critic.signals(ctx, cont)
+    finally:
+        with torch.no_grad():
+            bias.copy_(saved)
+    assert np.abs(mu_after - mu_before).max() > 0.5 and not np.allclose(after["kl"], before["kl"])
+    for name in (*SIGNALS, "nll"):
+        np.testing.assert_array_equal(after[name], before[name])
 
 
 def test_bad_token_ids_are_a_one_line_error(trained):

@@ -104,6 +104,10 @@ def session(device: str = "auto"):
     torch.distributed.init_process_group("nccl" if cuda else "gloo")
     try:
         yield device
+        # Leave together: a rank that tears its gloo connections down while a peer is still busy
+        # (rank 0 logs and saves after training) was seen to abort ("terminate called without an
+        # active exception"). Not on an exception's way out, where a peer may never arrive.
+        torch.distributed.barrier()
     finally:
         torch.distributed.destroy_process_group()
 
