@@ -234,10 +234,11 @@ class SeqVAE(nn.Module):
         """(rows, lengths) of token sequences, right-padded, on `device`."""
         return pad_batch(seqs, self.pad).to(device), torch.tensor([len(s) for s in seqs], device=device)
 
-    def _token_nll(self, rows, lengths, z, start):
+    def _token_nll(self, rows, lengths, z, start, pitch_entropy: bool = False):
         """Per target at index >= start of each row: its NLL, the mask of those targets, the onset
-        perturbation discrepancy log p(x_t) - log mean p(x_t -+ 1 tick) (0 for non-onsets) and
-        the entropy of the next pitch, -sum_p q(p) log q(p), q = p(pitch | a pitch comes)."""
+        perturbation discrepancy log p(x_t) - log mean p(x_t -+ 1 tick) (0 for non-onsets) and,
+        when asked, the entropy of the next pitch, -sum_p q(p) log q(p), q = p(pitch | a pitch
+        comes) (else None)."""
         inputs, targets = rows[:, :-1], rows[:, 1:]
         t = torch.arange(targets.shape[1], device=rows.device)[None]
         where = (t < (lengths - 1)[:, None]) & (t >= start[:, None])
@@ -246,11 +247,13 @@ class SeqVAE(nn.Module):
         lp = logp.gather(-1, tg[:, None]).squeeze(-1)
         around = torch.logaddexp(logp.gather(-1, self.pos_prev[tg][:, None]).squeeze(-1),
                                  logp.gather(-1, self.pos_next[tg][:, None]).squeeze(-1)) - math.log(2.0)
-        q = logp[:, self.pitch_ids]
-        q = q - q.logsumexp(-1, keepdim=True)
         zeros = torch.zeros(targets.shape, dtype=logp.dtype, device=rows.device)
-        return (zeros.masked_scatter(where, -lp), where, zeros.masked_scatter(where, lp - around),
-                zeros.masked_scatter(where, -(q.exp() * q).sum(-1)))
+        entropy = None
+        if pitch_entropy:
+            q = logp[:, self.pitch_ids]
+            q = q - q.logsumexp(-1, keepdim=True)
+            entropy = zeros.masked_scatter(where, -(q.exp() * q).sum(-1))
+        return zeros.masked_scatter(where, -lp), where, zeros.masked_scatter(where, lp - around), entropy
 
     @torch.no_grad()
     def signals(self, contexts: Tokens, continuations: Tokens) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -262,7 +265,7 @@ class SeqVAE(nn.Module):
         start = torch.tensor([len(c) for c in contexts], device=dev)  # target index of the continuation's first token
         mu, logvar = self.encode(rows, lengths)
         z = torch.zeros_like(mu)  # not mu: the encoder has read the continuation and would tell the decoder its faults
-        nll, cont, curv, entropy = self._token_nll(rows, lengths, z, start)
+        nll, cont, curv, entropy = self._token_nll(rows, lengths, z, start, pitch_entropy=True)
         fnll, fcont, _, _ = self._token_nll(frows, flengths, z, torch.zeros(B, dtype=torch.long, device=dev))
         kind = lambda r: self.pitch_of[r[:, 1:].clamp(max=self.V - 1)] >= 0  # noqa: E731
         mp, fmp = cont & kind(rows) & (rows[:, 1:] < self.V), fcont & kind(frows) & (frows[:, 1:] < self.V)

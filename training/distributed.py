@@ -105,7 +105,7 @@ def session(device: str = "auto"):
     try:
         yield device
         # Leave together: a rank that tears its gloo connections down while a peer is still busy
-        # (rank 0 logs and saves after training) was seen to abort ("terminate called without an
+        # (rank 0 still saves and logs at the end of training) was seen to abort ("terminate called without an
         # active exception"). Not on an exception's way out, where a peer may never arrive.
         torch.distributed.barrier()
     finally:
