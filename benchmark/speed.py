@@ -163,14 +163,18 @@ def distributed_speed(corpus: Path) -> list[SpeedRow]:
 
 def critic_speed(critic, phrases, max_phrases: int = 512, target: float = 200.0) -> list[SpeedRow]:
     """Critic scoring (`analyze`: anomaly, components and embedding) in doubled phrases
-    (context + continuation) per second on up to `max_phrases` real phrases, after a warm-up;
+    (context + continuation) per second on up to `max_phrases` real phrases, after a warm-up, the
+    best of 3 runs;
     next to the target, and next to one plain forward pass of the critic's network over the same
     phrases (the goal: scoring costs at most 1.5 of those)."""
     split = phrases.subset(range(min(len(phrases), max_phrases)))
     ctx, cont = split.token_lists("context"), split.token_lists("continuation")
     critic.analyze(ctx[:16], cont[:16])  # warm-up: first-call allocations
-    seconds, _ = _timed(lambda: critic.analyze(ctx, cont))
-    forward, _ = _timed(lambda: critic.forward_pass(ctx, cont))
+    # the best of 3 runs each, taken in turns (as timeit takes the best): one run of a second or two
+    # moves by 10-20% on a small shared machine, and a slow spell would otherwise hit one side only
+    runs = [(_timed(lambda: critic.analyze(ctx, cont))[0], _timed(lambda: critic.forward_pass(ctx, cont))[0])
+            for _ in range(3)]
+    seconds, forward = (min(r[i] for r in runs) for i in (0, 1))
     n_tokens = sum(len(c) + len(d) for c, d in zip(ctx, cont))
     rate = len(ctx) / seconds
     name = f"critic scoring ({critic.name}, {critic.num_parameters() / 1e6:.2f}M params)"
