@@ -92,6 +92,37 @@ def test_one_pass_gives_the_anomaly_its_components_and_the_embedding(trained, ja
     assert np.all(a.anomaly >= -(log_ndtr(-u) - np.log(w)).max(1) - 1e-9)
 
 
+def test_wrong_notes_enters_the_anomaly_per_note(trained, jazz_data, vocab):
+    """wrong_notes, a mean over the continuation's notes, is combined as (mean - c) sqrt(n): c the
+    mean per note over the real validation phrases the critic was calibrated on, n their count."""
+    critic, _, _ = trained
+    ctx, cont = pairs(jazz_data.val)
+    sig = critic.signals(ctx, cont)[0]
+    np.testing.assert_array_equal(sig["pitches"], [(vocab.pitch[np.asarray(d)] >= 0).sum() for d in cont])
+    c = critic.combiner.unit_mean["wrong_notes"]
+    assert c == pytest.approx((sig["wrong_notes"] * sig["pitches"]).sum() / sig["pitches"].sum(), rel=1e-9)
+    x = critic.combiner._x(sig)[:, list(critic.combiner.names).index("wrong_notes")]
+    np.testing.assert_allclose(x, (sig["wrong_notes"] - c) * np.sqrt(np.maximum(sig["pitches"], 1)))
+
+
+def test_a_per_unit_signal_is_surer_over_more_units_and_survives_its_state():
+    from critics.combiner import Combiner
+
+    rng = np.random.default_rng(0)
+    n = rng.integers(4, 40, 500).astype(float)
+    real = {"wn": 0.5 + rng.normal(0, 1, 500) / np.sqrt(n), "n": n, "t": rng.normal(0, 1, 500)}
+    comb = Combiner(("wn", "t"), (4.0, 1.0), (1.0, 1.0), {"wn": "n"}).fit(real)
+    assert comb.unit_mean["wn"] == pytest.approx(0.5, abs=0.05)
+    same_excess = {"wn": np.array([0.9, 0.9]), "n": np.array([4.0, 36.0]), "t": np.zeros(2)}
+    short, long_ = comb.score(same_excess)
+    assert long_ > short + 1.0  # the same excess per note over 36 notes is far stranger than over 4
+    again = Combiner.from_state(comb.state())
+    np.testing.assert_array_equal(again.score(same_excess), comb.score(same_excess))
+    plain = Combiner(("t",), (1.0,), (1.0,)).fit(real).state()
+    del plain["per_unit"], plain["unit_mean"]  # a critic calibrated before per-unit signals
+    np.testing.assert_array_equal(Combiner.from_state(plain).score(real), Combiner(("t",), (1.0,), (1.0,)).fit(real).score(real))
+
+
 def test_scores_do_not_depend_on_the_batch(trained, jazz_data):
     """Unidirectional GRUs over right-padded rows, z = 0: a phrase scores the same alone as amid
     longer and shorter ones."""
