@@ -22,6 +22,7 @@ class FileRating:
     realness: np.ndarray = field(default_factory=lambda: np.zeros(0))
     skipped: str = ""  # why the file gave no window ("" when rated)
     windows_dropped: int = 0
+    components: dict[str, np.ndarray] = field(default_factory=dict)  # what each window's anomaly was made of
 
 
 def midi_files(path: Path) -> list[Path]:
@@ -35,7 +36,7 @@ def midi_files(path: Path) -> list[Path]:
 
 def critique(files: list[Path], critic) -> list[FileRating]:
     """Windows of every file cut as the critic's training data was (its phrase config, stride =
-    phrase bars), each scored: anomaly and realness."""
+    phrase bars), each scored: anomaly, realness and the anomaly's components."""
     config = PhraseConfig.from_dict({**critic.phrase_config, "stride_bars": None}) if critic.phrase_config \
         else PhraseConfig()
     ratings = []
@@ -48,9 +49,9 @@ def critique(files: list[Path], critic) -> list[FileRating]:
                        f"and at most {config.max_tokens} tokens")
             ratings.append(FileRating(f, skipped=why))
             continue
-        anomaly = critic.score(w.context_ids, w.continuation_ids)
-        ratings.append(FileRating(f, list(w.start_bar), anomaly, critic.realness(anomaly),
-                                  windows_dropped=w.dropped_few_notes + w.dropped_too_long))
+        analysis = critic.analyze(w.context_ids, w.continuation_ids)
+        ratings.append(FileRating(f, list(w.start_bar), analysis.anomaly, critic.realness(analysis.anomaly),
+                                  windows_dropped=w.dropped_few_notes + w.dropped_too_long, components=analysis.components))
     if not any(len(r.anomaly) for r in ratings):
         first = f"{ratings[0].path}: {ratings[0].skipped}"
         raise UserError(first if len(ratings) == 1 else f"no file of {len(ratings)} gave a window to score (first: {first})")
@@ -65,7 +66,8 @@ def report(ratings: list[FileRating], critic) -> list[str]:
             lines.append(f"{r.path}: skipped ({r.skipped})")
             continue
         lines += [f"  bars {b + 1:>3}+  anomaly {a:6.3f}  realness {real:.3f}"
-                  for b, a, real in zip(r.start_bars, r.anomaly, r.realness)]
+                  + "".join(f"  {k} {round(float(v[i]), 3):g}" for k, v in r.components.items())
+                  for i, (b, a, real) in enumerate(zip(r.start_bars, r.anomaly, r.realness))]
         lines.append(f"{r.path}: {len(r.anomaly)} windows, mean anomaly {r.anomaly.mean():.3f}, mean realness "
                      f"{r.realness.mean():.3f}" + (f" ({r.windows_dropped} windows skipped)" if r.windows_dropped else ""))
     scores = np.concatenate([r.anomaly for r in ratings])

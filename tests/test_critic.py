@@ -417,6 +417,8 @@ def test_critique_rates_files_and_folders(cli_trained, jazz_dir, tmp_path):
     assert res.returncode == 0, res.stderr
     assert "broken.mid: skipped" in res.stdout and "so_what.mid:" in res.stdout
     assert res.stdout.count("anomaly") >= 3 and "overall: 1 files" in res.stdout
+    window = next(line for line in res.stdout.splitlines() if line.lstrip().startswith("bars"))
+    assert all(f" {name} " in window for name in ("wrong_notes", "timing", "coherence"))  # the anomaly's components
     overall = float(res.stdout.split("mean realness ")[-1].split()[0])
     assert 0.0 <= overall <= 1.0
 
