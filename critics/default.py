@@ -14,9 +14,9 @@ from pathlib import Path
 
 from phrases.files import file_sha256
 
-VERSION = "v2"
+VERSION = "v3"
 FILE = Path(__file__).resolve().parent / "default" / f"critic-{VERSION}.pt"
-SHA256 = "96d6f388b993287984ca059749ccf9963a80855c4a54e03c1c8da9a36116fbb1"  # the file's SHA-256, checked on every load
+SHA256 = "74aae4c41d643d54fe213acd8f4b81dd12ac901daf3887d0a7bd8b0d72d90c6b"  # the file's SHA-256, checked on every load
 
 
 def available() -> bool:

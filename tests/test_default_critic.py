@@ -14,10 +14,6 @@ from critics import default
 from critics.validity import mixing_ladder, validity_metrics, validity_suite
 from phrases import PhraseConfig, Unigram, prepare
 
-# Where the shipped critic v2 stays below its floor (best trivial baseline + 0.05), by how much at
-# most: README, "The default critic". Any other corruption below its floor fails the test.
-KNOWN_MISSES = {"random_pitch_10": 0.01}
-
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
@@ -49,11 +45,12 @@ def test_the_shipped_figures_are_what_the_critic_measures(critic, suite):
             assert measured[key] == pytest.approx(shipped, abs=0.005), key
 
 
-def test_the_critic_beats_every_trivial_baseline_but_the_stated_misses(suite):
+def test_the_critic_beats_every_trivial_baseline_by_its_floor(suite):
+    """On every corruption: at least the best trivial baseline + 0.05 (at most 0.98)."""
     corrupted = {name: row for name, row in suite.items() if name != "real"}
     assert len(corrupted) == 9
     for name, row in corrupted.items():
-        assert row.auroc >= row.floor - KNOWN_MISSES.get(name, 0.0), (name, row.auroc, row.floor)
+        assert row.auroc >= row.floor, (name, row.auroc, row.floor)
         assert row.paired > 0.5, name
     assert suite["jitter"].auroc >= 0.80
     ladder = [suite[f"random_pitch_{p}"].auroc for p in (10, 30, 60, 100)]
