@@ -36,13 +36,15 @@ class Combiner:
     mean: np.ndarray | None = None
     sd: np.ndarray | None = None
 
+    def _units(self, signals: dict[str, np.ndarray], name: str) -> np.ndarray:
+        """n of a per-unit signal, at least 1 (a continuation without notes has a mean of 0)."""
+        return np.maximum(np.asarray(signals[self.per_unit[name]], np.float64), 1)
+
     def _x(self, signals: dict[str, np.ndarray]) -> np.ndarray:
         """The oriented signals, per-unit ones as (s - c) sqrt(n)."""
         def one(name):
             s = np.asarray(signals[name], np.float64)
-            if name in self.per_unit:
-                s = (s - self.unit_mean[name]) * np.sqrt(np.maximum(np.asarray(signals[self.per_unit[name]], np.float64), 1))
-            return s
+            return (s - self.unit_mean[name]) * np.sqrt(self._units(signals, name)) if name in self.per_unit else s
         return np.stack([one(n) * s for n, s in zip(self.names, self.signs)], 1)
 
     def _u(self, signals: dict[str, np.ndarray]) -> np.ndarray:
@@ -50,8 +52,8 @@ class Combiner:
 
     def fit(self, signals: dict[str, np.ndarray]) -> Combiner:
         """Fit the per-unit means and standardise, on real phrases' signals."""
-        for name, count in self.per_unit.items():
-            n = np.maximum(np.asarray(signals[count], np.float64), 1)
+        for name in self.per_unit:
+            n = self._units(signals, name)
             self.unit_mean[name] = float((np.asarray(signals[name], np.float64) * n).sum() / n.sum())
         x = self._x(signals)
         self.mean, self.sd = x.mean(0), np.maximum(x.std(0, ddof=1), 1e-9)

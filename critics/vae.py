@@ -277,14 +277,15 @@ class SeqVAE(nn.Module):
         p = self._pitches(rows)[0]
         lo = torch.where(p >= 0, p, torch.full_like(p, 1000)).min(1).values
         log_range = torch.log((p.max(1).values - lo + 1).clamp(min=2).to(nll.dtype))[:, None]
-        n_p = mp.sum(1).clamp(min=1)
+        pitches = mp.sum(1)
+        n_p = pitches.clamp(min=1)
         return {
             "wrong_notes": ((nll - (entropy + log_range) / 2 + 0.5).clamp(min=0) * mp).sum(1) / n_p,
             "timing": -(curv * mpos).sum(1) / mpos.sum(1).clamp(min=1).sqrt(),
             "coherence": ((fnll * fmp).sum(1) - (nll * mp).sum(1)) / n_p.sqrt(),
             "nll": (nll * cont).sum(1) / cont.sum(1).clamp(min=1),
             "kl": self.kl_per_dim(mu, logvar).sum(1),
-            "pitches": mp.sum(1).to(nll.dtype),
+            "pitches": pitches.to(nll.dtype),
         }, mu
 
 
