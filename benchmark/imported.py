@@ -15,6 +15,12 @@ too long continuations and another export's manifest each become a log line and 
 row (`import_missing`, `import_extra`, `import_unreadable`, `import_empty`, `import_cut`,
 `import_with_context`); a missing, unreadable or empty file is scored as an empty continuation.
 A folder with no usable file at all gives a failed row.
+
+The continuations are checked against the critic's domain (`critics.domain`: polyphony, pitch
+range, density of the music it was trained on): `import_out_of_domain` counts those outside it,
+and when a tenth of them or more are (`DOMAIN_NOTE_SHARE`), the tag `import_domain_note` says
+so under the table, in the report and on the MLflow run (the tag `import_domain` is "inside",
+"outside" or "unknown").
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import numpy as np
 import symusic
 
 from benchmark.contexts import MANIFEST, Manifest, benchmark_items
+from critics.domain import DomainProfile, critic_profile, typical
 from phrases.decode import context_end_tick, decode_phrase
 from phrases.errors import UserError
 from phrases.pipeline import prepared_score
@@ -34,6 +41,7 @@ from phrases.scan import MIDI_SUFFIXES, SKIP_REASONS
 from phrases.windows import bar_ticks, encode_song, split_ids_at
 
 CONTEXT_MATCH = 0.8  # share of the context's notes a file must repeat to be read as context + continuation
+DOMAIN_NOTE_SHARE = 0.1  # share of a row's continuations outside the critic's domain that puts a note under the table
 COUNTS = ("import_missing", "import_extra", "import_unreadable", "import_empty", "import_cut", "import_with_context")
 
 
@@ -204,4 +212,31 @@ def import_row(name: str, folder: Path, bench, log) -> tuple[list[int], dict[str
         f"too, {alone} the continuation alone)")
     counts = {k: float(len(v)) for k, v in problems.items()}
     error = "" if used else f"no usable continuation in {folder} (see the import_* counts)"
+    if used:
+        domain_counts, domain_tags = domain_check(name, continuations, bench, log)
+        counts.update(domain_counts)
+        tags.update(domain_tags)
     return continuations, counts, tags, error
+
+
+def domain_check(name: str, continuations: list[list[int]], bench, log) -> tuple[dict[str, float], dict[str, str]]:
+    """The continuations (as the critic reads them: decoded from their tokens) against the
+    critic's domain: the `import_out_of_domain` count and the `import_domain` tags."""
+    profile, source = critic_profile(bench.critic, bench.data)
+    if profile is None:
+        log(f"{name}: {source}")
+        return {}, {"import_domain": "unknown", "import_domain_note": source}
+    values = [DomainProfile.values(decode_phrase(bench.tokenizer, context, ids, float(tempo),
+                                                 bench.data.config.phrase_bars).continuation_notes)
+              for context, ids, tempo in zip(bench.contexts, continuations, bench.tempos) if ids]
+    outside = sum(bool(profile.outside(v)) for v in values)
+    tags = {"import_domain": "outside" if outside else "inside"}
+    if outside:
+        what = profile.check_values(typical(values))
+        line = (f"{outside} of {len(values)} continuations are outside the critic's domain"
+                + (f" (typically {'; '.join(what)})" if what else "")
+                + f"; real training phrases: {100 * profile.false_alarms:.1f}%")
+        log(f"{name}: {line}")
+        if outside >= DOMAIN_NOTE_SHARE * len(values):
+            tags["import_domain_note"] = f"{line}: its critic scores say little"
+    return {"import_out_of_domain": float(outside)}, tags

@@ -104,6 +104,9 @@ def table_notes(entries: list[tuple[str, str, dict, dict]], wide: bool = False) 
                      "those errors more often, so critic_gap and realness understate them")
     if critic.get("critic_budget") == "quick":
         notes.append("the critic is a quick one (--quick): train one with `python cli.py train-critic`")
+    for name, _, _, t in entries:
+        if t.get("import_domain_note"):
+            notes.append(f"{name}: {t['import_domain_note']}")
     for name, status, _, t in entries:
         if status != "ok" and t.get("error"):
             notes.append(f"{name} failed: {t['error'][:200]}")

@@ -68,6 +68,7 @@ from torch import nn
 
 from critics.base import Analysis, Critic, Tokens
 from critics.combiner import Combiner
+from critics.domain import DomainProfile
 from phrases.errors import UserError
 from phrases.sequences import model_sequences
 from training import TrainableModel, batches, pad_batch
@@ -322,6 +323,7 @@ class VAECritic(TrainableModel, Critic):
         self.combiner: Combiner | None = None
         self.phrase_config: dict = {}
         self.validity: dict[str, float] = {}  # its validity suite's figures (critics.validity.validity_metrics)
+        self.domain: dict = {}  # the music it was trained on (critics.domain.DomainProfile.to_dict); {} when unknown
 
     def build_model(self) -> nn.Module:
         return SeqVAE(self.vocab, self.config)
@@ -360,8 +362,10 @@ class VAECritic(TrainableModel, Critic):
                 "val_kl": kl_sum / max(len(seqs), 1), "active_units": float(active_units(np.concatenate(mus)))}
 
     def finish_training(self, train_split, val_split) -> dict[str, float]:
-        """Fit the combiner and calibrate on the validation split, with the best weights."""
+        """Fit the combiner and calibrate on the validation split, with the best weights; measure
+        the domain (the range of the training music's properties, `critics.domain`)."""
         self.calibrate(val_split)
+        self.domain = DomainProfile.fit(train_split).to_dict()
         final = self.validation_metrics(val_split)
         return {"active_units": final["active_units"], "val_kl": final["val_kl"],
                 "calibration_median": float(np.median(self.calibration))}
@@ -436,7 +440,8 @@ class VAECritic(TrainableModel, Critic):
     def extra_state(self) -> dict:
         return {"calibration": torch.from_numpy(np.asarray(self.calibration, dtype=np.float64)),
                 "combiner": json.dumps(self.combiner.state() if self.combiner else {}),
-                "phrase_config": json.dumps(self.phrase_config), "validity": json.dumps(self.validity)}
+                "phrase_config": json.dumps(self.phrase_config), "validity": json.dumps(self.validity),
+                "domain": json.dumps(self.domain)}
 
     def restore_extra(self, state: dict) -> None:
         self.calibration = state.get("calibration", torch.zeros(0)).numpy().astype(np.float64)
@@ -444,6 +449,7 @@ class VAECritic(TrainableModel, Critic):
         self.combiner = Combiner.from_state(combiner) if combiner else None
         self.phrase_config = json.loads(state.get("phrase_config") or "{}")
         self.validity = json.loads(state.get("validity") or "{}")
+        self.domain = json.loads(state.get("domain") or "{}")
 
 
 __all__ = ["SIGNALS", "SeqVAE", "VAECritic", "VAEConfig", "active_units"]

@@ -208,6 +208,17 @@ def test_best_checkpoint_holds_the_calibration(trained):
     np.testing.assert_array_equal(loaded.calibration, critic.calibration)
 
 
+def test_the_critic_carries_the_domain_of_its_training_split(trained, jazz_data):
+    """Fitted by finish_training on the training split, kept in best.pt (critics.domain)."""
+    from critics.domain import DomainProfile
+
+    critic, tmp, _ = trained
+    assert critic.domain == DomainProfile.fit(jazz_data.train).to_dict()
+    low, high = critic.domain["ranges"]["polyphony"]
+    assert low == pytest.approx(1.0) and high < 1.2  # monophonic solos
+    assert VAECritic.load(tmp / "ck" / "best.pt", "cpu").domain == critic.domain
+
+
 def test_corrupt_or_foreign_checkpoints_get_one_line_errors(trained, tmp_path):
     critic, tmp, _ = trained
     raw = (tmp / "ck" / "best.pt").read_bytes()
