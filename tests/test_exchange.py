@@ -18,7 +18,7 @@ import symusic
 
 from benchmark.contexts import MANIFEST, Manifest, export_contexts
 from benchmark.imported import read_continuation
-from benchmark.leaderboard import fetch
+from benchmark.leaderboard import fetch, table_notes
 from benchmark.options import BenchmarkOptions
 from benchmark.pipeline import run_benchmark
 from benchmark.runner import select_contexts
@@ -173,6 +173,43 @@ def test_round_trip_imported_true_continuations_score_as_the_real_row(store, jaz
     metrics = {e[0]: e[2] for e in entries}
     assert tags["mine"]["source"] == "imported" and tags["mine"]["import_manifest"] == "match"
     assert "nll" not in metrics["mine"] and metrics["mine"]["import_with_context"] == CONTEXTS // 2
+
+
+def test_polyphonic_continuations_are_counted_outside_the_critics_domain(store, jazz_data, tmp_path):
+    """A folder of four-note chords on every beat (the continuation alone) beside the true
+    continuations: the chords row counts every continuation outside the critic's domain
+    (critics.domain) and says so under the table, in the report and on its MLflow run; the true
+    continuations are inside."""
+    out = tmp_path / "out"
+    manifest = export_contexts(jazz_data, out, CONTEXTS, seed=0)
+    write_true_continuations(out, out / "mine", jazz_data)
+    (out / "chords").mkdir()
+    for item in manifest.items:
+        beat = 60.0 / item.tempo_qpm
+        song = pretty_midi.PrettyMIDI(initial_tempo=item.tempo_qpm)
+        piano = pretty_midi.Instrument(program=0)
+        for b in range(int(item.continuation_beats)):
+            piano.notes += [pretty_midi.Note(80, p + 2 * (b % 2), b * beat, (b + 1) * beat) for p in (48, 55, 64, 67)]
+        song.instruments.append(piano)
+        song.write(str(out / "chords" / f"{item.id}.mid"))
+    lines = []
+    result = run_benchmark(jazz_data, options(tmp_path), log=lines.append,
+                           imports=[("chords", out / "chords"), ("mine", out / "mine")])
+    rows = {r.name: r for r in result.rows}
+    assert rows["chords"].metrics["import_out_of_domain"] == CONTEXTS and rows["chords"].tags["import_domain"] == "outside"
+    assert rows["mine"].metrics["import_out_of_domain"] == 0 and rows["mine"].tags["import_domain"] == "inside"
+    said = f"{CONTEXTS} of {CONTEXTS} continuations are outside the critic's domain (typically polyphony 4.00"
+    assert any(line.startswith(f"chords: {said}") for line in lines), lines
+    _, entries = fetch(result.benchmark_id)
+    tags, metrics = {e[0]: e[3] for e in entries}, {e[0]: e[2] for e in entries}
+    assert metrics["chords"]["import_out_of_domain"] == CONTEXTS and metrics["mine"]["import_out_of_domain"] == 0
+    assert tags["chords"]["import_domain_note"].startswith(said) and "import_domain_note" not in tags["mine"]
+    note = next(n for n in table_notes(entries) if n.startswith("chords: "))
+    assert note.endswith("its critic scores say little") and not any(n.startswith("mine: ") for n in table_notes(entries))
+    assert f"{CONTEXTS} of {CONTEXTS} continuations are outside the critic" in Path(result.report).read_text()
+    run = mlflow.search_runs(experiment_names=["phrasebench-leaderboard"], output_format="list",
+                             filter_string=f"tags.generator = 'chords' and tags.benchmark_id = '{result.benchmark_id}'")[0]
+    assert said in run.data.tags["mlflow.note.content"]
 
 
 def test_bad_inputs_each_get_a_line_and_a_count(store, jazz_data, tmp_path):
