@@ -135,7 +135,9 @@ def generate(
 def critique(path: Annotated[Path, typer.Argument(help="A MIDI file, or a folder of them (searched recursively).")], data,
              checkpoint: CheckpointOpt = None, device: DeviceOpt = "auto") -> None:
     """Rate MIDI files with the critic: anomaly (higher = stranger) and realness (share of real
-    validation phrases that are stranger; real music ~0.5) per window, per file, and overall.
+    validation phrases that are stranger; real music ~0.5) per window, per file, and overall; a
+    warning for every file outside the critic's domain (the polyphony, pitch range, density and
+    tempo of the music it was trained on) and a count of them.
 
     Example: python cli.py critique my_solos/
     """

@@ -115,5 +115,6 @@ def critique_command(path: Path, data, checkpoint: Path | None, device: str, log
     log(f"using {found.description}")
     profile, source = critic_profile(found.model, data)
     if profile:
-        log(f"domain ({source}): {profile.summary()}")
+        log(f"domain ({source}): {profile.summary()}; {100 * profile.false_alarms:.2f}% of its {profile.halves} "
+            "training phrase halves are outside")
     return report(critique(files, found.model, profile), found.model, "" if profile else source)
