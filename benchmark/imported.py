@@ -27,11 +27,10 @@ import numpy as np
 import symusic
 
 from benchmark.contexts import MANIFEST, Manifest, benchmark_items
-from phrases.decode import context_end_tick, decode_phrase
+from phrases.encode import context_meter, context_score, encode_after_context
 from phrases.errors import UserError
 from phrases.pipeline import prepared_score
 from phrases.scan import MIDI_SUFFIXES, SKIP_REASONS
-from phrases.windows import bar_ticks, encode_song, split_ids_at
 
 CONTEXT_MATCH = 0.8  # share of the context's notes a file must repeat to be read as context + continuation
 COUNTS = ("import_missing", "import_extra", "import_unreadable", "import_empty", "import_cut", "import_with_context")
@@ -90,45 +89,17 @@ def _read(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
         score = score.resample(tokenizer.time_division, min_dur=1)  # the decoder's resolution
     if score is None:
         return Continuation([], "unreadable" if reason == "corrupt" else "empty", detail=SKIP_REASONS.get(reason, reason))
-    ctx_score = decode_phrase(tokenizer, context, [], tempo, config.phrase_bars).score
-    end = context_end_tick(tokenizer, context, config.phrase_bars)
+    ctx_score, end = context_score(tokenizer, context, tempo, config)
     ctx_notes, notes = ctx_score.tracks[0].notes.numpy(), score.tracks[0].notes.numpy()
     with_context = _holds_context(notes, ctx_notes, end)
     shift = end if with_context else 0
     keep = notes["time"] >= shift
     if not keep.any():
         return Continuation([], "empty", with_context, detail="no note after the context")
-    sig = ctx_score.time_signatures[-1] if len(ctx_score.time_signatures) else None
-    fallback = (sig.numerator, sig.denominator) if sig is not None else (4, 4)
-
-    # the phrase as one song: the context's notes and meter, then the file's continuation
-    phrase = symusic.Score(tokenizer.time_division)
-    phrase.tempos.append(symusic.Tempo(0, tempo))
-    for s in ctx_score.time_signatures:
-        phrase.time_signatures.append(symusic.TimeSignature(s.time, s.numerator, s.denominator))
-    for t, n, d in _signatures(score, shift, fallback):
-        phrase.time_signatures.append(symusic.TimeSignature(end + t, n, d))
-    track = symusic.Track(name="phrase", program=0)
-    track.notes = symusic.Note.from_numpy(
-        **{k: np.concatenate([ctx_notes[k], notes[k][keep] - (shift - end if k == "time" else 0)])
-           for k in ("time", "duration", "pitch", "velocity")})
-    phrase.tracks.append(track)
-    phrase = tokenizer.preprocess_score(phrase)  # as the corpus songs are, before they are encoded
-    end = end * phrase.ticks_per_quarter // tokenizer.time_division
-
-    ticks = bar_ticks(phrase)
-    first = int(np.searchsorted(ticks, end))
-    columns = phrase.tracks[0].notes.numpy()
-    cut = 0
-    if first + config.phrase_bars < len(ticks):
-        stop = ticks[first + config.phrase_bars]
-        cut = int(np.sum(columns["time"] >= stop))
-        if cut:  # every context note is before `stop`
-            phrase.tracks[0].notes = symusic.Note.from_numpy(**{k: v[columns["time"] < stop] for k, v in columns.items()})
-    seq = encode_song(tokenizer, phrase)
-    ids = [int(i) for i in seq.ids[split_ids_at(seq, end):]]
-    cut_tokens = max(len(ids) - config.max_tokens, 0)  # a dense file cannot make the phrase unbounded
-    return Continuation(ids[: config.max_tokens], "", with_context, cut, cut_tokens)
+    cont = {k: notes[k][keep] - (shift if k == "time" else 0) for k in ("time", "duration", "pitch", "velocity")}
+    out = encode_after_context(tokenizer, ctx_score, end, tempo, cont,
+                               _signatures(score, shift, context_meter(ctx_score)), config)
+    return Continuation(out.ids, "", with_context, out.cut_notes, out.cut_tokens)
 
 
 def _few(ids: list[str], n: int = 3) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmark.leaderboard import RANK_RULE, table_notes, table_rows
 from benchmark.validity import CriticFacts
+from critics.card import card_lines
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1500px; padding: 0 1em; color: #222; }
@@ -99,10 +100,11 @@ def _critic(facts: CriticFacts | None) -> str:
             f"<tr><td>sha256 of its weights</td><td><code id=critic-sha>{_e(facts.sha256)}</code></td></tr>"
             f"<tr><td>training budget</td><td>{_e(facts.budget)}</td></tr>"
             f"<tr><td>source</td><td>{_e(facts.source)}</td></tr></table>"
-            f"<p>Validity suite (AUROC of the critic's anomaly, corrupted vs real test continuations; 0.5 is "
-            f"blind, 1 perfect): the critic <span{' class=below' if facts.validity != 'ok' else ''}>{_e(verdict)}"
+            f"<p>Validity suite (AUROC of the critic's anomaly, corrupted vs real test continuations, and of the "
+            f"primary score, rule-made bland families vs real; 0.5 is blind, 1 perfect): the critic <span{' class=below' if facts.validity != 'ok' else ''}>{_e(verdict)}"
             f"</span>.</p><table id=critic-validity><tr><th class=name>corruption</th><th>auroc</th><th>floor</th>"
-            f"<th></th></tr>{''.join(rows)}</table>")
+            f"<th></th></tr>{''.join(rows)}</table>"
+            f"<h3>Metric card</h3><pre id=critic-card>{_e(chr(10).join(card_lines(facts.card)))}</pre>")
 
 
 def _row(rank: int, media: RowMedia, audio_note: str) -> str:
