@@ -14,17 +14,17 @@ EXPERIMENT_LEADERBOARD = "phrasebench-leaderboard"
 PRIMARY_METRIC = "primary_gap"  # what the leaderboard ranks by
 DIVERSITY_METRIC = "coverage"
 LEADERBOARD_KEYS = ("primary_gap", "critic_gap", "bland_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step",
-                    "jsd_duration", "copy_rate", "copy_share", "coverage", "fcd", "c2st_auroc")
-PRIMARY_KEYS = ("primary_gap", "critic_gap", "bland_gap", "nll", "coverage")  # the default table: fits 120 columns
+                    "jsd_duration", "copy_rate", "copy_share", "sameness", "coverage", "fcd", "c2st_auroc")
+PRIMARY_KEYS = ("primary_gap", "critic_gap", "bland_gap", "nll")  # the default table: fits 120 columns
 BEST = {"primary_gap": "0", "critic_gap": "0", "bland_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low",
         "jsd_pitch": "0", "jsd_step": "0", "jsd_duration": "0", "copy_rate": "~real", "copy_share": "~real",
-        "coverage": "~real", "fcd": "0", "c2st_auroc": "0.5"}
+        "sameness": "~real", "coverage": "~real", "fcd": "0", "c2st_auroc": "0.5"}
 PRIMARY_SCORE = ("primary_gap = max(critic_gap, bland_gap): the worse of two validated two-sided gaps, the critic's "
                  "anomaly (too strange, or too typical) and its blandness (too flat, repetitive, echoed, samey or copied)")
 RANK_RULE = ("ranked by primary_gap; rows that copy the training set or have collapsed after every other row; "
              "ties by |c2st_auroc - 0.5|, then by name; failed rows last; a # shared with '=' means the data cannot "
              "tell those neighbours apart (paired bootstrap over the shared contexts, Holm-corrected)")
-FLAGS = {"flag_copies": "copies the training set", "flag_collapsed": "collapsed: far less varied than real"}
+FLAGS = {"flag_copies": "copies the training set", "flag_collapsed": "collapsed: near-identical across contexts"}
 NLL_NOTE = "nll n/a: imported outputs and the real continuations come with no model to ask for a likelihood"
 
 EXPERIMENT_DESCRIPTION = f"""\
@@ -36,7 +36,7 @@ ranked, with their main columns (`python cli.py ui` prints its link). `rank` is 
 its benchmark ({RANK_RULE}; the same order as the printed table, the PNG and the report).
 `<key>_ci_low` / `<key>_ci_high` are the 95% bootstrap interval of `<key>`. Best values:
 primary_gap 0 (what the rank sorts by: {PRIMARY_SCORE}), critic_gap 0, bland_gap 0, realness ~0.5,
-anomaly ~ the real row's, nll low, jsd_* 0, copy_rate and copy_share ~ the real row's, coverage ~ the real row's,
+anomaly ~ the real row's, nll low, jsd_* 0, copy_rate, copy_share, sameness and coverage ~ the real row's,
 fcd 0, c2st_auroc 0.5. `flag_copies` / `flag_collapsed` = 1 marks a row that copies the training set or has
 collapsed (ranked after every other row); rows sharing `rank_group` cannot be told apart by the data. Tags: `source` trained / imported / reference; `budget=quick` marks a model
 trained for minutes by `--quick` (its numbers say little); `critic_validity` says whether the

@@ -181,6 +181,7 @@ class Benchmark:
             m.update(with_ci("primary_gap", tuple(max(g[i] for g in gaps.values()) for i in range(3)), UNIT))
             copied = (stats["copied_run"] >= COPIED) & (np.array([len(n) for n in notes]) >= self.patterns.n)
             m.update(with_ci("copy_share", bootstrap(np.mean, copied.astype(float), n_boot=o.n_boot, seed=o.seed), UNIT))
+            m.update(with_ci("sameness", bootstrap(np.mean, stats["sameness"], n_boot=o.n_boot, seed=o.seed), UNIT))
             m.update(with_ci("coverage", bootstrap(lambda e: density_coverage(self.ref_embed, e)[1], embed,
                                                    n_boot=o.n_boot, seed=o.seed), UNIT))
             m.update(with_ci("realness", bootstrap(np.mean, realness, n_boot=o.n_boot, seed=o.seed), UNIT))
@@ -205,21 +206,22 @@ class Benchmark:
 
 
 COPIED = 0.5  # a continuation with at least half its notes in one run found in the training split is a copy
-COLLAPSED = 0.5  # a row covering less than half of what the real row covers has collapsed
+MARGIN = {"copy_share": 0.05, "sameness": 0.2}  # how far above the real row a flag needs, besides its interval
 
 
 def flag(rows: list[Row]) -> None:
     """Mark rows that copy the training split or have collapsed, against the real row of the same
-    benchmark: `copies` when the row's copy_share is above the real row's beyond both intervals,
-    `collapsed` when even the top of its coverage interval is under COLLAPSED x the real row's
-    coverage. Metrics flag_copies / flag_collapsed (0 or 1); the rank puts flagged rows last."""
+    benchmark: a row is flagged for a figure (copy_share: `copies`, sameness: `collapsed`) when the
+    low end of its interval is above both the top of the real row's interval and the real row's
+    value + MARGIN, beyond noise and by a margin a listener would notice. Metrics flag_copies /
+    flag_collapsed (0 or 1); the rank puts flagged rows after every other row."""
     real = next((r for r in rows if r.name == "real" and r.status == "ok"), None)
     for row in rows:
         if row.status != "ok" or real is None:
             continue
         m, r = row.metrics, real.metrics
-        m["flag_copies"] = float(row is not real and m["copy_share_ci_low"] > r["copy_share_ci_high"])
-        m["flag_collapsed"] = float(row is not real and m["coverage_ci_high"] < COLLAPSED * r["coverage"])
+        for key, name in (("copy_share", "flag_copies"), ("sameness", "flag_collapsed")):
+            m[name] = float(row is not real and m[f"{key}_ci_low"] > max(r[f"{key}_ci_high"], r[key] + MARGIN[key]))
 
 
 def ties(rows: list[Row], bench: Benchmark) -> None:

@@ -122,8 +122,6 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
 
     from critics.vae import VAECritic
     from critics.card import make_card
-    from critics.validity import bland_suite, mixing_ladder, validity_metrics, validity_suite
-    from metrics.plagiarism import TrainingPatterns
 
     set_threads()
     with distributed.session(device) as device:
@@ -135,22 +133,33 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
         result = critic.fit(data.train, data.val, config)
     if not distributed.is_main():  # rank 0 runs the validity suite and logs it
         return critic, result, ([], []), []
-    log(f"critic: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
-    unigram = Unigram.fit(data.train, critic.vocab)
-    training = TrainingPatterns.from_split(data.train)
-    rows = validity_suite(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases, training=training)
-    bland = bland_suite(critic, data.test, data.train, seed=config.seed, max_phrases=suite_phrases, training=training)
-    ladder = mixing_ladder(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases)
-    figures = {**validity_metrics(rows, bland), **{f"ladder_gap_q{int(q * 100):03d}": gap for q, gap in ladder}}
+    rows, bland, ladder, figures = assess_critic(critic, data, config.seed, suite_phrases, log)
     client = mlflow.MlflowClient()
     with_retries(lambda: client.log_batch(critic.run_id, metrics=[
         mlflow.entities.Metric(k, v, int(time.time() * 1000), result.state.step) for k, v in figures.items()]))
-    critic.validity = figures  # the checkpoint carries its own validity figures, wherever it goes
     critic.card = make_card(f"run {critic.run_id}", rows, bland, ladder, domain_words(data))
     critic.save(result.checkpoint)
     with_retries(lambda: client.log_artifact(critic.run_id, str(result.checkpoint), "checkpoint"))
     mark_complete(critic.run_id)  # last: a critic killed before this is never used
     return critic, result, (rows, bland), ladder
+
+
+def assess_critic(critic, data, seed: int = 0, suite_phrases: int | None = None, log=print):
+    """What `train-critic` measures once the weights are final: both sides of the validity suite
+    and the mixing ladder on the test split; their figures become `critic.validity`. Returns
+    (strange rows, bland rows, ladder, figures)."""
+    from critics.validity import bland_suite, mixing_ladder, validity_metrics, validity_suite
+    from metrics.plagiarism import TrainingPatterns
+
+    log(f"critic: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
+    unigram = Unigram.fit(data.train, critic.vocab)
+    training = TrainingPatterns.from_split(data.train)
+    rows = validity_suite(critic, data.test, unigram, seed=seed, max_phrases=suite_phrases, training=training)
+    bland = bland_suite(critic, data.test, data.train, seed=seed, max_phrases=suite_phrases, training=training)
+    ladder = mixing_ladder(critic, data.test, unigram, seed=seed, max_phrases=suite_phrases)
+    figures = {**validity_metrics(rows, bland), **{f"ladder_gap_q{int(q * 100):03d}": gap for q, gap in ladder}}
+    critic.validity = figures  # the checkpoint carries its own validity figures, wherever it goes
+    return rows, bland, ladder, figures
 
 
 def domain_words(data) -> str:
