@@ -24,8 +24,9 @@ demo: venv
 test: venv
 	$(PY) -m pytest -q
 
+UI_PORT ?= 5000
 ui: venv
-	$(PY) cli.py ui
+	$(PY) cli.py ui --port $(UI_PORT)
 
 speed: venv
 	$(PY) cli.py speed

@@ -17,6 +17,7 @@ try:
     from phrases.config import DATA_OPTIONS
     from training.options import TRAIN_OPTIONS
 except ModuleNotFoundError as e:  # run by a Python without the project's dependencies: say which to use
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under `python -I`, which leaves it out
     from benchmark.environment import missing_dependency
 
     sys.exit(missing_dependency(e, sys.executable, Path(__file__).resolve().parent))
