@@ -127,7 +127,8 @@ def test_first_hour_as_written(tmp_path):
     assert len(list((folder / "mine").glob("*.mid"))) == len(manifest["items"]) == 64
     done = typed(benchmark)
     assert done.returncode == 0, done.stderr
-    assert "mine: 64 of 64 continuations read" in done.stderr and re.search(r"│ \d+ │ mine", done.stdout), done.stdout
+    assert "mine: 64 of 64 continuations read" in done.stderr, done.stderr
+    assert re.search(r"│ \d+ │ mine", done.stdout), done.stdout
     assert "critic: the default critic" in done.stderr
     written = re.search(r"^report: (\S+)$", done.stdout + done.stderr, re.M)
     assert written, done.stdout
@@ -151,20 +152,22 @@ def test_first_hour_as_written(tmp_path):
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise AssertionError(f"make ui did not serve {base}: {server.stderr.read() if server.poll() is not None else ''}")
+                    stopped = server.stderr.read() if server.poll() is not None else ""
+                    raise AssertionError(f"make ui did not serve {base}: {stopped}") from None
                 time.sleep(0.5)
         assert "<html" in page.lower()
-        body = json.dumps({"experiment_ids": ["0"], "max_results": 1}).encode()
-        search = urllib.request.Request(base + "/api/2.0/mlflow/experiments/get-by-name?experiment_name=phrasebench-leaderboard")
-        experiment = json.loads(urllib.request.urlopen(search, timeout=30).read())["experiment"]
+        api = f"{base}/api/2.0/mlflow"
+        get = f"{api}/experiments/get-by-name?experiment_name=phrasebench-leaderboard"
+        experiment = json.loads(urllib.request.urlopen(get, timeout=30).read())["experiment"]
         body = json.dumps({"experiment_ids": [experiment["experiment_id"]], "max_results": 100}).encode()
-        runs = json.loads(urllib.request.urlopen(urllib.request.Request(
-            base + "/api/2.0/mlflow/runs/search", data=body, headers={"Content-Type": "application/json"}), timeout=30).read())
-        assert {t["value"] for r in runs["runs"] for t in r["data"]["tags"] if t["key"] == "generator"} == {"mine", "real", "random"}
+        search = urllib.request.Request(f"{api}/runs/search", data=body, headers={"Content-Type": "application/json"})
+        runs = json.loads(urllib.request.urlopen(search, timeout=30).read())["runs"]
+        rows = {t["value"] for r in runs for t in r["data"]["tags"] if t["key"] == "generator"}
+        assert rows == {"mine", "real", "random"}
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # make, the CLI it started and the mlflow ui it became
         out, err = server.communicate(timeout=60)
-    assert "leaderboard, ranked: http://127.0.0.1:" in out, (out, err)
+    assert f"leaderboard, ranked: {base}/#/experiments/" in out, (out, err)
 
 
 def _bare_python(tmp: Path) -> Path:
