@@ -20,6 +20,7 @@ demo: venv
 	$(PY) cli.py prepare-data
 	$(PY) cli.py benchmark --all --quick
 	$(PY) cli.py leaderboard
+	@echo "next: source $(VENV)/bin/activate, then the README's First hour (python cli.py report, make ui, ...)"
 
 test: venv
 	$(PY) -m pytest -q
