@@ -7,14 +7,20 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import typer
-from rich.console import Console
+try:
+    import typer
+    from rich.console import Console
 
-from benchmark.commandline import command_factory, option, print_items, run_app, with_options
-from benchmark.options import BENCHMARK_OPTIONS
-from benchmark.server import SERVER_OPTIONS
-from phrases.config import DATA_OPTIONS
-from training.options import TRAIN_OPTIONS
+    from benchmark.commandline import command_factory, option, print_items, run_app, with_options
+    from benchmark.options import BENCHMARK_OPTIONS
+    from benchmark.server import SERVER_OPTIONS
+    from phrases.config import DATA_OPTIONS
+    from training.options import TRAIN_OPTIONS
+except ModuleNotFoundError as e:  # run by a Python without the project's dependencies: say which to use
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under `python -I`, which leaves it out
+    from benchmark.environment import missing_dependency
+
+    sys.exit(missing_dependency(e, sys.executable, Path(__file__).resolve().parent))
 
 app = typer.Typer(help="phrasebench: adversarial evaluation and model comparison for symbolic music generators.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -191,6 +197,18 @@ def leaderboard(benchmark_id: Annotated[Optional[str], typer.Option(help="A benc
     from benchmark.leaderboard import fetch, leaderboard_table
 
     show(leaderboard_table(*fetch(benchmark_id, log=say), wide))
+
+
+@command()
+def report(benchmark_id: Annotated[Optional[str], typer.Option(help="A benchmark id (default: the latest).")] = None,
+           open_: Annotated[bool, typer.Option("--open/--no-open", help="Open it in the browser (where there is one).")] = True) -> None:
+    """The latest (or a given) leaderboard's HTML report: print its path and open it in the browser.
+
+    Example: python cli.py report
+    """
+    from benchmark.report_file import report_command
+
+    show(report_command(benchmark_id, open_, say))
 
 
 @command()

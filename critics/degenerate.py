@@ -217,7 +217,7 @@ def degenerate(name: str, split, train, tokenizer, config, seed: int = 0) -> lis
     out = []
     for notes, s, tempo in family_notes(name, split, train, tokenizer, config, seed):
         out.append(np.asarray(encode_after_context(tokenizer, s.score, s.end, tempo, notes,
-                                                   [(0, *s.meter)], config).ids, np.int64))
+                                                   [], config).ids, np.int64))
     return out
 
 
