@@ -19,8 +19,10 @@ import numpy as np
 
 from benchmark.leaderboard import rank_key
 from benchmark.options import BenchmarkOptions
+from benchmark.profile import profile_metrics
 from metrics import (
-    TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, with_ci,
+    TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, profile_matrix,
+    with_ci,
 )
 from phrases.dataset import held_out_halves
 from phrases.decode import decode_phrase
@@ -94,6 +96,7 @@ class Benchmark:
             self.ref_scores, self.ref_embed = analysis.anomaly, analysis.embedding
             self.ref_notes = [ref[i].continuation_notes for i in range(len(ref))]
             self.ref_features = self._features(self.ref_embed, self.ref_notes)
+            self.ref_profile = profile_matrix(self.ref_notes, n_bars=data.config.phrase_bars)
             self.patterns = TrainingPatterns.from_split(data.train)
             self.vocab = Vocab.from_tokenizer(self.tokenizer)
             self.unigram = Unigram.fit(data.train, self.vocab)
@@ -171,6 +174,7 @@ class Benchmark:
             m["c2st_auroc"] = c2st_auroc(self._features(embed, notes), self.ref_features, seed=o.seed)
             m["malformed_tokens"] = float(sum(d.malformed for d in row.decoded))
             m["notes_per_continuation"] = float(np.mean([len(n) for n in notes]))
+            m.update(profile_metrics(notes, self.ref_profile, self.data.config.phrase_bars, o.n_boot, o.seed))
             row.metrics.update(m)  # beside what the row came with (an imported row's import_* counts)
             row.per_phrase = {"anomaly": scores, "realness": realness, **analysis.components,
                               "notes": np.array([len(n) for n in notes]),
