@@ -35,13 +35,14 @@ from metrics.musical import (
 
 PROFILE = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "pitch_range", "mean_abs_interval",
            "note_density", "compression_ratio", "empty_beat_rate")
+WHOLE = 1 << 30  # a window of this many bars is the whole phrase, notes past its end included
 
 
 def profile_descriptors(n_bars: int = 4, beats_per_bar: float = 4.0) -> dict[str, Callable[[np.ndarray], float]]:
     """The profile's descriptors by name (`PROFILE` order), bound to the phrase length."""
     kw = {"n_bars": n_bars, "beats_per_bar": beats_per_bar}
     return {
-        "pitch_class_entropy": lambda n: pitch_class_entropy(n, window_bars=n_bars, **kw),
+        "pitch_class_entropy": lambda n: pitch_class_entropy(n, window_bars=WHOLE, **kw),
         "scale_consistency": scale_consistency,
         "groove_consistency": lambda n: groove_consistency(n, **kw),
         "pitch_range": pitch_range,
