@@ -20,16 +20,18 @@ import numpy as np
 
 from metrics.profile import PROFILE, profile, profile_matrix
 
-SHORT = {"pitch_class_entropy": "pc entropy", "scale_consistency": "scale cons.", "groove_consistency": "groove cons.",
+SHORT = {"pitch_class_entropy": "pc entropy", "scale_consistency": "scale cons.", "key_consistency": "in key", "groove_consistency": "groove cons.",
          "pitch_range": "pitch range", "mean_abs_interval": "mean |interval|", "note_density": "notes/beat",
          "compression_ratio": "compression", "empty_beat_rate": "empty beats"}
 
 
-def profile_metrics(notes: list[np.ndarray], ref_matrix: np.ndarray, n_bars: int, n_boot: int, seed: int) -> dict[str, float]:
-    """The `profile_*` metrics of a row's continuation notes against the reference's
-    `profile_matrix` (computed once per benchmark)."""
+def profile_metrics(notes: list[np.ndarray], contexts: list[np.ndarray], ref_matrix: np.ndarray, n_bars: int,
+                    n_boot: int, seed: int) -> dict[str, float]:
+    """The `profile_*` metrics of a row's continuation notes (after their context notes) against
+    the reference's `profile_matrix` (computed once per benchmark)."""
     out = {}
-    for name, p in profile(profile_matrix(notes, n_bars), ref_matrix, n_boot=n_boot, seed=seed).items():
+    for name, p in profile(profile_matrix(notes, n_bars, contexts=contexts), ref_matrix, n_boot=n_boot,
+                           seed=seed).items():
         key = f"profile_{name}"
         out.update({key: p["value"], f"{key}_ci_low": p["ci_low"], f"{key}_ci_high": p["ci_high"],
                     f"{key}_ref": p["ref"], f"{key}_dist": p["distance"], f"{key}_dist_ci_low": p["distance_ci_low"],

@@ -96,7 +96,8 @@ class Benchmark:
             self.ref_scores, self.ref_embed = analysis.anomaly, analysis.embedding
             self.ref_notes = [ref[i].continuation_notes for i in range(len(ref))]
             self.ref_features = self._features(self.ref_embed, self.ref_notes)
-            self.ref_profile = profile_matrix(self.ref_notes, n_bars=data.config.phrase_bars)
+            self.ref_profile = profile_matrix(self.ref_notes, data.config.phrase_bars,
+                                              contexts=[ref[i].context_notes for i in range(len(ref))])
             self.patterns = TrainingPatterns.from_split(data.train)
             self.vocab = Vocab.from_tokenizer(self.tokenizer)
             self.unigram = Unigram.fit(data.train, self.vocab)
@@ -174,7 +175,8 @@ class Benchmark:
             m["c2st_auroc"] = c2st_auroc(self._features(embed, notes), self.ref_features, seed=o.seed)
             m["malformed_tokens"] = float(sum(d.malformed for d in row.decoded))
             m["notes_per_continuation"] = float(np.mean([len(n) for n in notes]))
-            m.update(profile_metrics(notes, self.ref_profile, self.data.config.phrase_bars, o.n_boot, o.seed))
+            m.update(profile_metrics(notes, [d.context_notes for d in row.decoded], self.ref_profile,
+                                     self.data.config.phrase_bars, o.n_boot, o.seed))
             row.metrics.update(m)  # beside what the row came with (an imported row's import_* counts)
             row.per_phrase = {"anomaly": scores, "realness": realness, **analysis.components,
                               "notes": np.array([len(n) for n in notes]),

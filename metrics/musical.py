@@ -95,6 +95,34 @@ def scale_consistency(notes: np.ndarray) -> float:
     return float(best / len(notes))
 
 
+def best_scale(notes: np.ndarray) -> tuple[int, str]:
+    """(root pitch class, "major" or "minor") of the scale holding most of the notes; ties go to
+    the first in the order C major, C minor, C# major, ... (MusPy's `scale_consistency` order is
+    major roots 0-11 then minor roots 0-11; only the value, not the argmax, is compared with it)."""
+    counts = np.bincount(notes["pitch"].astype(np.int64) % 12, minlength=12)
+    best = max(((counts[(scale + root) % 12].sum(), -(2 * root + k), root, mode)
+                for root in range(12) for k, (scale, mode) in enumerate(((MAJOR, "major"), (MINOR, "minor")))))
+    return best[2], best[3]
+
+
+def key_consistency(notes: np.ndarray, context_notes: np.ndarray) -> float:
+    """Share of the continuation's notes in the key of the whole phrase (context + continuation).
+
+    KC = |{n in continuation : pitch(n) mod 12 in S}| / |continuation|, S the major or minor scale
+    holding most notes of context and continuation together (`best_scale`): MusPy's
+    `pitch_in_scale_rate(continuation, root, mode)` at the phrase's best (root, mode). Unlike
+    `scale_consistency` of the continuation alone, which picks the scale that suits the
+    continuation's own few notes (3 random notes nearly always fit some scale), the key is
+    mostly fixed by the context, so a continuation that leaves its context's key scores low
+    whatever its length: random pitch classes give about 7/12. NaN for an empty continuation.
+    """
+    if len(notes) == 0:
+        return float("nan")
+    root, mode = best_scale(np.concatenate([context_notes, notes]))
+    scale = (MAJOR if mode == "major" else MINOR) + root
+    return float(np.isin(notes["pitch"].astype(np.int64) % 12, scale % 12).mean())
+
+
 def pitch_range(notes: np.ndarray) -> float:
     """Highest minus lowest pitch, in semitones (MusPy `pitch_range`)."""
     if len(notes) == 0:

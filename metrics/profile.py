@@ -6,6 +6,7 @@ lines apart on the corpus (README: "Musical profile" gives the measurement that 
 
     pitch_class_entropy   bits, of the whole phrase (MusPy `pitch_class_entropy`)
     scale_consistency     share of notes in the best major/minor scale (MusPy)
+    key_consistency       share of notes in the key of context + continuation (MusPy pitch_in_scale_rate)
     groove_consistency    1 - mean Hamming distance of neighbouring bars' onsets (MusPy)
     pitch_range           semitones (MusPy)
     mean_abs_interval     semitones between consecutive notes
@@ -29,34 +30,41 @@ import numpy as np
 
 from metrics.bootstrap import bootstrap
 from metrics.musical import (
-    compression_ratio, empty_beat_rate, groove_consistency, mean_abs_interval, note_density, pitch_class_entropy,
-    pitch_range, scale_consistency,
+    compression_ratio, empty_beat_rate, groove_consistency, key_consistency, mean_abs_interval, note_density,
+    pitch_class_entropy, pitch_range, scale_consistency,
 )
 
-PROFILE = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "pitch_range", "mean_abs_interval",
+PROFILE = ("pitch_class_entropy", "scale_consistency", "key_consistency", "groove_consistency", "pitch_range", "mean_abs_interval",
            "note_density", "compression_ratio", "empty_beat_rate")
 WHOLE = 1 << 30  # a window of this many bars is the whole phrase, notes past its end included
 
 
-def profile_descriptors(n_bars: int = 4, beats_per_bar: float = 4.0) -> dict[str, Callable[[np.ndarray], float]]:
-    """The profile's descriptors by name (`PROFILE` order), bound to the phrase length."""
+def profile_descriptors(n_bars: int = 4, beats_per_bar: float = 4.0) -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
+    """The profile's descriptors by name (`PROFILE` order), each a function of (continuation
+    notes, context notes), bound to the phrase length. Only key_consistency reads the context."""
     kw = {"n_bars": n_bars, "beats_per_bar": beats_per_bar}
     return {
-        "pitch_class_entropy": lambda n: pitch_class_entropy(n, window_bars=WHOLE, **kw),
-        "scale_consistency": scale_consistency,
-        "groove_consistency": lambda n: groove_consistency(n, **kw),
-        "pitch_range": pitch_range,
-        "mean_abs_interval": mean_abs_interval,
-        "note_density": lambda n: note_density(n, **kw),
-        "compression_ratio": compression_ratio,
-        "empty_beat_rate": lambda n: empty_beat_rate(n, **kw),
+        "pitch_class_entropy": lambda n, c: pitch_class_entropy(n, window_bars=WHOLE, **kw),
+        "scale_consistency": lambda n, c: scale_consistency(n),
+        "key_consistency": key_consistency,
+        "groove_consistency": lambda n, c: groove_consistency(n, **kw),
+        "pitch_range": lambda n, c: pitch_range(n),
+        "mean_abs_interval": lambda n, c: mean_abs_interval(n),
+        "note_density": lambda n, c: note_density(n, **kw),
+        "compression_ratio": lambda n, c: compression_ratio(n),
+        "empty_beat_rate": lambda n, c: empty_beat_rate(n, **kw),
     }
 
 
-def profile_matrix(notes_list: list[np.ndarray], n_bars: int = 4, beats_per_bar: float = 4.0) -> np.ndarray:
-    """(phrases, len(PROFILE)) descriptor values; NaN where a descriptor is undefined."""
+def profile_matrix(notes_list: list[np.ndarray], n_bars: int = 4, beats_per_bar: float = 4.0,
+                   contexts: list[np.ndarray] | None = None) -> np.ndarray:
+    """(phrases, len(PROFILE)) descriptor values of the continuations `notes_list` after their
+    `contexts` (notes; none: empty contexts); NaN where a descriptor is undefined."""
     fns = profile_descriptors(n_bars, beats_per_bar).values()
-    return np.array([[f(notes) for f in fns] for notes in notes_list], dtype=np.float64).reshape(len(notes_list), -1)
+    empty = notes_list[0][:0] if len(notes_list) else None
+    contexts = contexts if contexts is not None else [empty] * len(notes_list)
+    return np.array([[f(notes, ctx) for f in fns] for notes, ctx in zip(notes_list, contexts)],
+                    dtype=np.float64).reshape(len(notes_list), -1)
 
 
 def _nanmean_columns(x: np.ndarray) -> np.ndarray:

@@ -10,7 +10,10 @@ import pytest
 
 from benchmark.examples import example_indices
 from benchmark.profile import profile_chart, profile_metrics, profile_table
-from metrics.musical import compression_ratio, empty_beat_rate, groove_consistency, mean_abs_interval
+from metrics.musical import (
+    best_scale, compression_ratio, empty_beat_rate, groove_consistency, key_consistency, mean_abs_interval,
+    scale_consistency,
+)
 from metrics.profile import PROFILE, profile, profile_matrix, standardized_difference
 from metrics_helpers import make_notes
 
@@ -52,6 +55,16 @@ def test_compression_ratio_grows_with_repetition():
     assert math.isnan(compression_ratio(make_notes([(60, 0, 1), (62, 1, 1)])))
 
 
+def test_key_consistency_judges_the_continuation_in_its_contexts_key():
+    c_major = make_notes([(60 + p, k * 0.5, 0.5) for k, p in enumerate([0, 2, 4, 5, 7, 9, 11, 12, 7, 4, 0, 2] * 2)])
+    assert best_scale(c_major) == (0, "major")
+    in_key = make_notes([(64, 0, 1), (67, 1, 1), (72, 2, 1)])
+    off_key = make_notes([(61, 0, 1), (66, 1, 1), (68, 2, 1)])  # C# F# G#: all in B major, none in C major
+    assert key_consistency(in_key, c_major) == 1.0 and key_consistency(off_key, c_major) == 0.0
+    assert scale_consistency(off_key) == 1.0  # alone, three notes always fit some scale
+    assert math.isnan(key_consistency(make_notes([]), c_major))
+
+
 def test_profile_gives_the_mean_its_interval_and_the_distance_in_reference_sd():
     rng = np.random.default_rng(1)
     scale = [0, 2, 4, 5, 7, 9, 11]
@@ -77,7 +90,7 @@ def test_profile_gives_the_mean_its_interval_and_the_distance_in_reference_sd():
 def test_profile_metrics_table_and_chart():
     ref = [make_notes([(60 + (k * 5) % 12, k * 0.5, 0.5) for k in range(16)]) for _ in range(10)]
     row = [make_notes([(60 + (k * 7) % 24, k * 0.25, 0.25) for k in range(k0, 30)]) for k0 in range(10)]
-    m = profile_metrics(row, profile_matrix(ref, 4), 4, n_boot=20, seed=0)
+    m = profile_metrics(row, [r[:0] for r in row], profile_matrix(ref, 4), 4, n_boot=20, seed=0)
     assert set(m) == {f"profile_{d}{s}" for d in PROFILE for s in ("", "_ci_low", "_ci_high", "_ref", "_dist",
                                                                    "_dist_ci_low", "_dist_ci_high")}
     assert m["profile_note_density"] > m["profile_note_density_ref"]

@@ -8,6 +8,8 @@ project's function says why:
 - groove_consistency counts the phrase's bars (trailing empty bars too); MusPy counts bars up to
   the last note's end (one more when it ends on a bar line): compared with the notes cut at the
   phrase's end (onsets, all groove depends on, unchanged) where the line sounds into its last bar.
+- key_consistency is MusPy's pitch_in_scale_rate of the continuation at the (root, mode) that
+  fits context + continuation best (`metrics.musical.best_scale`).
 - empty_beat_rate counts the phrase's beats and leaves alone a beat a note ends exactly on;
   MusPy counts beats up to the last note's end and marks that beat: compared with every note
   one grid step shorter for MusPy, where the line sounds into its last beat.
@@ -23,7 +25,7 @@ import pytest
 muspy = pytest.importorskip("muspy", reason="MusPy is a test-only dependency: pip install -e '.[test]'")
 
 from metrics.musical import (  # noqa: E402
-    GRID, empty_beat_rate, groove_consistency, pitch_class_entropy, pitch_range, scale_consistency,
+    GRID, best_scale, empty_beat_rate, groove_consistency, pitch_class_entropy, pitch_range, scale_consistency,
 )
 from metrics.profile import profile_descriptors  # noqa: E402
 
@@ -46,25 +48,28 @@ def to_muspy(notes: np.ndarray, shorten: int = 0, end: int | None = None) -> mus
 NOT_4_4 = ("MyFavoriteThings", "SongForBilbao")  # 3/4, and meter changes (tests/conftest.py)
 
 
-def phrases(data) -> list[np.ndarray]:
-    """The continuation notes of every phrase (all splits) of the 4/4 songs, with at
-    least 2 notes (the grid the decoder gives them is MusPy's here)."""
-    return [p.continuation_notes for split in (data.train, data.val, data.test) for p in split
+def phrases(data) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(continuation notes, context notes) of every phrase (all splits) of the 4/4 songs, with
+    at least 2 continuation notes (the grid the decoder gives them is MusPy's here)."""
+    return [(p.continuation_notes, p.context_notes) for split in (data.train, data.val, data.test) for p in split
             if len(p.continuation_notes) >= 2 and not any(s in p.song for s in NOT_4_4)]
 
 
 def test_profile_descriptors_agree_with_muspy_on_real_phrases(jazz_data):
     bars = jazz_data.config.phrase_bars
     fns = profile_descriptors(bars)
-    checked = {"pitch_class_entropy": 0, "scale_consistency": 0, "pitch_range": 0, "groove_consistency": 0,
+    checked = {"pitch_class_entropy": 0, "key_consistency": 0, "scale_consistency": 0, "pitch_range": 0, "groove_consistency": 0,
                "empty_beat_rate": 0}
-    for notes in phrases(jazz_data):
+    for notes, context in phrases(jazz_data):
         music = to_muspy(notes)
-        assert fns["pitch_class_entropy"](notes) == pytest.approx(muspy.pitch_class_entropy(music), abs=TOL)
+        assert fns["pitch_class_entropy"](notes, context) == pytest.approx(muspy.pitch_class_entropy(music), abs=TOL)
         assert pitch_class_entropy(notes, 99, n_bars=bars) == pytest.approx(muspy.pitch_class_entropy(music), abs=TOL)
         assert scale_consistency(notes) == pytest.approx(muspy.scale_consistency(music), abs=TOL)
         assert pitch_range(notes) == muspy.pitch_range(music)
-        for k in ("pitch_class_entropy", "scale_consistency", "pitch_range"):
+        root, mode = best_scale(np.concatenate([context, notes]))
+        assert fns["key_consistency"](notes, context) == pytest.approx(muspy.pitch_in_scale_rate(music, root, mode),
+                                                                       abs=TOL)
+        for k in ("pitch_class_entropy", "scale_consistency", "pitch_range", "key_consistency"):
             checked[k] += 1
         inside = to_muspy(notes, end=bars * BAR - 1)  # the same onsets; nothing sounds past the phrase
         if (bars - 1) * BAR <= inside.get_end_time() < bars * BAR:  # sounds into its last bar (a note on its last step cannot end inside it)
