@@ -20,7 +20,7 @@ import numpy as np
 
 from metrics.profile import PROFILE, profile, profile_matrix
 
-SHORT = {"pitch_class_entropy": "pc entropy", "scale_consistency": "scale cons.", "key_consistency": "in key", "groove_consistency": "groove cons.",
+SHORT = {"pitch_class_entropy": "pc entropy", "bar_pitch_class_entropy": "pc entropy/bar", "scale_consistency": "scale cons.", "key_consistency": "in key", "groove_consistency": "groove cons.",
          "pitch_range": "pitch range", "mean_abs_interval": "mean |interval|", "note_density": "notes/beat",
          "compression_ratio": "compression", "empty_beat_rate": "empty beats"}
 

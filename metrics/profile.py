@@ -5,6 +5,7 @@ The descriptors (`metrics.musical`, one function each, MusPy-style) are the ones
 lines apart on the corpus (README: "Musical profile" gives the measurement that chose them):
 
     pitch_class_entropy   bits, of the whole phrase (MusPy `pitch_class_entropy`)
+    bar_pitch_class_entropy  bits, mean over the phrase's bars (the Jazz Transformer's H1)
     scale_consistency     share of notes in the best major/minor scale (MusPy)
     key_consistency       share of notes in the key of context + continuation (MusPy pitch_in_scale_rate)
     groove_consistency    1 - mean Hamming distance of neighbouring bars' onsets (MusPy)
@@ -17,9 +18,14 @@ lines apart on the corpus (README: "Musical profile" gives the measurement that 
 For each: the mean over the phrases where it is defined, its bootstrap interval (percentile,
 phrases resampled), the reference mean, and the distance
     d = (mean_row - mean_ref) / sd_ref,
-the standardized mean difference (Cohen's d with the reference's spread): 0 is the reference,
-|d| >= 1 is a difference a listener hears on most phrases. Signed: the side says how the row
-differs (too many pitch classes, too wide, too repetitive...).
+the standardized mean difference (Glass's delta: the reference's spread): 0 is the reference,
+|d| = 1 puts the row's mean one reference standard deviation away. Signed: the side says how the
+row differs (fewer pitch classes, wider leaps, more empty beats...).
+
+Entropies, scale consistency and pitch range grow or shrink with a phrase's note count (3 notes
+nearly always fit one scale and have at most log2(3) bits): a sparse row (few notes per bar)
+reads as "in scale, low entropy" on them. key_consistency (judged in the key of the context,
+whatever the continuation's length) and note_density say which it is.
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ from metrics.musical import (
     pitch_class_entropy, pitch_range, scale_consistency,
 )
 
-PROFILE = ("pitch_class_entropy", "scale_consistency", "key_consistency", "groove_consistency", "pitch_range", "mean_abs_interval",
-           "note_density", "compression_ratio", "empty_beat_rate")
+PROFILE = ("pitch_class_entropy", "bar_pitch_class_entropy", "scale_consistency", "key_consistency", "groove_consistency",
+           "pitch_range", "mean_abs_interval", "note_density", "compression_ratio", "empty_beat_rate")
 WHOLE = 1 << 30  # a window of this many bars is the whole phrase, notes past its end included
 
 
@@ -45,6 +51,7 @@ def profile_descriptors(n_bars: int = 4, beats_per_bar: float = 4.0) -> dict[str
     kw = {"n_bars": n_bars, "beats_per_bar": beats_per_bar}
     return {
         "pitch_class_entropy": lambda n, c: pitch_class_entropy(n, window_bars=WHOLE, **kw),
+        "bar_pitch_class_entropy": lambda n, c: pitch_class_entropy(n, window_bars=1, **kw),
         "scale_consistency": lambda n, c: scale_consistency(n),
         "key_consistency": key_consistency,
         "groove_consistency": lambda n, c: groove_consistency(n, **kw),

@@ -82,8 +82,9 @@ def test_profile_gives_the_mean_its_interval_and_the_distance_in_reference_sd():
     assert same["scale_consistency"]["distance"] == pytest.approx(0.0)
     assert p["scale_consistency"]["distance"] < -2 and p["pitch_class_entropy"]["distance"] > 1
     assert p["pitch_range"]["distance"] > 2 and p["mean_abs_interval"]["distance"] > 2
-    sd = np.nanstd(r[:, 1], ddof=1)
-    assert p["scale_consistency"]["distance"] == pytest.approx((p["scale_consistency"]["value"] - r[:, 1].mean()) / sd)
+    k = PROFILE.index("scale_consistency")
+    sd = np.nanstd(r[:, k], ddof=1)
+    assert p["scale_consistency"]["distance"] == pytest.approx((p["scale_consistency"]["value"] - r[:, k].mean()) / sd)
     assert math.isnan(standardized_difference(1.0, np.array([2.0, 2.0])))  # no spread: no distance
 
 
