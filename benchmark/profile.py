@@ -83,13 +83,14 @@ def profile_chart(name: str, metrics: dict[str, float]) -> bytes | None:
         clip = lambda v: max(-limit, min(limit, v))  # noqa: E731
         if not (math.isnan(low) or math.isnan(high)):
             ax.plot([clip(low), clip(high)], [y, y], color="#dd8452", linewidth=2)
-        ax.plot([clip(dist)], [y], "o", color="#dd8452" if abs(dist) < limit else "#a00000", markersize=5)
-        ax.text(limit * 1.02, y, f"{metrics[f'profile_{d}']:.2f} (real {metrics[f'profile_{d}_ref']:.2f})",
+        marker = "o" if abs(dist) <= limit else (">" if dist > 0 else "<")  # past the edge: an arrow, in red
+        ax.plot([clip(dist)], [y], marker, color="#dd8452" if marker == "o" else "#a00000", markersize=5)
+        ax.text(limit * 1.15, y, f"{metrics[f'profile_{d}']:.2f} (real {metrics[f'profile_{d}_ref']:.2f})",
                 fontsize=7, va="center")
     ax.set_yticks(range(len(PROFILE)))
     ax.set_yticklabels([SHORT[d] for d in PROFILE], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlim(-limit, limit)
+    ax.set_xlim(-limit * 1.1, limit * 1.1)
     ax.tick_params(axis="x", labelsize=7)
     ax.set_xlabel("distance from real (reference sd); clipped at ±3", fontsize=7)
     ax.set_title(f"{name}: musical profile", fontsize=9, loc="left")
