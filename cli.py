@@ -180,17 +180,9 @@ def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifes
 
     Example: python cli.py export-contexts outside/ --contexts 64 ; python cli.py benchmark --import mine=outside/mine --contexts 64
     """
-    from benchmark.contexts import export_contexts as export
-    from benchmark.contexts import export_report
-    from benchmark.mirex import FORMAT, export_mirex, export_mirex_report
-    from phrases.errors import UserError
+    from benchmark.mirex import export_command
 
-    if format_ not in ("midi", FORMAT):
-        raise UserError(f"--format {format_}: choose midi or {FORMAT}")
-    if format_ == FORMAT:
-        show(export_mirex_report(*export_mirex(data(quiet=True), out, contexts, seed), out))
-        return
-    show(export_report(export(data(quiet=True), out, contexts, seed), out))
+    show(export_command(data, out, contexts, seed, format_))
 
 
 @command()

@@ -39,6 +39,7 @@ import symusic
 from benchmark.contexts import MANIFEST, Manifest, benchmark_items
 from phrases.decode import decode_phrase
 from phrases.errors import UserError
+from phrases.files import write_atomic
 
 FORMAT = "mirex2025"
 SIXTEENTHS_PER_BEAT = 4
@@ -90,20 +91,13 @@ def export_mirex(data, out: Path, contexts: int, seed: int) -> tuple[Manifest, i
             kept = [n for n in notes if n["start"] >= 0]
             dropped += len(notes) - len(kept)
             item.context_file = f"prompts/{item.id}{SUFFIX}"
-            _write_json(out / item.context_file, {"prompt": kept})
+            write_atomic(out / item.context_file, json.dumps({"prompt": kept}).encode())
         manifest = Manifest(data.data_hash, seed, len(items), bars, data.config.tokenizer, data.report["corpus"], items)
         manifest.instructions = INSTRUCTIONS.format(out=out, contexts=contexts, seed=seed)
-        _write_json(out / MANIFEST, None, manifest.to_json())
+        write_atomic(out / MANIFEST, manifest.to_json().encode())
     except OSError as e:
         raise UserError(f"{out}: cannot write the prompts there ({e.strerror or e}); give another folder") from None
     return manifest, dropped
-
-
-def _write_json(path: Path, obj, text: str | None = None) -> None:
-    """Atomically: a temporary file beside `path`, then renamed."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text if text is not None else json.dumps(obj))
-    tmp.replace(path)
 
 
 def export_mirex_report(manifest: Manifest, dropped: int, out: Path) -> list[str]:
@@ -118,6 +112,18 @@ def export_mirex_report(manifest: Manifest, dropped: int, out: Path) -> list[str
               f"{manifest.phrase_bars} bars are scored; then:",
               f"  python cli.py benchmark --import NAME=FOLDER --contexts {manifest.contexts} --seed {manifest.seed}"]
     return lines
+
+
+def export_command(data, out: Path, contexts: int, seed: int, file_format: str) -> list[str]:
+    """`cli.py export-contexts`: the contexts as MIDI (`contexts.export_contexts`) or as MIREX 2025
+    prompts; `data` is called (the data loaded) only once the format is known good. The lines it prints."""
+    from benchmark.contexts import export_contexts, export_report
+
+    if file_format not in ("midi", FORMAT):
+        raise UserError(f"--format {file_format}: choose midi or {FORMAT}")
+    if file_format == FORMAT:
+        return export_mirex_report(*export_mirex(data(quiet=True), out, contexts, seed), out)
+    return export_report(export_contexts(data(quiet=True), out, contexts, seed), out)
 
 
 def read_generation(path: Path) -> list[tuple[int, int, int]]:
@@ -184,5 +190,5 @@ def is_continuation_file(path: Path) -> bool:
     return path.suffix.lower() == SUFFIX and path.name != MANIFEST
 
 
-__all__ = ["FORMAT", "export_mirex", "export_mirex_report", "is_continuation_file", "read_generation",
+__all__ = ["FORMAT", "export_command", "export_mirex", "export_mirex_report", "is_continuation_file", "read_generation",
            "read_json_continuation", "to_sixteenths"]

@@ -21,9 +21,9 @@ from benchmark.leaderboard import rank_key
 from benchmark.options import BenchmarkOptions
 from benchmark.profile import profile_metrics
 from metrics import (
-    TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, profile_matrix,
-    with_ci,
+    TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, with_ci,
 )
+from metrics.profile import profile_matrix
 from phrases.dataset import held_out_halves
 from phrases.decode import decode_phrase
 from phrases.errors import UserError

@@ -20,20 +20,22 @@ from metrics.frechet import fcd, frechet_distance, frechet_distance_gaussians
 from metrics.jsd import jsd, jsd_metrics, note_histograms
 from metrics.loss import bits_per_note, loss_metrics, nll_per_token
 from metrics.musical import (
-    compression_ratio, descriptor_matrix, empty_beat_rate, groove_consistency, grooving_similarity, key_consistency,
-    mean_abs_interval,
-    musical_metrics, note_density, pitch_class_entropy, pitch_range, polyphony_rate, scale_consistency,
+    descriptor_matrix, grooving_similarity, musical_metrics, note_density, pitch_class_entropy,
+    pitch_range, polyphony_rate, scale_consistency,
+)
+from metrics.musical import (
+    best_scale, compression_ratio, empty_beat_rate, groove_consistency, key_consistency, mean_abs_interval,
 )
 from metrics.profile import PROFILE, profile, profile_descriptors, profile_matrix, standardized_difference
 from metrics.plagiarism import TrainingPatterns, copy_rate, longest_copied_run
 from metrics.two_sample import auroc, c2st_auroc, critic_gap, critic_gap_interval
 
 __all__ = [
-    "PROFILE", "TrainingPatterns", "auroc", "bits_per_note", "bootstrap", "c2st_auroc", "compression_ratio", "copy_rate", "critic_gap",
-    "critic_gap_interval", "empty_beat_rate", "groove_consistency", "key_consistency", "mean_abs_interval", "profile", "profile_descriptors",
-    "profile_matrix", "standardized_difference",
+    "TrainingPatterns", "auroc", "bits_per_note", "bootstrap", "c2st_auroc", "copy_rate", "critic_gap", "critic_gap_interval",
     "descriptor_matrix", "fcd", "frechet_distance", "frechet_distance_gaussians", "grooving_similarity",
     "jsd", "jsd_metrics", "longest_copied_run", "loss_metrics", "musical_metrics", "nll_per_token",
     "note_density", "note_histograms", "pitch_class_entropy", "pitch_range", "polyphony_rate",
     "scale_consistency", "with_ci",
+    "PROFILE", "best_scale", "compression_ratio", "empty_beat_rate", "groove_consistency", "key_consistency",
+    "mean_abs_interval", "profile", "profile_descriptors", "profile_matrix", "standardized_difference",
 ]
