@@ -103,6 +103,7 @@ def test_round_trip_true_continuations_as_mirex_answers_score_as_the_real_row(st
     export_mirex(jazz_data, out, CONTEXTS, seed=0)
     manifest = answer_with_true_continuations(out, out / "mine", jazz_data)
     write_grid_midi(manifest, out / "grid", jazz_data)
+    (out / "mine" / MANIFEST).write_text((out / MANIFEST).read_text())  # a manifest beside the answers is no answer
     lines = []
     result = run_benchmark(jazz_data, options(tmp_path), log=lines.append,
                            imports=[("mine", out / "mine"), ("grid", out / "grid")])
@@ -112,6 +113,7 @@ def test_round_trip_true_continuations_as_mirex_answers_score_as_the_real_row(st
     # every generation was 12 bars: the first 4 are scored, the rest cut and counted
     assert mine.metrics["import_cut"] == CONTEXTS and mine.metrics["import_missing"] == 0
     assert mine.metrics["import_unreadable"] == 0 and mine.metrics["import_with_context"] == 0
+    assert mine.metrics["import_extra"] == 0 and mine.tags["import_manifest"] == "match"
     assert any(f"mine: {CONTEXTS} of {CONTEXTS} continuations read" in line for line in lines), lines
     # read as MIDI is: the same tokens, the same scores
     assert mine.continuations == grid.continuations

@@ -129,6 +129,11 @@ def test_report_shows_each_rows_profile_varied_examples_and_a_full_validity_tabl
     for row in result.rows:
         assert f"alt=\"musical profile of {row.name}\"" in text
         assert all(f"profile_{d}_dist" in row.metrics for d in ("pitch_class_entropy", "key_consistency"))
+    _, entries = fetch(result.benchmark_id)  # in MLflow: every row's profile, with its interval and distance
+    for _, _, metrics, _ in entries:
+        for d in ("pitch_class_entropy", "scale_consistency", "mean_abs_interval"):
+            assert metrics[f"profile_{d}_ci_low"] <= metrics[f"profile_{d}"] <= metrics[f"profile_{d}_ci_high"]
+            assert f"profile_{d}_ref" in metrics and f"profile_{d}_dist" in metrics
     titles = re.findall(r"<figcaption><b>([^<]+), bars \d+-\d+</b>", text)
     assert titles and len(titles) == EXAMPLES * len(result.rows)
     songs = {jazz_data.test[int(i)].song for i in result.context_index}
