@@ -86,15 +86,15 @@ def row_media(row: Row, real: Row | None, bench: Benchmark, folder: Path, synth,
     folder.mkdir(parents=True, exist_ok=True)
     shown = example_indices([(p.song, p.start_bar) for p in bench.phrases], k)  # different songs and contexts
     rolls = [_roll_example(i, row, real if real is not None and real.status == "ok" else None, bench) for i in shown]
-    for i, ex in zip(shown, rolls):
-        midi = folder / f"{row.name}_{i:02d}.mid"
+    for n, (i, ex) in enumerate(zip(shown, rolls)):
+        midi = folder / f"{row.name}_{n:02d}.mid"
         row.decoded[i].two_track_score().dump_midi(str(midi))
         audio = None
         if synth is not None:
             try:
                 audio = render(synth, midi, midi.with_suffix(SUFFIX))
             except RuntimeError as e:  # one bad render loses one player, not the benchmark
-                log(f"{row.name}: no audio for example {i}: {e}")
+                log(f"{row.name}: no audio for example {n}: {e}")
         media.examples.append(ExampleMedia(f"{Path(ex.song).stem}, bars {ex.start_bar + 1}-{ex.start_bar + len(ex.bars) - 1}",
                                            f"anomaly {ex.score[0]:.2f}, realness {ex.score[1]:.2f}", midi, audio))
     fig = piano_roll_grid(rolls, row.name)
