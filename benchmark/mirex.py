@@ -3,7 +3,7 @@ task): `export-contexts --format mirex2025` writes each test context as that tas
 and `benchmark --import NAME=DIR` reads a system's answer in that JSON as it reads MIDI, so a
 system prepared for the MIREX task goes on the leaderboard unchanged.
 
-The task's format: a JSON object whose `prompt` is a list of notes {"start", "pitch",
+The task's format, as the wiki page gives it (revision of 9 July 2025): a JSON object whose `prompt` is a list of notes {"start", "pitch",
 "duration"}, times counted in sixteenth notes, 4/4 assumed: a pickup measure (starts 0-15) and 4
 measures (16-79); the system writes `generation`, 12 measures (starts 80-271).
 
@@ -19,7 +19,7 @@ How the benchmark's phrases map onto it:
   context); notes past the benchmark's `phrase_bars` bars are cut and counted (`import_cut`), as
   for a MIDI file, so a 12-bar MIREX generation is scored on its first 4 bars.
 - meter: MIREX assumes 4/4 and carries none; the continuation is read in the context's own
-  (last) meter, as a MIDI file without time signatures is.
+  (last) meter, written as the time signature of the MIDI file the reader is handed.
 - tempo: none in the format; the continuation is played at the context's tempo (the manifest's
   `tempo_qpm`).
 Lost on the way: timing finer than a sixteenth (triplets, swing, the 1/12-beat grid of the
@@ -44,7 +44,6 @@ from phrases.files import write_atomic
 FORMAT = "mirex2025"
 SIXTEENTHS_PER_BEAT = 4
 GENERATION_START = 80  # the first sixteenth of the generation: pickup measure + 4 measures
-GENERATION_END = 272  # 17 measures of 16 sixteenths
 SUFFIX = ".json"
 
 INSTRUCTIONS = """\
