@@ -157,7 +157,7 @@ def benchmark(
     data, options,
     all_: Annotated[bool, typer.Option("--all", help="Every registered generator.")] = False,
     generator: Annotated[Optional[list[str]], typer.Option("--generator", help="A generator to include (repeatable).")] = None,
-    import_: Annotated[Optional[list[str]], typer.Option("--import", help="NAME=DIR: a folder of continuations of `export-contexts`' contexts, one <id>.mid each, as a row (repeatable).")] = None,
+    import_: Annotated[Optional[list[str]], typer.Option("--import", help="NAME=DIR: a folder of continuations of `export-contexts`' contexts, one <id>.mid (or MIREX 2025 <id>.json) each, as a row (repeatable).")] = None,
     train_missing: Annotated[bool, typer.Option(help="Train (quick budget) any generator or critic not trained on this data.")] = False,
     quick: Annotated[bool, typer.Option(help="Tiny budgets (in steps) for anything missing and 64 contexts: the whole pipeline in minutes.")] = False,
     wide: WideOpt = False,
@@ -178,16 +178,17 @@ def benchmark(
 @command("export-contexts")
 @data_options
 def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifest.json and contexts/<id>.mid.")], data,
-                    contexts: ContextsOpt = BENCHMARK_OPTIONS["contexts"][1], seed: SeedOpt = 0) -> None:
+                    contexts: ContextsOpt = BENCHMARK_OPTIONS["contexts"][1], seed: SeedOpt = 0,
+                    format_: Annotated[str, typer.Option("--format", help="midi (contexts/<id>.mid) or mirex2025 (prompts/<id>.json, the MIREX 2025 symbolic generation task's prompt).")] = "midi") -> None:
     """Write the test contexts `benchmark` uses (same data options, --contexts, --seed) as MIDI
-    files and a manifest, for a model outside phrasebench; bring its outputs back with --import.
+    files (or MIREX 2025 prompt JSON) and a manifest, for a model outside phrasebench; bring its
+    outputs back with --import.
 
     Example: python cli.py export-contexts outside/ --contexts 64 ; python cli.py benchmark --import mine=outside/mine --contexts 64
     """
-    from benchmark.contexts import export_contexts as export
-    from benchmark.contexts import export_report
+    from benchmark.mirex import export_command
 
-    show(export_report(export(data(quiet=True), out, contexts, seed), out))
+    show(export_command(data, out, contexts, seed, format_))
 
 
 @command()

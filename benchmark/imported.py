@@ -36,6 +36,7 @@ import numpy as np
 import symusic
 
 from benchmark.contexts import MANIFEST, Manifest, benchmark_items
+from benchmark.mirex import is_continuation_file
 from phrases.encode import context_meter, context_score, encode_after_context
 from phrases.errors import UserError
 from phrases.pipeline import prepared_score
@@ -105,7 +106,12 @@ def _declared_meter(path: Path, shift: int, tpq: int) -> Meter | None:
 
 
 def read_continuation(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
-    """The continuation a MIDI file holds, as token ids after `context` (see the module docstring)."""
+    """The continuation a MIDI file holds, as token ids after `context` (see the module docstring);
+    a MIREX 2025 JSON answer is read by `benchmark/mirex.py`."""
+    if Path(path).suffix.lower() == ".json":
+        from benchmark.mirex import read_json_continuation
+
+        return read_json_continuation(path, context, tempo, tokenizer, config)
     try:
         return _read(path, context, tempo, tokenizer, config)
     except Exception as e:  # a hostile file can break the parser or the tokenizer past their own checks
@@ -181,7 +187,8 @@ def import_row(name: str, folder: Path, bench, log) -> tuple[list[int], dict[str
     tags["import_manifest"], line = _manifest_check(Path(folder), bench.data.data_hash, bench.options.seed, ids)
     if line:
         log(f"{name}: {line}")
-    files = {p.stem: p for p in sorted(Path(folder).iterdir()) if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()}
+    files = {p.stem: p for p in sorted(Path(folder).iterdir())
+             if (p.suffix.lower() in MIDI_SUFFIXES or is_continuation_file(p)) and p.is_file()}
     problems: dict[str, list[str]] = {k: [] for k in COUNTS}
     problems["import_extra"] = sorted(set(files) - set(ids))
     continuations, cut_notes, alone = [], 0, 0

@@ -7,6 +7,7 @@ import json
 import math
 import time
 
+from benchmark.profile import profile_table
 from phrases.errors import UserError
 from training.tracking import experiment_id, with_retries
 
@@ -151,7 +152,7 @@ def table_notes(entries: list[tuple[str, str, dict, dict]], wide: bool = False) 
 def leaderboard_table(benchmark_id: str, entries: list[tuple], wide: bool = False) -> list:
     """What every command prints for a leaderboard: the (title, header, rows) table and its notes."""
     return [(f"phrasebench leaderboard {benchmark_id}: {RANK_RULE}; [low, high] = 95% bootstrap interval",
-             *table_rows(entries, wide)), *table_notes(entries, wide)]
+             *table_rows(entries, wide)), *table_notes(entries, wide), *([profile_table(entries)] if wide else [])]
 
 
 def leaderboard_experiment() -> str:

@@ -19,12 +19,14 @@ import numpy as np
 
 from benchmark.leaderboard import rank_key
 from benchmark.options import BenchmarkOptions
+from benchmark.profile import profile_metrics
 from critics.blandness import fit_blandness
 from metrics import (
     TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, with_ci,
 )
 from metrics.degeneracy import degeneracy
 from metrics.fidelity import density_coverage
+from metrics.profile import profile_matrix
 from metrics.ranking import tie_groups
 from phrases.dataset import held_out_halves
 from phrases.decode import decode_phrase
@@ -98,6 +100,8 @@ class Benchmark:
             self.ref_scores, self.ref_embed = analysis.anomaly, analysis.embedding
             self.ref_notes = [ref[i].continuation_notes for i in range(len(ref))]
             self.ref_features = self._features(self.ref_embed, self.ref_notes)
+            self.ref_profile = profile_matrix(self.ref_notes, data.config.phrase_bars,
+                                              contexts=[ref[i].context_notes for i in range(len(ref))])
             self.patterns = TrainingPatterns.from_split(data.train)
             self.vocab = Vocab.from_tokenizer(self.tokenizer)
             self.unigram = Unigram.fit(data.train, self.vocab)
@@ -198,6 +202,8 @@ class Benchmark:
             m["c2st_auroc"] = c2st_auroc(self._features(embed, notes), self.ref_features, seed=o.seed)
             m["malformed_tokens"] = float(sum(d.malformed for d in row.decoded))
             m["notes_per_continuation"] = float(np.mean([len(n) for n in notes]))
+            m.update(profile_metrics(notes, [d.context_notes for d in row.decoded], self.ref_profile,
+                                     self.data.config.phrase_bars, o.n_boot, o.seed))
             row.metrics.update(m)  # beside what the row came with (an imported row's import_* counts)
             row.per_phrase = {"anomaly": scores, "realness": realness, "blandness": bland, **analysis.components, **stats,
                               "notes": np.array([len(n) for n in notes]),
