@@ -25,7 +25,7 @@ from metrics import (
     TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, with_ci,
 )
 from metrics.degeneracy import degeneracy
-from metrics.fidelity import density_coverage
+from metrics.fidelity import density_coverage, knn_radii
 from metrics.profile import profile_matrix
 from metrics.ranking import tie_groups
 from phrases.dataset import held_out_halves
@@ -108,10 +108,11 @@ class Benchmark:
             self.blandness = getattr(critic, "blandness", None)
             if self.blandness is None:  # a critic from before the bland side: the same fit, made here
                 log("critic: no blandness reference in its file; fitting one on the validation split")
-                self.blandness = fit_blandness(self.tokenizer, data.val, self.patterns, data.config.phrase_bars, options.seed)
+                self.blandness = fit_blandness(self.tokenizer, data.val, self.patterns, data.config.phrase_bars)
             ref_decoded = [decode_phrase(self.tokenizer, c, k, t, data.config.phrase_bars) for c, k, t in
                            zip(ref.token_lists("context"), ref.token_lists("continuation"), ref.arrays["tempo_qpm"])]
             self.ref_bland = self.blandness.score(self._degeneracy(ref_decoded))
+            self.ref_radii = knn_radii(self.ref_embed)
 
     def _degeneracy(self, decoded) -> dict[str, np.ndarray]:
         return degeneracy([d.context_notes for d in decoded], [d.continuation_notes for d in decoded], self.patterns,
@@ -186,8 +187,8 @@ class Benchmark:
             copied = (stats["copied_run"] >= COPIED) & (np.array([len(n) for n in notes]) >= self.patterns.n)
             m.update(with_ci("copy_share", bootstrap(np.mean, copied.astype(float), n_boot=o.n_boot, seed=o.seed), UNIT))
             m.update(with_ci("sameness", bootstrap(np.mean, stats["sameness"], n_boot=o.n_boot, seed=o.seed), UNIT))
-            m.update(with_ci("coverage", bootstrap(lambda e: density_coverage(self.ref_embed, e)[1], embed,
-                                                   n_boot=o.n_boot, seed=o.seed), UNIT))
+            m.update(with_ci("coverage", bootstrap(lambda e: density_coverage(self.ref_embed, e, radii=self.ref_radii)[1],
+                                                   embed, n_boot=o.n_boot, seed=o.seed), UNIT))
             m.update(with_ci("realness", bootstrap(np.mean, realness, n_boot=o.n_boot, seed=o.seed), UNIT))
             m.update(with_ci("anomaly", bootstrap(np.mean, scores, n_boot=o.n_boot, seed=o.seed)))
             if row.nll is not None:

@@ -21,19 +21,23 @@ import numpy as np
 K = 5
 
 
-def _radii(real: np.ndarray, k: int) -> np.ndarray:
+def knn_radii(real: np.ndarray, k: int = K) -> np.ndarray:
+    """r_k(x_i): each real sample's distance to its k-th nearest other real sample."""
+    real = np.asarray(real, np.float64)
     d = np.sqrt(((real[:, None, :] - real[None, :, :]) ** 2).sum(-1))
     np.fill_diagonal(d, np.inf)
     return np.sort(d, 1)[:, min(k, len(real) - 1) - 1]
 
 
-def density_coverage(real: np.ndarray, generated: np.ndarray, k: int = K) -> tuple[float, float]:
+def density_coverage(real: np.ndarray, generated: np.ndarray, k: int = K,
+                     radii: np.ndarray | None = None) -> tuple[float, float]:
     """(density, coverage) of `generated` (M, d) against `real` (N, d); nan with fewer than 2
-    real or 1 generated sample."""
+    real or 1 generated sample. `radii`: `knn_radii(real, k)`, when already at hand."""
     real, generated = np.asarray(real, np.float64), np.asarray(generated, np.float64)
     if len(real) < 2 or len(generated) < 1:
         return float("nan"), float("nan")
-    inside = np.sqrt(((generated[:, None, :] - real[None, :, :]) ** 2).sum(-1)) <= _radii(real, k)[None, :]  # (M, N)
+    radii = knn_radii(real, k) if radii is None else radii
+    inside = np.sqrt(((generated[:, None, :] - real[None, :, :]) ** 2).sum(-1)) <= radii[None, :]  # (M, N)
     return float(inside.sum() / (min(k, len(real) - 1) * len(generated))), float(inside.any(0).mean())
 
 
@@ -47,4 +51,4 @@ def density(real: np.ndarray, generated: np.ndarray, k: int = K) -> float:
     return density_coverage(real, generated, k)[0]
 
 
-__all__ = ["coverage", "density", "density_coverage"]
+__all__ = ["coverage", "density", "density_coverage", "knn_radii"]
