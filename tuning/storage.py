@@ -7,7 +7,7 @@
   reach, so a storage must be named.
 
 Workers send a heartbeat every `heartbeat` seconds while a trial runs; a trial whose worker has
-been silent for `2 x heartbeat + 10` seconds is failed by the next worker that starts a trial
+been silent for `2 x heartbeat` seconds is failed by the next worker that starts a trial
 (Optuna's `fail_stale_trials`), its MLflow run marked KILLED, and its parameters queued once more.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from phrases.errors import UserError
@@ -47,14 +48,27 @@ def open_storage(url: str, heartbeat: int | None = 30, on_stale=None):
     import sqlalchemy
 
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite:///") else {"pool_pre_ping": True}
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    beat = {} if heartbeat is None else {"heartbeat_interval": heartbeat, "grace_period": 2 * heartbeat + 10,
+    beat = {} if heartbeat is None else {"heartbeat_interval": heartbeat, "grace_period": 2 * heartbeat,
                                           "heartbeat_stale_trial_callback": on_stale}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _creation_lock(url):
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, **beat)
         except (sqlalchemy.exc.SQLAlchemyError, ValueError, RuntimeError) as e:
             first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
             raise UserError(f"--storage {url}: not a usable Optuna storage ({first})") from None
+
+
+@contextmanager
+def _creation_lock(url: str):
+    """A sqlite file's tables are made by one process at a time (workers started together)."""
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    db = Path(url[len("sqlite:///"):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield

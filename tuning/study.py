@@ -44,7 +44,7 @@ TUNE_OPTIONS = {
                 "postgresql+psycopg://USER@HOST/DATABASE).", {}),
     "objective": (str, "nll", "nll (validation NLL); score and both are not implemented yet.", {}),
     "pruner": (str, "median", "median, halving (successive halving) or none.", {}),
-    "heartbeat": (int, 30, "Seconds between a worker's heartbeats; a trial silent for 2x+10 s is failed.", {"min": 1}),
+    "heartbeat": (int, 30, "Seconds between a worker's heartbeats; a trial silent for twice that is failed.", {"min": 1}),
     "resume": (bool, False, "Continue an existing study (an error if there is none).", {}),
     "seed": (int, 0, "Seed of the sampler (a joining worker adds its pid) and of every trial's training.", {}),
     "device": (str, "auto", "auto (CUDA when present), cpu or cuda.", {}),
@@ -192,6 +192,10 @@ def tune(name: str, data, opts: TuneOptions, log=print) -> list:
                        data_hash=data.data_hash, corpus=data.report["corpus"], budget="tune", log_every=max(1, val_every))
 
     def objective(trial):
+        from phrases.files import HOST
+
+        trial.set_user_attr("worker", f"{HOST}:{os.getpid()}")
+        trial.set_user_attr("mlflow_run_id", "")  # a retried trial's copy of the failed one's is not its own
         params = suggest(trial, space)
         model_opts, train = split(params, cls)
         config = replace(base, **train, tags={"mlflow.parentRunId": parent, "study": study.study_name,
