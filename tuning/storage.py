@@ -1,7 +1,8 @@
 """Where a study lives: an Optuna RDB storage that every `tune` process of the study opens.
 
 - `--storage URL` (or PHRASEBENCH_OPTUNA_STORAGE): any SQLAlchemy URL Optuna takes, e.g. a
-  database of its own on the team's PostgreSQL, `postgresql+psycopg://USER@HOST/optuna`;
+  database of its own on the team's PostgreSQL, `postgresql+psycopg://USER@HOST/optuna` (created
+  on first use when the user may create databases);
 - else, with a sqlite MLflow store (the default `sqlite:///mlflow.db`): `optuna.db` beside it;
 - with a tracking server (`MLFLOW_TRACKING_URI=http://...`) there is no file every worker can
   reach, so a storage must be named.
@@ -61,7 +62,13 @@ def open_storage(url: str, heartbeat: int | None = 30, on_stale=None):
 
 @contextmanager
 def _creation_lock(url: str):
-    """A sqlite file's tables are made by one process at a time (workers started together)."""
+    """A storage's database and tables are made by one process at a time (workers started
+    together): a file lock beside a sqlite file; a PostgreSQL advisory lock, which also covers
+    creating the database."""
+    if url.startswith("postgresql"):
+        with _create_database(url):
+            yield
+        return
     if not url.startswith("sqlite:///"):
         yield
         return
@@ -72,3 +79,30 @@ def _creation_lock(url: str):
     with open(db.with_name(db.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         yield
+
+
+@contextmanager
+def _create_database(url: str):
+    """The PostgreSQL database `url` names, created when missing (through the server's `postgres`
+    database), under an advisory lock held for the block."""
+    import sqlalchemy
+
+    target = sqlalchemy.engine.make_url(url)
+    engine = sqlalchemy.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(26026)"))
+            try:
+                exists = conn.execute(sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :d"),
+                                      {"d": target.database}).first()
+                if target.database and not exists:
+                    conn.execute(sqlalchemy.text(f'CREATE DATABASE "{target.database}"'))
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(26026)"))
+    except sqlalchemy.exc.SQLAlchemyError as e:
+        first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise UserError(f"--storage {target.render_as_string(hide_password=True)}: cannot reach or create the "
+                        f"database ({first})") from None
+    finally:
+        engine.dispose()
