@@ -202,3 +202,30 @@ def test_two_workers_split_one_postgresql_study(jazz_dir, tmp_path):
         study = optuna.load_study(study_name="pg", storage=storage)
         assert sorted(ran[0] + ran[1]) == [t.number for t in study.trials] and len(study.trials) >= 6
         assert not (tmp_path / "optuna.db").exists()  # nothing went to the sqlite default
+
+
+def test_the_engine_validates_every_val_every_steps_and_an_observer_stops_it(jazz_data, tmp_path):
+    """What a trial rests on, in one process without MLflow: `val_every` validations inside an
+    epoch reach every observer, best.pt follows them, and an observer's reason stops the loop."""
+    from generators.lstm import LSTMConfig, LSTMGenerator
+    from training import TrainConfig
+    from training.checkpoint import load_checkpoint
+    from training.loop import observe_validation, train
+
+    gen = LSTMGenerator(jazz_data.tokenizer, LSTMConfig(d_embed=16, hidden=16, layers=1), "cpu", seed=0)
+    seqs = gen.training_sequences(jazz_data.train)
+    seen: list[tuple[int, float]] = []
+
+    def observer(metrics, step):
+        seen.append((step, metrics["val_nll"]))
+        return "enough" if step >= 6 else None
+
+    cfg = TrainConfig(epochs=5, max_steps=50, val_every=3, batch_size=4, checkpoint_dir=tmp_path, data_hash="x")
+    with observe_validation(observer):
+        state = train(gen, seqs, jazz_data.val, cfg)
+    assert [s for s, _ in seen] == [3, 6] and state.step == 6 and state.stop_reason == "enough"
+    assert state.best == pytest.approx(min(v for _, v in seen))
+    assert load_checkpoint(tmp_path / "best.pt", kind="lstm")["step"] in (3, 6)
+    outside = train(LSTMGenerator(jazz_data.tokenizer, gen.config, "cpu", seed=0), seqs, jazz_data.val,
+                    TrainConfig(epochs=1, max_steps=6, batch_size=4, checkpoint_dir=tmp_path / "b", data_hash="x"))
+    assert outside.stop_reason == "max_steps" and len(seen) == 2  # no observer outside the block

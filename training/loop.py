@@ -186,6 +186,7 @@ def train(
     deadline = started + cfg.max_minutes * 60 if cfg.max_minutes else None
     tokens_seen, tok_time = 0, 0.0
     val_metrics: dict[str, float] = {}
+    validated_at = -1  # the step of a validation within the epoch that stopped the loop
     stop_reason = "epochs"
     while epoch < cfg.epochs:
         order = batches(train_seqs, global_batch, cfg.seed + epoch)
@@ -238,15 +239,15 @@ def train(
                     log({**mid, f"best_{metric}": best}, step)
                 reason = _observed(mid, step)
                 if reason:
-                    stop_reason = reason
+                    stop_reason, val_metrics, validated_at = reason, mid, step
                     break
         if log and running_n:  # the steps since the last log line, so short runs log train_loss too
             log({"train_loss": running / running_n, "tokens_per_s": tokens_seen / max(tok_time, 1e-9),
                  "lr": sched.get_last_lr()[0]}, step)
         epoch += 1
         model.eval()
-        with torch.no_grad():
-            val_metrics = trainable.validation_metrics(val) if main else None
+        with torch.no_grad():  # (an observer that stopped the loop has just seen this step validated)
+            val_metrics = val_metrics if validated_at == step else trainable.validation_metrics(val) if main else None
         if dp:  # rank 0's figures everywhere: best.pt and early stopping agree on every rank
             val_metrics = dp.broadcast(val_metrics)
         model.train()
@@ -268,7 +269,7 @@ def train(
                 checkpointed(last_path)
         if log:
             log({**val_metrics, f"best_{metric}": best, "epoch": epoch}, step)
-        reason = _observed(val_metrics, step) if not dp else None
+        reason = _observed(val_metrics, step) if not dp and validated_at != step else None
         if stop_reason != "epochs":
             break
         if reason:

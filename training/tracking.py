@@ -247,12 +247,12 @@ def mlflow_ui_command(host: str = "127.0.0.1", port: int = 5000) -> list[str]:
 # -- runs written by id (a study's parent run and its trials' tags, from any worker) ---------------
 def start_run(experiment: str, run_name: str, tags: dict[str, str], params: dict | None = None) -> str:
     """A new RUNNING run in `experiment` that is not this process's active run (a parent run
-    that several processes write); returns its id."""
+    that several processes write); returns its id. It carries no process tags: it outlives the
+    process that opened it, and whoever ends it says so (`end_run`)."""
     import mlflow
 
     client = mlflow.MlflowClient(ensure_store())
-    run = with_retries(lambda: client.create_run(experiment_id(experiment), run_name=run_name,
-                                                 tags={**tags, **process_tags()}))
+    run = with_retries(lambda: client.create_run(experiment_id(experiment), run_name=run_name, tags=tags))
     if params:
         with_retries(lambda: client.log_batch(run.info.run_id, params=[
             mlflow.entities.Param(k, str(v)) for k, v in params.items()]))
