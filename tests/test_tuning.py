@@ -117,6 +117,10 @@ def test_tune_refuses_what_it_cannot_do(jazz_dir, tmp_path):
         assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
     done = cli("train-generator", "bigram", "--corpus", jazz_dir, "--params-from", "nothing", env=env, cwd=tmp_path)
     assert done.returncode == 2 and "--params-from nothing: no such study" in done.stderr, done.stderr[-2000:]
+    # through a tracking server, no file every worker reaches: a storage must be named
+    done = cli("tune", "bigram", "--corpus", jazz_dir, "--trials", 2, *TUNE, cwd=tmp_path,
+               env={**env, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"})
+    assert done.returncode == 2 and "pass --storage postgresql" in done.stderr, done.stderr[-2000:]
 
 
 def _start(jazz_dir, tmp: Path, *args) -> subprocess.Popen:
