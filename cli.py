@@ -16,6 +16,7 @@ try:
     from benchmark.server import SERVER_OPTIONS
     from phrases.config import DATA_OPTIONS
     from training.options import TRAIN_OPTIONS
+    from tuning.study import TUNE_OPTIONS
 except ModuleNotFoundError as e:  # run by a Python without the project's dependencies: say which to use
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under `python -I`, which leaves it out
     from benchmark.environment import missing_dependency
@@ -78,6 +79,7 @@ def train_generator(
     pretrain_epochs: Annotated[Optional[int], typer.Option(help="gan only: MLE pretraining epochs (default: --epochs; 0 with --init-from).", min=0)] = None,
     adv_steps: Annotated[Optional[int], typer.Option(help="gan only: adversarial generator updates (default 500).", min=1)] = None,
     init_from: Annotated[Optional[str], typer.Option(help="gan only: MLflow run id of a trained lstm or transformer to start from.")] = None,
+    params_from: Annotated[Optional[str], typer.Option(help="An Optuna study of `tune`: train its best configuration.")] = None,
 ) -> None:
     """Train a generator on the training split; checkpoints after every epoch; one MLflow run.
 
@@ -88,8 +90,23 @@ def train_generator(
 
     get_generator_class(name)  # an unknown name is refused before any work
     _, result = train(name, data(), **training, log=say, init_from=init_from, pretrain_epochs=pretrain_epochs,
-                      adv_steps=adv_steps)
+                      adv_steps=adv_steps, params_from=params_from)
     show(generator_report(name, result))
+
+
+@command()
+@data_options
+@with_options("options", {k: option(*spec) for k, spec in TUNE_OPTIONS.items()}, dict)
+def tune(name: Annotated[str, typer.Argument(help="Registered generator name, e.g. transformer.")], data, options) -> None:
+    """Search generator NAME's hyper-parameters with Optuna: one training per trial, hopeless
+    trials pruned on their validation curve; a parent MLflow run per study, a child per trial.
+    Start it in several terminals (or machines sharing --storage) to share the study.
+
+    Example: python cli.py tune transformer --trials 20 --max-steps 300
+    """
+    from tuning.study import TuneOptions, tune as run
+
+    show(run(name, data(), TuneOptions(**options), log=say))
 
 
 @command("train-critic")

@@ -70,10 +70,12 @@ def _settle(config: TrainConfig, data, kind_info: tuple[str, str, str]) -> Train
 
 def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, str] | None = None,
                     device: str = "auto", log=print, init_from: str | None = None,
-                    pretrain_epochs: int | None = None, adv_steps: int | None = None):
+                    pretrain_epochs: int | None = None, adv_steps: int | None = None, params_from: str | None = None):
     """Build generator `name` (the gan: from the MLflow run `init_from` when given; its MLE
     pretraining `pretrain_epochs` and `adv_steps` adversarial updates), train it on `data`
-    (with DDP under torchrun). Returns (generator, FitResult)."""
+    (with DDP under torchrun). `params_from`: an Optuna study (`cli.py tune`) whose best trial's
+    parameters replace the model options and training options they name (explicit --model-opt
+    values win). Returns (generator, FitResult)."""
     from generators.registry import get_generator_class
 
     gan_only = [flag for flag, v in (("--pretrain-epochs", pretrain_epochs), ("--adv-steps", adv_steps),
@@ -88,6 +90,15 @@ def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, 
             model_opts["adv_steps"] = str(adv_steps)
     set_threads()
     cls = get_generator_class(name)
+    if params_from:
+        from tuning.space import split
+        from tuning.study import best_params
+
+        tuned, train = split(best_params(params_from, name), cls)
+        model_opts = {**tuned, **model_opts}
+        config = replace(config, **train, tags={**config.tags, "params_from": params_from})
+        _say(log)(f"{name}: the best configuration of study {params_from}: "
+                  f"{', '.join(f'{k}={v}' for k, v in {**tuned, **train}.items())}")
     model_config = config_from_options(cls.config_class, model_opts)
     with distributed.session(device) as device:
         generator = cls.from_run(init_from, model_config, device) if init_from else \
