@@ -7,11 +7,14 @@ the same statistic of the real validation phrases, as an upper-tail empirical p-
 
     p_k = (1 + #{real phrases with s_k >= value}) / (1 + N),
 
-and the score is Tippett's minimum p-value with equal Bonferroni weights (as the anomaly's
+and past the most degenerate real value m_k, an exponential tail on the scale of the real spread
+sd_k, p_k = exp(-(value - m_k) / sd_k) / (1 + N): without it every line beyond all real ones
+would tie with the few real phrases at the top of the range (a loop with a borderline real
+phrase), and with it a line far beyond them is surer than one just beyond. The score is Tippett's minimum p-value with equal Bonferroni weights (as the anomaly's
 `critics.combiner` does), blandness = -log(K min_k p_k): a continuation is as degenerate as its
 most degenerate statistic says, and none of them dilutes another. Real held-out phrases score
 about like the real validation phrases; a continuation beyond every real one on any statistic
-reaches the ceiling log((1 + N) / K).
+scores at least log((1 + N) / K), and more the farther beyond it is.
 """
 
 from __future__ import annotations
@@ -34,18 +37,24 @@ class Blandness:
         self.reference = {k: np.sort(np.asarray(stats[k], np.float64)) for k in self.names}
         return self
 
-    def p_values(self, stats: dict[str, np.ndarray]) -> np.ndarray:
-        """(n, K) upper-tail p-values of each phrase's statistics among the real ones."""
+    def log_p_values(self, stats: dict[str, np.ndarray]) -> np.ndarray:
+        """(n, K) log upper-tail p-values of each phrase's statistics among the real ones (in logs,
+        so that a line far beyond every real one stays finite)."""
         cols = []
         for k in self.names:
             ref = self.reference[k]
-            at_least = len(ref) - np.searchsorted(ref, np.asarray(stats[k], np.float64) - 1e-12, side="left")
-            cols.append((1 + at_least) / (1 + len(ref)))
+            value = np.asarray(stats[k], np.float64)
+            at_least = len(ref) - np.searchsorted(ref, value - 1e-12, side="left")
+            beyond = np.maximum(value - ref[-1], 0.0) / max(float(ref.std()), 1e-6)
+            cols.append(np.log((1 + at_least) / (1 + len(ref))) - beyond)
         return np.stack(cols, 1)
+
+    def p_values(self, stats: dict[str, np.ndarray]) -> np.ndarray:
+        return np.exp(self.log_p_values(stats))
 
     def score(self, stats: dict[str, np.ndarray]) -> np.ndarray:
         """blandness = -log(K min_k p_k), per phrase."""
-        return -np.log(len(self.names) * self.p_values(stats).min(1))
+        return -(np.log(len(self.names)) + self.log_p_values(stats).min(1))
 
     def state(self) -> dict:
         return {"names": list(self.names), "reference": {k: v.tolist() for k, v in self.reference.items()}}
