@@ -50,6 +50,9 @@ The anomaly (`critics.combiner`): the weighted minimum p-value (Tippett) of wron
 wrong_notes, a mean over n notes, enters as (wrong_notes - c) sqrt(n), c its mean per note on real
 validation phrases (the sum of the nine validation AUROCs: 8.321 by the mean, 8.342 so). The
 signals, their forms and weights were chosen on corrupted validation phrases, never on test.
+The bland side (`critics.blandness`, fitted in `finish_training` on the same real validation
+phrases): how much more flat, repetitive, echoed, samey or copied a continuation is than real ones;
+the leaderboard ranks by the worse of the anomaly's and the blandness's two-sided gaps.
 Calibration: realness of a score is the share of real validation phrases scoring at least as
 high, each validation phrase scored by a combiner fitted on the other songs (5-fold by song), so
 realness is not computed on the combiner's own fit data.
