@@ -400,3 +400,136 @@ def test_read_only_or_file_outputs_are_refused_before_any_work(small_disk, jazz_
     res = cli("train-generator", "lstm", "--max-steps", "1", "--checkpoint-dir", small_disk / "ck", "--cache-dir",
               jazz_data.path.parent.parent, "--corpus", jazz_dir)
     assert res.returncode == 2 and "--checkpoint-dir" in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+# --- issue 23: safe to run for a team ------------------------------------------------------------
+
+INTRUDER = "phrasebench-intruder"
+
+
+@pytest.fixture(scope="module")
+def intruder():
+    """An unprivileged local account (made with useradd, removed after): the other user of the
+    machine. Needs root, as CI runs."""
+    if os.geteuid() != 0:
+        pytest.skip("making a second local account needs root (CI runs as root)")
+    import pwd
+
+    made = subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", INTRUDER], capture_output=True)
+    assert made.returncode in (0, 9), made.stderr  # 9: it exists already
+    try:
+        yield pwd.getpwnam(INTRUDER)
+    finally:
+        subprocess.run(["userdel", INTRUDER], capture_output=True)
+
+
+def _connect_as(account, socket_path: Path) -> subprocess.CompletedProcess:
+    """`account` opens the PostgreSQL socket (what psql does first), with the system's Python."""
+    python = shutil.which("python3", path="/usr/bin:/usr/local/bin") or os.path.realpath(sys.executable)
+    return subprocess.run([python, "-c", "import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])",
+                           str(socket_path)], capture_output=True, text=True, user=account.pw_uid, group=account.pw_gid,
+                          extra_groups=[], cwd="/")
+
+
+@pytest.mark.parametrize("length", ["short", "long"])
+def test_finding_1_another_account_cannot_log_in_to_the_server_postgres(intruder, server_home, length):
+    import psycopg
+
+    from benchmark.private_postgres import private_postgres
+
+    data = server_home / f"pg-{length}" / ("d" * 110 if length == "long" else "d") / "server"
+    data.parent.mkdir(parents=True)
+    before = {p: p.stat().st_mode for p in data.parents}
+    with private_postgres(data) as (uri, env):
+        sockets = Path(uri.split("host=")[1])
+        assert len(str(sockets)) < 40 and sockets.stat().st_mode & 0o777 == 0o700
+        socket_file = sockets / ".s.PGSQL.5432"
+        assert socket_file.stat().st_mode & 0o777 == 0o700 and sockets.stat().st_uid != intruder.pw_uid
+        tried = _connect_as(intruder, socket_file)
+        assert tried.returncode != 0 and "PermissionError" in tried.stderr, tried.stderr
+        # even on the socket, no login without the password (root reaches any socket)
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(f"postgresql://postgres@/postgres?host={sockets}", connect_timeout=10)
+        password_file = Path(env["PGPASSFILE"])
+        assert password_file.parent == data.resolve() and password_file.stat().st_mode & 0o777 == 0o600
+        with psycopg.connect(f"postgresql://postgres@/postgres?host={sockets}&passfile={password_file}") as c:
+            assert c.execute("select 1").fetchone() == (1,)
+    assert not sockets.exists()  # removed with the cluster
+    assert {p: p.stat().st_mode for p in data.parents} == before  # finding 2: nothing opened above --data
+
+
+def test_finding_2_root_refuses_a_data_folder_the_postgres_account_cannot_enter(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the PostgreSQL system account exists only when `server` runs as root")
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    modes = {p: p.stat().st_mode for p in [closed, *closed.parents]}
+    done = cli("server", "--data", closed / "server", "--port", _free_port())
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "embedded_postgres cannot enter" in done.stderr and "changes no permissions outside --data" in done.stderr
+    assert {p: p.stat().st_mode for p in modes} == modes and not (closed / "server" / "postgres").exists()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _processes_holding(secret: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if secret.encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            pass
+    return found
+
+
+def test_findings_3_5_6_a_team_server_with_auth_on_every_interface(server_home, tmp_path):
+    """`server --host 0.0.0.0 --auth` on a PostgreSQL given by a URI with a password (in
+    MLFLOW_BACKEND_STORE_URI): the printed URL answers, without credentials 401, with them 200;
+    the password is in no message and no process's arguments."""
+    import urllib.error
+    import urllib.request
+    from base64 import b64encode
+
+    from benchmark.private_postgres import password_of, private_postgres
+
+    admin = tmp_path / "admin-password"
+    admin.write_text("a-long-team-admin-password-23\n")
+    data = server_home / "auth-pg"
+    with private_postgres(data) as (uri, _):
+        secret = password_of(data)
+        given = uri.replace("postgresql+psycopg://postgres@", f"postgresql://postgres:{secret}@")
+        refused = cli("server", "--data", server_home / "never", "--backend-store-uri", given)
+        assert refused.returncode == 2 and "MLFLOW_BACKEND_STORE_URI" in refused.stderr and secret not in refused.stderr
+        log = open(tmp_path / "server.log", "w+")
+        proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "cli.py"), "server", "--data", server_home / "auth",
+                                 "--host", "0.0.0.0", "--port", str(_free_port()), "--auth", "--admin-password-file", admin],
+                                cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+                                env={**os.environ, "MLFLOW_BACKEND_STORE_URI": given})
+        try:
+            line = proc.stdout.readline()
+            assert line.startswith("export MLFLOW_TRACKING_URI=http://"), (line, log.seek(0), log.read())
+            url = line.split("=", 1)[1].strip()
+            assert "0.0.0.0" not in url and "127.0.0.1" not in url  # the machine's name, as others use it
+            assert _processes_holding(secret) == []
+            api = f"{url}/api/2.0/mlflow/experiments/search?max_results=1"
+            with pytest.raises(urllib.error.HTTPError) as no_credentials:
+                urllib.request.urlopen(api, timeout=30)
+            assert no_credentials.value.code == 401
+            basic = b64encode(b"admin:a-long-team-admin-password-23").decode()
+            with urllib.request.urlopen(urllib.request.Request(api, headers={"Authorization": f"Basic {basic}"}),
+                                        timeout=30) as answer:
+                assert answer.status == 200
+        finally:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=120) == 0
+        log.seek(0)
+        messages = log.read() + proc.stdout.read()
+        assert secret not in messages and "a-long-team-admin-password-23" not in messages
+        assert "postgresql://postgres@" in messages  # the store it used, shown without the password
