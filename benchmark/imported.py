@@ -29,6 +29,7 @@ import symusic
 from benchmark.contexts import MANIFEST, Manifest, benchmark_items
 from phrases.decode import context_end_tick, decode_phrase
 from phrases.errors import UserError
+from phrases.names import check_name
 from phrases.pipeline import prepared_score
 from phrases.scan import MIDI_SUFFIXES, SKIP_REASONS
 from phrases.windows import bar_ticks, encode_song, split_ids_at
@@ -54,7 +55,7 @@ def parse_import(spec: str) -> tuple[str, Path]:
     name, sep, folder = spec.partition("=")
     if not sep or not name.strip() or not folder.strip():
         raise UserError(f"--import {spec!r}: give NAME=DIR, e.g. --import mine=outside/mine")
-    return name.strip(), Path(folder.strip())
+    return check_name(name.strip(), "--import NAME"), Path(folder.strip())
 
 
 def _holds_context(notes: dict[str, np.ndarray], context: dict[str, np.ndarray], end: int) -> bool:

@@ -127,6 +127,11 @@ def benchmark_command(data, options: dict, all_: bool, generators: list[str] | N
     for name in names:
         get_generator_class(name)  # an unknown name is refused before any work
     parsed = [parse_import(spec) for spec in imports or []]
+    given = [n for n, _ in parsed]
+    clash = [n for n in given if given.count(n) > 1 or n in names or n in ("real", "random")]
+    if clash:
+        raise UserError(f"--import {clash[0]}=...: that row name is taken (given twice, or a generator's or a "
+                        "reference row's); give each row its own NAME")
     if not names and not parsed:
         raise UserError("name the generators: --all, or --generator NAME (repeatable), or --import NAME=DIR")
     if quick and options["contexts"] == BENCHMARK_OPTIONS["contexts"][1]:

@@ -533,3 +533,34 @@ def test_findings_3_5_6_a_team_server_with_auth_on_every_interface(server_home, 
         messages = log.read() + proc.stdout.read()
         assert secret not in messages and "a-long-team-admin-password-23" not in messages
         assert "postgresql://postgres@" in messages  # the store it used, shown without the password
+
+
+BAD_NAMES = ["../../../tmp/phrasebench-escape", "/tmp/phrasebench-escape", "a/b", "x" * 252, "m$\\foo$x", ".hidden", ""]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES, ids=["dotdot", "absolute", "slash", "long", "mathtext", "dot", "empty"])
+def test_finding_3_an_import_name_that_is_no_file_name_is_refused_before_any_work(name, jazz_dir, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    done = cli("benchmark", "--import", f"{name}={folder}", "--corpus", jazz_dir, "--cache-dir", tmp_path / "cache",
+               env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}, cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "--import" in done.stderr and ("a name becomes a file name" in done.stderr or "NAME=DIR" in done.stderr)
+    assert not Path("/tmp/phrasebench-escape").exists() and not Path("/tmp/phrasebench-escape_00.mid").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no cache, store or report: no work done
+
+
+def test_finding_3_titles_with_dollar_signs_are_drawn_as_written(tmp_path):
+    from benchmark.plots import RollExample, piano_roll_grid, table_png
+    from phrases import NOTE_DTYPE
+
+    notes = np.zeros(2, dtype=NOTE_DTYPE)
+    notes["pitch"], notes["onset_beats"], notes["duration_beats"] = [60, 62], [0, 1], [1, 1]
+    example = RollExample("Solo m$\\foo$x.mid", 0, notes, notes, notes, 4.0, [0.0, 4.0, 8.0], (1.0, 0.5), (1.0, 0.5))
+    for fig in (piano_roll_grid([example], "m$\\foo$x"), table_png(["row"], [["m$\\foo$x"]], "m$\\foo$x", ["$\\foo$"])):
+        fig.savefig(tmp_path / "t.png")  # mathtext would end in ParseFatalException here
+        from matplotlib.text import Text
+
+        texts = [t.get_text() for t in fig.findobj(Text)]
+        assert any("m$\\foo$x" in t for t in texts)
+    assert (tmp_path / "t.png").stat().st_size > 0
