@@ -35,7 +35,8 @@ from phrases.scan import MIDI_SUFFIXES, SKIP_REASONS
 from phrases.windows import bar_ticks, encode_song, split_ids_at
 
 CONTEXT_MATCH = 0.8  # share of the context's notes a file must repeat to be read as context + continuation
-COUNTS = ("import_missing", "import_extra", "import_unreadable", "import_empty", "import_cut", "import_with_context")
+COUNTS = ("import_missing", "import_extra", "import_unreadable", "import_empty", "import_too_long", "import_cut",
+          "import_with_context")
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Continuation:
     """One file read back: its continuation token ids and what happened on the way."""
 
     ids: list[int]
-    problem: str = ""  # "", "unreadable" or "empty"
+    problem: str = ""  # "", "unreadable", "empty" or "too_long" (over --max-bars / --max-notes)
     with_context: bool = False
     cut_notes: int = 0
     cut_tokens: int = 0
@@ -90,7 +91,9 @@ def _read(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
     if score is not None:
         score = score.resample(tokenizer.time_division, min_dur=1)  # the decoder's resolution
     if score is None:
-        return Continuation([], "unreadable" if reason == "corrupt" else "empty", detail=SKIP_REASONS.get(reason, reason))
+        kind = reason.partition(": ")[0]
+        problem = {"corrupt": "unreadable", "too_many_bars": "too_long", "too_many_notes": "too_long"}.get(kind, "empty")
+        return Continuation([], problem, detail=SKIP_REASONS.get(reason, reason))
     ctx_score = decode_phrase(tokenizer, context, [], tempo, config.phrase_bars).score
     end = context_end_tick(tokenizer, context, config.phrase_bars)
     ctx_notes, notes = ctx_score.tracks[0].notes.numpy(), score.tracks[0].notes.numpy()
@@ -195,12 +198,13 @@ def import_row(name: str, folder: Path, bench, log) -> tuple[list[int], dict[str
         "import_extra": "files named by no id of this benchmark, ignored",
         "import_unreadable": "unreadable files, scored as empty continuations",
         "import_empty": "files with no note after the context, scored as empty continuations",
+        "import_too_long": "files over --max-bars or --max-notes, not read, scored as empty continuations",
         "import_cut": f"continuations longer than {bench.data.config.phrase_bars} bars, cut ({cut_notes} notes dropped)",
     }
     for key, what in say.items():
         if problems[key]:
             log(f"{name}: {len(problems[key])} {what}: {_few(problems[key])}")
-    used = len(ids) - len(problems["import_missing"]) - len(problems["import_unreadable"]) - len(problems["import_empty"])
+    used = len(ids) - sum(len(problems[k]) for k in ("import_missing", "import_unreadable", "import_empty", "import_too_long"))
     log(f"{name}: {used} of {len(ids)} continuations read from {folder} ({used - alone} files hold the context "
         f"too, {alone} the continuation alone)")
     counts = {k: float(len(v)) for k, v in problems.items()}

@@ -26,9 +26,47 @@ SKIP_REASONS = {
     "bad_timing": "0 ticks per quarter, or a zero or non-finite tempo",
     "empty": "no notes",
     "drums_only": "only drum tracks",
+    "too_many_bars": "too many bars (a gap of empty bars costs a token per bar); --max-bars raises the limit",
+    "too_many_notes": "too many notes; --max-notes raises the limit",
     "unusable": "the tokenizer could not process it (the error is in the report)",
     "no_windows": "shorter than one window, or too few notes in every window",
 }
+
+
+# A file longer than these is skipped before it is tokenized (REMI writes a token per bar, empty
+# ones too: an 817-byte file with a million-bar gap would cost over a gigabyte). Far above any
+# real piece (the longest of the two corpora: 1,777 bars, 17,225 notes); raised with --max-bars /
+# --max-notes, which set PHRASEBENCH_MAX_BARS / _NOTES (so that worker processes and every reader
+# see them).
+DEFAULT_LIMITS = {"max_bars": 20_000, "max_notes": 200_000}
+LIMIT_ENV = {"max_bars": "PHRASEBENCH_MAX_BARS", "max_notes": "PHRASEBENCH_MAX_NOTES"}
+
+
+def limits() -> dict[str, int]:
+    """The bar and note limits in force: the environment's, else `DEFAULT_LIMITS`."""
+    out = dict(DEFAULT_LIMITS)
+    for key, var in LIMIT_ENV.items():
+        value = os.environ.get(var, "").strip()
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise UserError(f"{var}={value!r}: give a positive whole number (the {key.replace('_', ' ')} of a file)")
+            out[key] = int(value)
+    return out
+
+
+def set_limits(max_bars: int | None, max_notes: int | None) -> None:
+    """Set the limits for this process and the ones it starts (None leaves one as it is)."""
+    for key, value in (("max_bars", max_bars), ("max_notes", max_notes)):
+        if value is not None:
+            os.environ[LIMIT_ENV[key]] = str(int(value))
+
+
+def song_bars(score: symusic.Score) -> float:
+    """Bars from the start to the last note's end, counted with the shortest bar of the file's
+    meters (4/4 when it has none): never fewer than it has."""
+    sigs = [(int(t.numerator), int(t.denominator)) for t in score.time_signatures if t.numerator > 0 and t.denominator > 0]
+    quarters_per_bar = min((4 * n / d for n, d in sigs), default=4.0)
+    return score.end() / (score.ticks_per_quarter * max(quarters_per_bar, 1 / 8))
 
 
 def describe_skip(reason: str) -> str:
@@ -117,6 +155,11 @@ def parse_pitched(path: Path) -> tuple[symusic.Score | None, str | None]:
         return None, "bad_timing"
     if score.note_num() == 0:
         return None, "empty"
+    limit = limits()
+    if score.note_num() > limit["max_notes"]:
+        return None, f"too_many_notes: {score.note_num()} notes, the limit is {limit['max_notes']}"
+    if song_bars(score) > limit["max_bars"]:
+        return None, f"too_many_bars: {song_bars(score):.0f} bars, the limit is {limit['max_bars']}"
     pitched = [t for t in score.tracks if not t.is_drum and len(t.notes) > 0]
     if not pitched:
         return None, "drums_only"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import symusic
 import pytest
 import torch
 
@@ -564,3 +565,60 @@ def test_finding_3_titles_with_dollar_signs_are_drawn_as_written(tmp_path):
         texts = [t.get_text() for t in fig.findobj(Text)]
         assert any("m$\\foo$x" in t for t in texts)
     assert (tmp_path / "t.png").stat().st_size > 0
+
+
+def write_bombs(folder: Path) -> dict[str, str]:
+    """The memory bombs of issue 23: tiny files with a gap of millions of empty bars (ticks per
+    quarter 1), and one of two million notes; file name -> the skip reason each must get."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for bars in (1_000_000, 3_000_000, 12_000_000):
+        write_midi(folder / f"gap_{bars}.mid", [(0, 1, 60), (4 * bars, 1, 62)], tpq=1)
+    score = symusic.Score(480)
+    track = symusic.Track(program=0)
+    n = 2_000_000
+    track.notes = symusic.Note.from_numpy(time=(np.arange(n) * 120).astype(np.int32), duration=np.full(n, 120, np.int32),
+                                          pitch=(60 + np.arange(n) % 12).astype(np.int8), velocity=np.full(n, 80, np.int8))
+    score.tracks.append(track)
+    score.dump_midi(folder / "notes_2000000.mid")
+    return {"gap_1000000.mid": "too_many_bars", "gap_3000000.mid": "too_many_bars", "gap_12000000.mid": "too_many_bars",
+            "notes_2000000.mid": "too_many_notes"}
+
+
+def test_finding_4_bombs_are_skipped_by_name_and_prepare_data_stays_under_1_gb(tmp_path):
+    corpus = copy_corpus(WJAZZD, SEEDS[:2], tmp_path / "corpus")
+    bombs = write_bombs(corpus / "bombs")
+    # peak RSS of prepare-data and its workers, measured by a parent that runs nothing else
+    measure = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, done.returncode)")
+    out = subprocess.run([sys.executable, "-c", measure, sys.executable, str(REPO_ROOT / "cli.py"), "prepare-data",
+                          "--corpus", str(corpus), "--cache-dir", str(tmp_path / "cache"), "--workers", "2"],
+                         capture_output=True, text=True, timeout=600)
+    peak_kb, code = map(int, out.stdout.strip().splitlines()[-1].split())
+    assert code == 0, out.stderr
+    assert peak_kb < 1024 * 1024, f"peak RSS {peak_kb} KB"
+    for name, reason in bombs.items():
+        assert f"bombs/{name}" in out.stdout.split(f"skipped ({reason}):")[1].split("\n")[0]
+    # every reader meets the same limits: one file given to critique is one line naming the reason
+    rated = cli("critique", corpus / "bombs" / "gap_1000000.mid", "--corpus", corpus, "--cache-dir", tmp_path / "cache")
+    assert rated.returncode == 2 and "Traceback" not in rated.stderr
+    assert "too many bars" in rated.stderr.strip().splitlines()[-1] and "error:" in rated.stderr.strip().splitlines()[-1]
+    # and the limits are options: a lower one skips the real songs as well (raising works alike)
+    lower = cli("prepare-data", "--corpus", corpus, "--cache-dir", tmp_path / "cache", "--max-notes", 10)
+    assert lower.returncode == 2 and "too_many_notes" in lower.stderr, lower.stderr
+    bad = cli("prepare-data", "--corpus", corpus, env={"PHRASEBENCH_MAX_BARS": "lots"})
+    assert bad.returncode == 2 and "PHRASEBENCH_MAX_BARS" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_finding_4_the_import_and_context_readers_skip_a_bomb_by_name(tmp_path):
+    from benchmark.imported import read_continuation
+    from phrases import PhraseConfig
+    from phrases.decode import context_from_midi
+    from phrases.pipeline import make_tokenizer
+    from phrases.errors import UserError
+
+    write_bombs(tmp_path)
+    config, tokenizer = PhraseConfig(), make_tokenizer("remi")
+    with pytest.raises(UserError, match="too many bars"):
+        context_from_midi(tokenizer, tmp_path / "gap_3000000.mid", 4, config)
+    got = read_continuation(tmp_path / "notes_2000000.mid", [], 120.0, tokenizer, config)
+    assert got.problem == "too_long" and got.ids == [] and "2000000 notes" in got.detail
