@@ -180,7 +180,9 @@ def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifes
     """
     from benchmark.contexts import export_contexts as export
     from benchmark.contexts import export_report
+    from phrases.files import writable_folder
 
+    writable_folder(out, "OUT")  # before any work
     show(export_report(export(data(quiet=True), out, contexts, seed), out))
 
 

@@ -17,3 +17,14 @@ def check_name(name: str, what: str) -> str:
         shown = name if len(name) <= 80 else name[:77] + "..."
         raise UserError(f"{what} {shown!r}: a name becomes a file name here; use {RULE}")
     return name
+
+
+def short_stem(stem: str, limit: int = 100) -> str:
+    """`stem` unchanged when it has at most `limit` characters, else its first ones and a hash of
+    the whole: a song's name inside a file name then never passes the system's 255 bytes."""
+    import hashlib
+
+    if len(stem.encode()) <= limit:
+        return stem
+    cut = stem.encode()[: limit - 9].decode(errors="ignore")
+    return f"{cut}_{hashlib.sha256(stem.encode(errors='surrogateescape')).hexdigest()[:8]}"

@@ -622,3 +622,125 @@ def test_finding_4_the_import_and_context_readers_skip_a_bomb_by_name(tmp_path):
         context_from_midi(tokenizer, tmp_path / "gap_3000000.mid", 4, config)
     got = read_continuation(tmp_path / "notes_2000000.mid", [], 120.0, tokenizer, config)
     assert got.problem == "too_long" and got.ids == [] and "2000000 notes" in got.detail
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '"a manifest"', "[" * 100_000 + "]" * 100_000, '{"items": 3}'],
+                         ids=["list", "string", "nested", "items"])
+def test_finding_7_a_manifest_of_any_shape_is_named_unreadable(text, tmp_path):
+    from benchmark.contexts import MANIFEST, Manifest
+    from benchmark.imported import _manifest_check  # noqa: PLC2701 - the reader itself, same package
+    from phrases.errors import UserError
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / MANIFEST).write_text(text)  # the import folder's parent, where an export puts it
+    with pytest.raises(UserError, match="not a manifest"):
+        Manifest.read(tmp_path / MANIFEST)
+    tag, line = _manifest_check(tmp_path / "mine", "0123", 0, ["001-x-bar1"])
+    assert tag == "unreadable" and "not a manifest" in line
+
+
+def test_finding_7_outputs_are_checked_before_any_work(jazz_dir, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    for args in (["benchmark", "--generator", "lstm", "--report-dir", tmp_path / "a_file"],
+                 ["export-contexts", tmp_path / "a_file"]):
+        done = cli(*args, "--corpus", jazz_dir, "--cache-dir", tmp_path / "cache", env=env, cwd=tmp_path)
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "a file is in the way" in done.stderr and not (tmp_path / "cache").exists()  # no data was read
+
+
+def test_finding_7_export_contexts_replaces_the_old_export_whole(jazz_data, tmp_path):
+    from benchmark.contexts import MANIFEST, Manifest, export_contexts
+    from phrases.files import temp_path
+
+    out = tmp_path / "out"
+    export_contexts(jazz_data, out, 6, 0)
+    (out / "mine").mkdir()  # the user's folder inside it stays
+    stale = temp_path(out / "contexts")  # what a kill -9 of an export leaves
+    stale.mkdir()
+    os.rename(stale, stale.with_name(stale.name.replace(f"-{os.getpid()}-", "-999999999-")))
+    second = export_contexts(jazz_data, out, 4, 1)
+    assert Manifest.read(out / MANIFEST).ids == second.ids
+    assert sorted(p.name for p in (out / "contexts").iterdir()) == sorted(f"{i}.mid" for i in second.ids)
+    assert sorted(p.name for p in out.iterdir()) == ["contexts", "manifest.json", "mine"]
+
+
+def test_finding_7_a_song_name_of_250_characters_still_makes_file_names(jazz_data):
+    from benchmark.contexts import context_id
+    from phrases.names import short_stem
+
+    long = "Solo " + "x" * 245
+    ident = context_id(0, long + ".mid", 3)
+    assert len(f"{ident}.mid".encode()) < 255 and len(f"lstm_{short_stem(long)}_000.mid".encode()) < 255
+    assert context_id(0, "y" * 250 + ".mid", 3) != ident  # cut names stay apart (a hash of the whole)
+    assert short_stem("MilesDavis_SoWhat_FINAL") == "MilesDavis_SoWhat_FINAL"  # usual names unchanged
+
+
+def test_finding_7_a_corpus_1500_folders_deep_is_read(tmp_path):
+    from phrases.scan import find_midi_files
+
+    deep = tmp_path
+    for _ in range(1500):  # Path.mkdir(parents=True) recurses too
+        deep = deep / "d"
+        deep.mkdir()
+    write_midi(deep / "song.mid", scale_notes(4))
+    assert find_midi_files(tmp_path).files == [deep / "song.mid"]
+
+
+def test_finding_7_a_benchmark_id_with_a_quote_is_one_line(tmp_path):
+    done = cli("leaderboard", "--benchmark-id", "x'", env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'm.db'}"})
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "--benchmark-id" in done.stderr
+
+
+def test_finding_7_ctrl_c_swallowed_on_the_way_still_exits_130_and_marks_nothing_complete(tmp_path):
+    """A KeyboardInterrupt that something swallows (as a destructor's does) still stops the run:
+    mark_complete refuses, and the command line exits 130."""
+    script = f"""
+import os, signal, sys
+sys.path.insert(0, {str(REPO_ROOT)!r})
+import mlflow, typer
+from benchmark.commandline import run_app
+from training.tracking import mark_complete
+app = typer.Typer()
+@app.command()
+def work():
+    mlflow.set_tracking_uri({f"sqlite:///{tmp_path / 'm.db'}"!r})
+    run = mlflow.MlflowClient().create_run("0")
+    print(run.info.run_id, flush=True)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+    except KeyboardInterrupt:
+        pass  # swallowed
+    mark_complete(run.info.run_id)
+sys.exit(run_app(app, print))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 130, done.stderr
+    run = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'm.db'}").get_run(done.stdout.split()[0])
+    assert "complete" not in run.data.tags
+
+
+def test_finding_7_temporaries_of_another_machine_are_left_alone(tmp_path):
+    from phrases.files import remove_stale, temp_path
+
+    ours = temp_path(tmp_path / "x")
+    dead = ours.with_name(ours.name.replace(f"-{os.getpid()}-", "-999999999-"))
+    theirs = tmp_path / ".x.tmp-othernode-999999999-abcdef12"
+    for p in (dead, theirs):
+        p.write_text("")
+    assert remove_stale(tmp_path) == 1 and not dead.exists() and theirs.exists()
+
+
+@pytest.mark.parametrize("name", ["MusicTokenizer", "__class__", "TokenizerConfig", ["REMI"]])
+def test_finding_7_a_tokenizer_file_names_only_an_allowed_tokenization(name, tmp_path):
+    import json
+
+    from phrases.errors import UserError
+    from phrases.tokenizer import load_tokenizer, make_tokenizer, save_tokenizer
+
+    path = save_tokenizer(make_tokenizer("remi"), tmp_path)
+    saved = json.loads(path.read_text())
+    saved["tokenization"] = name
+    path.write_text(json.dumps(saved))
+    with pytest.raises(UserError, match="unknown tokenization"):
+        load_tokenizer(path)

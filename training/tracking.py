@@ -127,8 +127,13 @@ def _mark_dead_runs(client) -> None:
 
 
 def mark_complete(run_id: str) -> None:
-    """The last write of a training or a leaderboard row: from now on it counts."""
+    """The last write of a training or a leaderboard row: from now on it counts (never after a
+    Ctrl-C, even one swallowed on the way: phrases.interrupt)."""
     import mlflow
+
+    from phrases.interrupt import check
+
+    check()
 
     with_retries(lambda: mlflow.MlflowClient(ensure_store()).set_tag(run_id, "complete", "true"))
 
