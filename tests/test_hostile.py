@@ -683,8 +683,14 @@ def test_finding_7_a_corpus_1500_folders_deep_is_read(tmp_path):
     for _ in range(1500):  # Path.mkdir(parents=True) recurses too
         deep = deep / "d"
         deep.mkdir()
-    write_midi(deep / "song.mid", scale_notes(4))
-    assert find_midi_files(tmp_path).files == [deep / "song.mid"]
+    try:
+        write_midi(deep / "song.mid", scale_notes(4))
+        assert find_midi_files(tmp_path).files == [deep / "song.mid"]
+    finally:  # removed bottom up: shutil.rmtree (and so pytest's clean-up) recurses as well
+        (deep / "song.mid").unlink(missing_ok=True)
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent
 
 
 def test_finding_7_a_benchmark_id_with_a_quote_is_one_line(tmp_path):
