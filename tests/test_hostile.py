@@ -750,3 +750,27 @@ def test_finding_7_a_tokenizer_file_names_only_an_allowed_tokenization(name, tmp
     path.write_text(json.dumps(saved))
     with pytest.raises(UserError, match="unknown tokenization"):
         load_tokenizer(path)
+
+
+def test_finding_1_a_cluster_made_with_trust_logins_gets_a_password(server_home):
+    """A data folder from before (the wheel's `initdb --auth=trust`): the next start sets a
+    password and logins without it are refused."""
+    import psycopg
+
+    from benchmark.private_postgres import _as, binaries, private_postgres, service_account
+
+    data = server_home / "old-trust"
+    data.mkdir(mode=0o711)
+    account = service_account()
+    (data / "postgres").mkdir(mode=0o700)
+    if account is not None:
+        os.chown(data / "postgres", account.pw_uid, account.pw_gid)
+    made = subprocess.run([str(binaries() / "initdb"), "-D", str(data / "postgres"), "--auth=trust", "-U", "postgres"],
+                          capture_output=True, text=True, **_as(account))
+    assert made.returncode == 0, made.stderr
+    with private_postgres(data) as (uri, env):
+        sockets = uri.split("host=")[1]
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(f"postgresql://postgres@/postgres?host={sockets}", connect_timeout=10)
+        with psycopg.connect(f"postgresql://postgres@/postgres?host={sockets}&passfile={env['PGPASSFILE']}") as c:
+            assert c.execute("select 1").fetchone() == (1,)
