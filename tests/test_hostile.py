@@ -527,6 +527,10 @@ def test_findings_3_5_6_a_team_server_with_auth_on_every_interface(server_home, 
             with urllib.request.urlopen(urllib.request.Request(api, headers={"Authorization": f"Basic {basic}"}),
                                         timeout=30) as answer:
                 assert answer.status == 200
+            # a command without credentials: one line saying what to set, not advice to move a file
+            shown = cli("leaderboard", env={"MLFLOW_TRACKING_URI": url})
+            assert shown.returncode == 2 and "MLFLOW_TRACKING_USERNAME" in shown.stderr, shown.stderr
+            assert len(shown.stderr.strip().splitlines()) == 1 and " mv " not in shown.stderr
         finally:
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=120) == 0
@@ -774,3 +778,17 @@ def test_finding_1_a_cluster_made_with_trust_logins_gets_a_password(server_home)
             psycopg.connect(f"postgresql://postgres@/postgres?host={sockets}", connect_timeout=10)
         with psycopg.connect(f"postgresql://postgres@/postgres?host={sockets}&passfile={env['PGPASSFILE']}") as c:
             assert c.execute("select 1").fetchone() == (1,)
+
+
+def test_finding_8_mlflow_has_a_floor_of_3_17_with_auth_and_make_venv_upgrades_pip():
+    import re
+    import tomllib
+    from importlib.metadata import requires, version
+
+    deps = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    floor = [re.fullmatch(r"mlflow\[auth\]>=(\d+)\.(\d+)(?:\.\d+)?", d) for d in deps if d.startswith("mlflow")]
+    assert len(floor) == 1 and floor[0] and tuple(map(int, floor[0].groups())) >= (3, 17), deps
+    assert tuple(map(int, version("mlflow").split(".")[:2])) >= (3, 17)
+    assert any(r.startswith("Flask-WTF") for r in requires("mlflow") or [])  # the [auth] extra, installable
+    version("flask-wtf")  # and installed: `server --auth` needs it
+    assert "-m pip install -q --upgrade pip" in (REPO_ROOT / "Makefile").read_text()
