@@ -92,7 +92,7 @@ def _check_reachable(account: pwd.struct_passwd, folders: list[Path]) -> None:
                     "or run `server` as an ordinary user")
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Write `path` atomically, mode 0600 from the start."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -170,7 +170,7 @@ def private_postgres(data: Path):
                 input=f"ALTER ROLE {ROLE} PASSWORD '{password}';\n")
         with open(pgdata / "pg_hba.conf", "w") as f:  # in place: the file keeps its owner
             f.write(HBA)
-        _write_private(data / PASSWORD_FILE, f"*:*:*:{ROLE}:{password}\n")
+        write_private(data / PASSWORD_FILE, f"*:*:*:{ROLE}:{password}\n")
         _pg(account, [str(bin_ / "pg_ctl"), "-D", str(pgdata), "-w", "-t", "120", "-l", str(pgdata / "log"),
                       "-o", f"-h '' -k {sockets} -c unix_socket_permissions=0700", "start"], "start (see its log, "
             f"{pgdata / 'log'})")

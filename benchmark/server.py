@@ -34,7 +34,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
@@ -87,7 +86,7 @@ def shown_uri(uri: str) -> str:
         url = make_url(uri)
     except Exception:  # noqa: BLE001 - whatever it is, it is not printed
         return "(the given URI)"
-    return url._replace(password=None, query={}).render_as_string(hide_password=True)
+    return url.set(password=None, query={}).render_as_string(hide_password=True)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -140,9 +139,10 @@ def allowed_hosts_option(host: str, port: int, given: str | None) -> str | None:
 
 def auth_settings(data: Path, password_file: Path | None) -> dict[str, str]:
     """The environment of MLflow's basic-auth app: its config in `data` (users in
-    `data`/basic_auth.db, no permission for an unknown account), a Flask secret kept in `data`
-    (0600), and the first admin's password from `password_file` or MLFLOW_AUTH_ADMIN_PASSWORD."""
-    from benchmark.private_postgres import _write_private as write_private
+    `data`/basic_auth.db; a request without a known user and password is refused, every known
+    user may read and write: EDIT), a Flask secret kept in `data` (0600), and the first admin's
+    password from `password_file` or MLFLOW_AUTH_ADMIN_PASSWORD."""
+    from benchmark.private_postgres import write_private
 
     users = data / "basic_auth.db"
     env = {}
