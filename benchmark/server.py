@@ -137,15 +137,9 @@ def allowed_hosts_option(host: str, port: int, given: str | None) -> str | None:
     return ",".join(dict.fromkeys([*names, shown, shown.rsplit(":", 1)[0], *LOCAL_HOSTS]))
 
 
-def auth_settings(data: Path, password_file: Path | None) -> dict[str, str]:
-    """The environment of MLflow's basic-auth app: its config in `data` (users in
-    `data`/basic_auth.db; a request without a known user and password is refused, every known
-    user may read and write: EDIT), a Flask secret kept in `data` (0600), and the first admin's
-    password from `password_file` or MLFLOW_AUTH_ADMIN_PASSWORD."""
-    from benchmark.private_postgres import write_private
-
-    users = data / "basic_auth.db"
-    env = {}
+def admin_password(data: Path, password_file: Path | None) -> dict[str, str]:
+    """`--auth`'s first admin password, checked before anything starts: from `password_file`, or
+    MLFLOW_AUTH_ADMIN_PASSWORD, or none needed once `data`/basic_auth.db holds the users."""
     if password_file is not None:
         try:
             password = Path(password_file).read_text().strip()
@@ -154,17 +148,28 @@ def auth_settings(data: Path, password_file: Path | None) -> dict[str, str]:
                             "the first admin's password") from None
         if not password:
             raise UserError(f"--admin-password-file {password_file} is empty; put the first admin's password in it")
-        env["MLFLOW_AUTH_ADMIN_PASSWORD"] = password
-    elif not os.environ.get("MLFLOW_AUTH_ADMIN_PASSWORD") and not users.exists():
+        return {"MLFLOW_AUTH_ADMIN_PASSWORD": password}
+    if not os.environ.get("MLFLOW_AUTH_ADMIN_PASSWORD") and not (Path(data) / "basic_auth.db").exists():
         raise UserError("server --auth: give the first admin's password in a file (--admin-password-file FILE) or in the "
                         "MLFLOW_AUTH_ADMIN_PASSWORD environment variable (never on the command line)")
+    return {}
+
+
+def auth_settings(data: Path, admin: dict[str, str]) -> dict[str, str]:
+    """The environment of MLflow's basic-auth app: its config in `data` (users in
+    `data`/basic_auth.db; a request without a known user and password is refused, every known
+    user may read and write: EDIT), a Flask secret kept in `data` (0600), and `admin`
+    (`admin_password`'s)."""
+    from benchmark.private_postgres import write_private
+
+    users = data / "basic_auth.db"
     config = data / "basic_auth.ini"
     write_private(config, f"[mlflow]\ndefault_permission = EDIT\ndatabase_uri = sqlite:///{users.resolve()}\n"
                           "admin_username = admin\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
     secret = data / "flask-secret-key"
     if not secret.exists():
         write_private(secret, secrets.token_hex(32))
-    return {**env, "MLFLOW_AUTH_CONFIG_PATH": str(config.resolve()), "MLFLOW_FLASK_SERVER_SECRET_KEY": secret.read_text().strip()}
+    return {**admin, "MLFLOW_AUTH_CONFIG_PATH": str(config.resolve()), "MLFLOW_FLASK_SERVER_SECRET_KEY": secret.read_text().strip()}
 
 
 def serve(host: str = "127.0.0.1", port: int = 5000, data: Path = DEFAULT_DATA, backend_store_uri: str | None = None,
@@ -183,6 +188,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data: Path = DEFAULT_DATA, 
         _given_uri_checks(backend_store_uri)
         if not data.exists():
             data.mkdir(parents=True, mode=0o700)
+    admin = admin_password(data, admin_password_file) if auth else {}
     hosts = allowed_hosts_option(host, port, allowed_hosts)
     extra = (*(("--allowed-hosts", hosts) if hosts else ()), *(("--cors-allowed-origins", cors_allowed_origins)
              if cors_allowed_origins else ()), *(("--app-name", "basic-auth") if auth else ()))
@@ -199,7 +205,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data: Path = DEFAULT_DATA, 
             argv = mlflow_server_command(data / "artifacts", host, port, workers, extra)
             # its own session: a Ctrl-C reaches us, and we stop the MLflow server before PostgreSQL
             env = {**os.environ, **pg_env, "MLFLOW_BACKEND_STORE_URI": uri, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-                   **(auth_settings(data, admin_password_file) if auth else {})}
+                   **(auth_settings(data, admin) if auth else {})}
             process = subprocess.Popen(argv, env=env, start_new_session=True, stdout=sys.stderr, umask=0o077)  # stdout: the export line
             try:
                 url = tracking_url(host, port)
