@@ -80,13 +80,13 @@ def mlflow_server_command(artifacts: Path, host: str, port: int, workers: int, e
 
 def shown_uri(uri: str) -> str:
     """A database URI fit to print: no password, no query (which may hold one)."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine import URL, make_url
 
     try:
         url = make_url(uri)
     except Exception:  # noqa: BLE001 - whatever it is, it is not printed
         return "(the given URI)"
-    return url.set(password=None, query={}).render_as_string(hide_password=True)
+    return URL.create(url.drivername, url.username, None, url.host, url.port, url.database).render_as_string()
 
 
 def _port_free(host: str, port: int) -> bool:
