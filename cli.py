@@ -7,14 +7,20 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import typer
-from rich.console import Console
+try:
+    import typer
+    from rich.console import Console
 
-from benchmark.commandline import command_factory, option, print_items, run_app, with_options
-from benchmark.options import BENCHMARK_OPTIONS
-from benchmark.server import SERVER_OPTIONS
-from phrases.config import DATA_OPTIONS
-from training.options import TRAIN_OPTIONS
+    from benchmark.commandline import command_factory, option, print_items, run_app, with_options
+    from benchmark.options import BENCHMARK_OPTIONS
+    from benchmark.server import SERVER_OPTIONS
+    from phrases.config import DATA_OPTIONS
+    from training.options import TRAIN_OPTIONS
+except ModuleNotFoundError as e:  # run by a Python without the project's dependencies: say which to use
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under `python -I`, which leaves it out
+    from benchmark.environment import missing_dependency
+
+    sys.exit(missing_dependency(e, sys.executable, Path(__file__).resolve().parent))
 
 app = typer.Typer(help="phrasebench: adversarial evaluation and model comparison for symbolic music generators.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -151,7 +157,7 @@ def benchmark(
     data, options,
     all_: Annotated[bool, typer.Option("--all", help="Every registered generator.")] = False,
     generator: Annotated[Optional[list[str]], typer.Option("--generator", help="A generator to include (repeatable).")] = None,
-    import_: Annotated[Optional[list[str]], typer.Option("--import", help="NAME=DIR: a folder of continuations of `export-contexts`' contexts, one <id>.mid each, as a row (repeatable).")] = None,
+    import_: Annotated[Optional[list[str]], typer.Option("--import", help="NAME=DIR: a folder of continuations of `export-contexts`' contexts, one <id>.mid (or MIREX 2025 <id>.json) each, as a row (repeatable).")] = None,
     train_missing: Annotated[bool, typer.Option(help="Train (quick budget) any generator or critic not trained on this data.")] = False,
     quick: Annotated[bool, typer.Option(help="Tiny budgets (in steps) for anything missing and 64 contexts: the whole pipeline in minutes.")] = False,
     wide: WideOpt = False,
@@ -172,18 +178,19 @@ def benchmark(
 @command("export-contexts")
 @data_options
 def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifest.json and contexts/<id>.mid.")], data,
-                    contexts: ContextsOpt = BENCHMARK_OPTIONS["contexts"][1], seed: SeedOpt = 0) -> None:
+                    contexts: ContextsOpt = BENCHMARK_OPTIONS["contexts"][1], seed: SeedOpt = 0,
+                    format_: Annotated[str, typer.Option("--format", help="midi (contexts/<id>.mid) or mirex2025 (prompts/<id>.json, the MIREX 2025 symbolic generation task's prompt).")] = "midi") -> None:
     """Write the test contexts `benchmark` uses (same data options, --contexts, --seed) as MIDI
-    files and a manifest, for a model outside phrasebench; bring its outputs back with --import.
+    files (or MIREX 2025 prompt JSON) and a manifest, for a model outside phrasebench; bring its
+    outputs back with --import.
 
     Example: python cli.py export-contexts outside/ --contexts 64 ; python cli.py benchmark --import mine=outside/mine --contexts 64
     """
-    from benchmark.contexts import export_contexts as export
-    from benchmark.contexts import export_report
+    from benchmark.mirex import export_command
     from phrases.files import writable_folder
 
     writable_folder(out, "OUT")  # before any work
-    show(export_report(export(data(quiet=True), out, contexts, seed), out))
+    show(export_command(data, out, contexts, seed, format_))
 
 
 @command()
@@ -193,6 +200,18 @@ def leaderboard(benchmark_id: Annotated[Optional[str], typer.Option(help="A benc
     from benchmark.leaderboard import fetch, leaderboard_table
 
     show(leaderboard_table(*fetch(benchmark_id, log=say), wide))
+
+
+@command()
+def report(benchmark_id: Annotated[Optional[str], typer.Option(help="A benchmark id (default: the latest).")] = None,
+           open_: Annotated[bool, typer.Option("--open/--no-open", help="Open it in the browser (where there is one).")] = True) -> None:
+    """The latest (or a given) leaderboard's HTML report: print its path and open it in the browser.
+
+    Example: python cli.py report
+    """
+    from benchmark.report_file import report_command
+
+    show(report_command(benchmark_id, open_, say))
 
 
 @command()

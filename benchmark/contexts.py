@@ -40,8 +40,10 @@ A file may hold either
     (the continuation then starts at context_beats).
 phrasebench tells them apart by the file's first bars: when at least 80% of the context's notes
 (pitch and onset on the 1/12-beat grid) are there, the file holds the context too.
-Keep the tempo (tempo_qpm) so that beats line up; all pitched tracks are merged into one line
-and drum tracks dropped. Notes that start after bars_to_continue bars are cut (and counted); a
+Keep the tempo (tempo_qpm) so that beats line up, and write time_signature into the file (else
+pretty_midi and others write 4/4): the continuation is read in time_signature, and a file's own
+time signatures count only as changes of meter inside the continuation; all pitched tracks are
+merged into one line and drum tracks dropped. Notes that start after bars_to_continue bars are cut (and counted); a
 missing, unreadable or empty file is scored as an empty continuation (and counted).
 Then, with the same data options as this export:
   python cli.py benchmark --import mine={out}/mine --contexts {contexts} --seed {seed}"""

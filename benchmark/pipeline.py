@@ -112,7 +112,7 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
         bench.score(row)
         if row.status != "ok":
             log(f"{row.name}: failed: {row.error}")
-    result = BenchmarkResult(new_benchmark_id(), rank(rows), bench.context_index, bench.stage_seconds,
+    result = BenchmarkResult(new_benchmark_id(), rank(rows, bench), bench.context_index, bench.stage_seconds,
                              critic_facts(found), command)
     publish(result, bench, quick, log)
     return result

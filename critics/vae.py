@@ -67,7 +67,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from critics.base import Analysis, Critic, Tokens
+from critics.blandness import Blandness, fit_blandness
 from critics.combiner import Combiner
+from metrics.plagiarism import TrainingPatterns
 from phrases.errors import UserError
 from phrases.sequences import model_sequences
 from training import TrainableModel, batches, pad_batch
@@ -320,8 +322,10 @@ class VAECritic(TrainableModel, Critic):
         super().__init__(tokenizer, config, device, seed)
         self.calibration = np.zeros(0)
         self.combiner: Combiner | None = None
+        self.blandness: Blandness | None = None  # the bland side (critics.blandness), fitted with the combiner
         self.phrase_config: dict = {}
         self.validity: dict[str, float] = {}  # its validity suite's figures (critics.validity.validity_metrics)
+        self.card: dict = {}  # its metric card (critics.card)
 
     def build_model(self) -> nn.Module:
         return SeqVAE(self.vocab, self.config)
@@ -360,8 +364,11 @@ class VAECritic(TrainableModel, Critic):
                 "val_kl": kl_sum / max(len(seqs), 1), "active_units": float(active_units(np.concatenate(mus)))}
 
     def finish_training(self, train_split, val_split) -> dict[str, float]:
-        """Fit the combiner and calibrate on the validation split, with the best weights."""
+        """Fit the combiner and calibrate on the validation split, with the best weights; read the
+        bland side's statistics of the same real phrases (`critics.blandness`)."""
         self.calibrate(val_split)
+        self.blandness = fit_blandness(self.tokenizer, val_split, TrainingPatterns.from_split(train_split),
+                                       int(self.phrase_config.get("phrase_bars", 4)))
         final = self.validation_metrics(val_split)
         return {"active_units": final["active_units"], "val_kl": final["val_kl"],
                 "calibration_median": float(np.median(self.calibration))}
@@ -436,14 +443,19 @@ class VAECritic(TrainableModel, Critic):
     def extra_state(self) -> dict:
         return {"calibration": torch.from_numpy(np.asarray(self.calibration, dtype=np.float64)),
                 "combiner": json.dumps(self.combiner.state() if self.combiner else {}),
-                "phrase_config": json.dumps(self.phrase_config), "validity": json.dumps(self.validity)}
+                "blandness": json.dumps(self.blandness.state() if self.blandness else {}),
+                "phrase_config": json.dumps(self.phrase_config), "validity": json.dumps(self.validity),
+                "card": json.dumps(self.card)}
 
     def restore_extra(self, state: dict) -> None:
         self.calibration = state.get("calibration", torch.zeros(0)).numpy().astype(np.float64)
         combiner = json.loads(state.get("combiner") or "{}")
         self.combiner = Combiner.from_state(combiner) if combiner else None
+        blandness = json.loads(state.get("blandness") or "{}")
+        self.blandness = Blandness.from_state(blandness) if blandness else None
         self.phrase_config = json.loads(state.get("phrase_config") or "{}")
         self.validity = json.loads(state.get("validity") or "{}")
+        self.card = json.loads(state.get("card") or "{}")
 
 
 __all__ = ["SIGNALS", "SeqVAE", "VAECritic", "VAEConfig", "active_units"]
