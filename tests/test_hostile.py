@@ -792,3 +792,20 @@ def test_finding_8_mlflow_has_a_floor_of_3_17_with_auth_and_make_venv_upgrades_p
     assert any(r.startswith("Flask-WTF") for r in requires("mlflow") or [])  # the [auth] extra, installable
     version("flask-wtf")  # and installed: `server --auth` needs it
     assert "-m pip install -q --upgrade pip" in (REPO_ROOT / "Makefile").read_text()
+
+
+def test_finding_4_a_mirex_answer_past_the_note_limit_is_too_long(tmp_path):
+    import json
+
+    from benchmark.imported import read_continuation
+    from phrases import PhraseConfig
+    from phrases.pipeline import make_tokenizer
+
+    answer = tmp_path / "001-x-bar1.json"
+    answer.write_text(json.dumps({"generation": [{"start": 80 + i, "pitch": 60, "duration": 1} for i in range(12)]}))
+    os.environ["PHRASEBENCH_MAX_NOTES"] = "10"
+    try:
+        got = read_continuation(answer, [], 120.0, make_tokenizer("remi"), PhraseConfig())
+    finally:
+        del os.environ["PHRASEBENCH_MAX_NOTES"]
+    assert got.problem == "too_long" and "12 notes" in got.detail
