@@ -204,7 +204,9 @@ def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifes
     Example: python cli.py export-contexts outside/ --contexts 64 ; python cli.py benchmark --import mine=outside/mine --contexts 64
     """
     from benchmark.mirex import export_command
+    from phrases.files import writable_folder
 
+    writable_folder(out, "OUT")  # before any work
     show(export_command(data, out, contexts, seed, format_))
 
 

@@ -39,12 +39,13 @@ from benchmark.contexts import MANIFEST, Manifest, benchmark_items
 from benchmark.mirex import is_continuation_file
 from phrases.encode import context_meter, context_score, encode_after_context
 from phrases.errors import UserError
+from phrases.names import check_name
 from phrases.pipeline import prepared_score
 from phrases.scan import MIDI_SUFFIXES, SKIP_REASONS
 
 CONTEXT_MATCH = 0.8  # share of the context's notes a file must repeat to be read as context + continuation
-COUNTS = ("import_missing", "import_extra", "import_unreadable", "import_empty", "import_cut", "import_with_context",
-          "import_meter")
+COUNTS = ("import_missing", "import_extra", "import_unreadable", "import_empty", "import_too_long", "import_cut",
+          "import_with_context", "import_meter")
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Continuation:
     """One file read back: its continuation token ids and what happened on the way."""
 
     ids: list[int]
-    problem: str = ""  # "", "unreadable" or "empty"
+    problem: str = ""  # "", "unreadable", "empty" or "too_long" (over --max-bars / --max-notes)
     with_context: bool = False
     cut_notes: int = 0
     cut_tokens: int = 0
@@ -65,7 +66,7 @@ def parse_import(spec: str) -> tuple[str, Path]:
     name, sep, folder = spec.partition("=")
     if not sep or not name.strip() or not folder.strip():
         raise UserError(f"--import {spec!r}: give NAME=DIR, e.g. --import mine=outside/mine")
-    return name.strip(), Path(folder.strip())
+    return check_name(name.strip(), "--import NAME"), Path(folder.strip())
 
 
 def _holds_context(notes: dict[str, np.ndarray], context: dict[str, np.ndarray], end: int) -> bool:
@@ -123,7 +124,9 @@ def _read(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
     if score is not None:
         score = score.resample(tokenizer.time_division, min_dur=1)  # the decoder's resolution
     if score is None:
-        return Continuation([], "unreadable" if reason == "corrupt" else "empty", detail=SKIP_REASONS.get(reason, reason))
+        kind = reason.partition(": ")[0]
+        problem = {"corrupt": "unreadable", "too_many_bars": "too_long", "too_many_notes": "too_long"}.get(kind, "empty")
+        return Continuation([], problem, detail=SKIP_REASONS.get(reason, reason))
     ctx_score, end = context_score(tokenizer, context, tempo, config)
     ctx_notes, notes = ctx_score.tracks[0].notes.numpy(), score.tracks[0].notes.numpy()
     # notes that start together, shorter first: a corpus song keeps the order its notes had before
@@ -214,6 +217,7 @@ def import_row(name: str, folder: Path, bench, log) -> tuple[list[int], dict[str
         "import_extra": "files named by no id of this benchmark, ignored",
         "import_unreadable": "unreadable files, scored as empty continuations",
         "import_empty": "files with no note after the context, scored as empty continuations",
+        "import_too_long": "files over --max-bars or --max-notes, not read, scored as empty continuations",
         "import_cut": f"continuations longer than {bench.data.config.phrase_bars} bars, cut ({cut_notes} notes dropped)",
         "import_meter": "files whose time signature at the continuation's start is not the context's, read in the "
                         "context's meter (the manifest's time_signature)",
@@ -221,7 +225,7 @@ def import_row(name: str, folder: Path, bench, log) -> tuple[list[int], dict[str
     for key, what in say.items():
         if problems[key]:
             log(f"{name}: {len(problems[key])} {what}: {_few(problems[key])}")
-    used = len(ids) - len(problems["import_missing"]) - len(problems["import_unreadable"]) - len(problems["import_empty"])
+    used = len(ids) - sum(len(problems[k]) for k in ("import_missing", "import_unreadable", "import_empty", "import_too_long"))
     log(f"{name}: {used} of {len(ids)} continuations read from {folder} ({used - alone} files hold the context "
         f"too, {alone} the continuation alone)")
     counts = {k: float(len(v)) for k, v in problems.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 
 from benchmark.profile import profile_table
@@ -204,6 +205,9 @@ def fetch(benchmark_id: str | None = None, log=lambda _: None) -> tuple[str, lis
     import mlflow
 
     exp = experiment_id(EXPERIMENT_LEADERBOARD)
+    if benchmark_id and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", benchmark_id):  # it goes into a filter string
+        raise UserError(f"--benchmark-id {benchmark_id[:80]!r}: not a benchmark id (like 20260101-120000-abc123); "
+                        "`python cli.py leaderboard` shows the latest")
     where = f"tags.benchmark_id = '{benchmark_id}'" if benchmark_id else ""
     runs = with_retries(lambda: mlflow.search_runs([exp], filter_string=where, order_by=["attributes.start_time DESC"],
                                                    max_results=50_000, output_format="list"))

@@ -147,18 +147,26 @@ def read_generation(path: Path) -> list[tuple[int, int, int]]:
     return notes
 
 
+MAX_ANSWER_BYTES = 64 << 20  # about 1.5 million notes of JSON, far past --max-notes' default
+
+
 def read_json_continuation(path: Path, context, tempo: float, tokenizer, config):
     """`imported.read_continuation` for a MIREX answer: its generation as a MIDI file of the
     continuation alone (time 0 = sixteenth 80, the context's tempo and last meter), read as any
     imported MIDI file is."""
     from benchmark.imported import Continuation, read_continuation
+    from phrases.scan import limits
 
     try:
+        if Path(path).stat().st_size > MAX_ANSWER_BYTES:  # json.loads of it would take gigabytes
+            return Continuation([], "too_long", detail=f"over {MAX_ANSWER_BYTES >> 20} MB")
         notes = read_generation(path)
     except (OSError, ValueError, TypeError, KeyError, RecursionError) as e:  # JSONDecodeError is a ValueError
         return Continuation([], "unreadable", detail=f"not a MIREX 2025 answer: {e}"[:160])
     if not notes:
         return Continuation([], "empty", detail="no generation note from sixteenth 80 on")
+    if len(notes) > limits()["max_notes"]:
+        return Continuation([], "too_long", detail=f"{len(notes)} notes, the limit is {limits()['max_notes']} (--max-notes)")
     with tempfile.TemporaryDirectory() as tmp:
         midi = Path(tmp) / f"{Path(path).stem}.mid"
         try:

@@ -69,11 +69,12 @@ def stop_server(proc: subprocess.Popen, sig=signal.SIGINT) -> int:
 
 
 @pytest.fixture(scope="module")
-def team(jazz_dir, jazz_data, tmp_path_factory):
+def team(jazz_dir, jazz_data, tmp_path_factory, server_home):
     """A running server holding a tiny lstm, transformer and critic (trained in this process,
     through the server); yields (server process, uri, data folder, work folder)."""
     tmp = tmp_path_factory.mktemp("team")
-    proc, uri = start_server(tmp / "server")
+    (server_home / "team").mkdir()
+    proc, uri = start_server(server_home / "team" / "server")
     try:
         with tracking(uri):
             quiet = lambda *_: None  # noqa: E731
@@ -81,7 +82,7 @@ def team(jazz_dir, jazz_data, tmp_path_factory):
                 train_generator(name, jazz_data, TrainConfig(epochs=1, max_steps=15, batch_size=8, checkpoint_dir=tmp / name),
                                 TINY[name], "cpu", quiet)
             train_tiny_critic(jazz_data, tmp / "critic", suite_phrases=16)
-            yield proc, uri, tmp / "server", tmp
+            yield proc, uri, server_home / "team" / "server", tmp
     finally:
         if proc.poll() is None:
             stop_server(proc)

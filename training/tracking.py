@@ -98,6 +98,10 @@ def ensure_store() -> str:
         _mark_dead_runs(mlflow.MlflowClient(uri))
     except (mlflow.exceptions.MlflowException, sqlalchemy.exc.SQLAlchemyError) as e:  # not a store we can use
         first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        if db is None and uri.startswith(("http://", "https://")):  # a server that refuses us: no file to move
+            raise UserError(f"MLFLOW_TRACKING_URI={uri}: the server answered with an error, or not at all ({first}); with `server --auth` set "
+                            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD; a 403 'Invalid Host header' means "
+                            "the server's --allowed-hosts lacks this name") from None
         where = db or uri
         raise UserError(f"{where}: not a usable MLflow store ({first}); move it away (e.g. mv {where} {where}.bad) "
                         "and run again, or point MLFLOW_TRACKING_URI at another store") from None
@@ -127,8 +131,13 @@ def _mark_dead_runs(client) -> None:
 
 
 def mark_complete(run_id: str) -> None:
-    """The last write of a training or a leaderboard row: from now on it counts."""
+    """The last write of a training or a leaderboard row: from now on it counts (never after a
+    Ctrl-C, even one swallowed on the way: phrases.interrupt)."""
     import mlflow
+
+    from phrases.interrupt import check
+
+    check()
 
     with_retries(lambda: mlflow.MlflowClient(ensure_store()).set_tag(run_id, "complete", "true"))
 
