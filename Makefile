@@ -10,6 +10,7 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
@@ -20,12 +21,14 @@ demo: venv
 	$(PY) cli.py prepare-data
 	$(PY) cli.py benchmark --all --quick
 	$(PY) cli.py leaderboard
+	@echo "next: source $(VENV)/bin/activate, then the README's First hour (python cli.py report, make ui, ...)"
 
 test: venv
 	$(PY) -m pytest -q
 
+UI_PORT ?= 5000
 ui: venv
-	$(PY) cli.py ui
+	$(PY) cli.py ui --port $(UI_PORT)
 
 speed: venv
 	$(PY) cli.py speed

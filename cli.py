@@ -7,14 +7,21 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import typer
-from rich.console import Console
+try:
+    import typer
+    from rich.console import Console
 
-from benchmark.commandline import command_factory, option, print_items, run_app, with_options
-from benchmark.options import BENCHMARK_OPTIONS
-from benchmark.server import SERVER_OPTIONS
-from phrases.config import DATA_OPTIONS
-from training.options import TRAIN_OPTIONS
+    from benchmark.commandline import command_factory, option, print_items, run_app, with_options
+    from benchmark.options import BENCHMARK_OPTIONS
+    from benchmark.server import SERVER_OPTIONS
+    from phrases.config import DATA_OPTIONS
+    from training.options import TRAIN_OPTIONS
+    from tuning.study import TUNE_OPTIONS
+except ModuleNotFoundError as e:  # run by a Python without the project's dependencies: say which to use
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under `python -I`, which leaves it out
+    from benchmark.environment import missing_dependency
+
+    sys.exit(missing_dependency(e, sys.executable, Path(__file__).resolve().parent))
 
 app = typer.Typer(help="phrasebench: adversarial evaluation and model comparison for symbolic music generators.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -72,6 +79,7 @@ def train_generator(
     pretrain_epochs: Annotated[Optional[int], typer.Option(help="gan only: MLE pretraining epochs (default: --epochs; 0 with --init-from).", min=0)] = None,
     adv_steps: Annotated[Optional[int], typer.Option(help="gan only: adversarial generator updates (default 500).", min=1)] = None,
     init_from: Annotated[Optional[str], typer.Option(help="gan only: MLflow run id of a trained lstm or transformer to start from.")] = None,
+    params_from: Annotated[Optional[str], typer.Option(help="An Optuna study of `tune`: train its best configuration.")] = None,
 ) -> None:
     """Train a generator on the training split; checkpoints after every epoch; one MLflow run.
 
@@ -82,8 +90,23 @@ def train_generator(
 
     get_generator_class(name)  # an unknown name is refused before any work
     _, result = train(name, data(), **training, log=say, init_from=init_from, pretrain_epochs=pretrain_epochs,
-                      adv_steps=adv_steps)
+                      adv_steps=adv_steps, params_from=params_from)
     show(generator_report(name, result))
+
+
+@command()
+@data_options
+@with_options("options", {k: option(*spec) for k, spec in TUNE_OPTIONS.items()}, dict)
+def tune(name: Annotated[str, typer.Argument(help="Registered generator name, e.g. transformer.")], data, options) -> None:
+    """Search generator NAME's hyper-parameters with Optuna: one training per trial, hopeless
+    trials pruned on their validation curve; a parent MLflow run per study, a child per trial.
+    Start it in several terminals (or machines sharing --storage) to share the study.
+
+    Example: python cli.py tune transformer --trials 20 --max-steps 300
+    """
+    from tuning.study import TuneOptions, tune as run
+
+    show(run(name, data(), TuneOptions(**options), log=say))
 
 
 @command("train-critic")
@@ -153,7 +176,7 @@ def benchmark(
     data, options,
     all_: Annotated[bool, typer.Option("--all", help="Every registered generator.")] = False,
     generator: Annotated[Optional[list[str]], typer.Option("--generator", help="A generator to include (repeatable).")] = None,
-    import_: Annotated[Optional[list[str]], typer.Option("--import", help="NAME=DIR: a folder of continuations of `export-contexts`' contexts, one <id>.mid each, as a row (repeatable).")] = None,
+    import_: Annotated[Optional[list[str]], typer.Option("--import", help="NAME=DIR: a folder of continuations of `export-contexts`' contexts, one <id>.mid (or MIREX 2025 <id>.json) each, as a row (repeatable).")] = None,
     train_missing: Annotated[bool, typer.Option(help="Train (quick budget) any generator or critic not trained on this data.")] = False,
     quick: Annotated[bool, typer.Option(help="Tiny budgets (in steps) for anything missing and 64 contexts: the whole pipeline in minutes.")] = False,
     wide: WideOpt = False,
@@ -174,16 +197,19 @@ def benchmark(
 @command("export-contexts")
 @data_options
 def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifest.json and contexts/<id>.mid.")], data,
-                    contexts: ContextsOpt = BENCHMARK_OPTIONS["contexts"][1], seed: SeedOpt = 0) -> None:
+                    contexts: ContextsOpt = BENCHMARK_OPTIONS["contexts"][1], seed: SeedOpt = 0,
+                    format_: Annotated[str, typer.Option("--format", help="midi (contexts/<id>.mid) or mirex2025 (prompts/<id>.json, the MIREX 2025 symbolic generation task's prompt).")] = "midi") -> None:
     """Write the test contexts `benchmark` uses (same data options, --contexts, --seed) as MIDI
-    files and a manifest, for a model outside phrasebench; bring its outputs back with --import.
+    files (or MIREX 2025 prompt JSON) and a manifest, for a model outside phrasebench; bring its
+    outputs back with --import.
 
     Example: python cli.py export-contexts outside/ --contexts 64 ; python cli.py benchmark --import mine=outside/mine --contexts 64
     """
-    from benchmark.contexts import export_contexts as export
-    from benchmark.contexts import export_report
+    from benchmark.mirex import export_command
+    from phrases.files import writable_folder
 
-    show(export_report(export(data(quiet=True), out, contexts, seed), out))
+    writable_folder(out, "OUT")  # before any work
+    show(export_command(data, out, contexts, seed, format_))
 
 
 @command()
@@ -193,6 +219,18 @@ def leaderboard(benchmark_id: Annotated[Optional[str], typer.Option(help="A benc
     from benchmark.leaderboard import fetch, leaderboard_table
 
     show(leaderboard_table(*fetch(benchmark_id, log=say), wide))
+
+
+@command()
+def report(benchmark_id: Annotated[Optional[str], typer.Option(help="A benchmark id (default: the latest).")] = None,
+           open_: Annotated[bool, typer.Option("--open/--no-open", help="Open it in the browser (where there is one).")] = True) -> None:
+    """The latest (or a given) leaderboard's HTML report: print its path and open it in the browser.
+
+    Example: python cli.py report
+    """
+    from benchmark.report_file import report_command
+
+    show(report_command(benchmark_id, open_, say))
 
 
 @command()

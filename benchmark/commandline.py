@@ -9,6 +9,7 @@ import functools
 import inspect
 from typing import Annotated
 
+import click
 import typer
 from rich.table import Table
 from rich.text import Text
@@ -78,11 +79,21 @@ def print_items(console, items: list) -> None:
 
 def run_app(app: typer.Typer, say) -> int:
     """Run the app; a usage error (a bad option value, an unknown option) is one line naming the
-    option and exit code 2, not typer's boxed message."""
+    option and exit code 2, not typer's boxed message. Ctrl-C is exit code 130, also when the
+    KeyboardInterrupt was swallowed on the way (phrases.interrupt)."""
+    from phrases import interrupt
+
+    interrupt.install()
     try:
-        return app(standalone_mode=False) or 0
+        code = app(standalone_mode=False) or 0
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        code = 130
     except Exception as e:
         if not (hasattr(e, "format_message") and hasattr(e, "exit_code")):  # not click's usage error: a bug
             raise
         say(f"[red]error:[/red] {e.format_message()}")
         return e.exit_code
+    if interrupt.interrupted():
+        say("interrupted (Ctrl-C)")
+        return 130
+    return code

@@ -7,13 +7,22 @@ context followed by the continuation. They are told apart by the file's first ba
 `CONTEXT_MATCH` of the context's notes (pitch and onset, on the tokenizer's grid) are found before
 the context's end, the file holds the context too. Either way the continuation is put after the
 benchmark's own context and the phrase is tokenized as one song, then split at the context's end,
-exactly as `phrases.windows.cut_windows` cuts a corpus song, so a true continuation comes back as
-(nearly) its own tokens. Notes starting after `phrase_bars` bars are cut (and counted).
+exactly as `phrases.windows.cut_windows` cuts a corpus song (the song going on after the
+continuation's `phrase_bars` bars, so that empty bars at its end get their bar lines), so a true
+continuation comes back as its own tokens. Notes starting after `phrase_bars` bars are cut (and
+counted).
+
+The meter is the benchmark's: the context's last one (the manifest's `time_signature`). A file's
+own time signatures count only as changes of meter inside the continuation (`_meter_changes`);
+a time signature at the file's time 0 is never one (pretty_midi writes a 4/4 there unless told
+otherwise), so a file that declares another meter at the continuation's start is read in the
+context's, and counted (`import_meter`).
 
 Nothing a folder holds stops the benchmark: ids missing or extra, unreadable or empty files,
-too long continuations and another export's manifest each become a log line and a count on the
-row (`import_missing`, `import_extra`, `import_unreadable`, `import_empty`, `import_cut`,
-`import_with_context`); a missing, unreadable or empty file is scored as an empty continuation.
+too long continuations, overridden meters and another export's manifest each become a log line
+and a count on the row (`import_missing`, `import_extra`, `import_unreadable`, `import_empty`,
+`import_cut`, `import_with_context`, `import_meter`); a missing, unreadable or empty file is
+scored as an empty continuation.
 A folder with no usable file at all gives a failed row.
 
 The continuations are checked against the critic's domain (`critics.domain`: polyphony, pitch
@@ -33,16 +42,19 @@ import numpy as np
 import symusic
 
 from benchmark.contexts import MANIFEST, Manifest, benchmark_items
+from benchmark.mirex import is_continuation_file
 from critics.domain import DomainProfile, critic_profile, typical
-from phrases.decode import context_end_tick, decode_phrase
+from phrases.decode import decode_phrase
+from phrases.encode import context_meter, context_score, encode_after_context
 from phrases.errors import UserError
+from phrases.names import check_name
 from phrases.pipeline import prepared_score
 from phrases.scan import MIDI_SUFFIXES, SKIP_REASONS
-from phrases.windows import bar_ticks, encode_song, split_ids_at
 
 CONTEXT_MATCH = 0.8  # share of the context's notes a file must repeat to be read as context + continuation
 DOMAIN_NOTE_SHARE = 0.1  # share of a row's continuations outside the critic's domain that puts a note under the table
-COUNTS = ("import_missing", "import_extra", "import_unreadable", "import_empty", "import_cut", "import_with_context")
+COUNTS = ("import_missing", "import_extra", "import_unreadable", "import_empty", "import_too_long", "import_cut",
+          "import_with_context", "import_meter")
 
 
 @dataclass
@@ -50,11 +62,12 @@ class Continuation:
     """One file read back: its continuation token ids and what happened on the way."""
 
     ids: list[int]
-    problem: str = ""  # "", "unreadable" or "empty"
+    problem: str = ""  # "", "unreadable", "empty" or "too_long" (over --max-bars / --max-notes)
     with_context: bool = False
     cut_notes: int = 0
     cut_tokens: int = 0
     detail: str = ""
+    meter_overridden: str = ""  # "4/4, not 3/4": the file's meter at the continuation's start, replaced
 
 
 def parse_import(spec: str) -> tuple[str, Path]:
@@ -62,7 +75,7 @@ def parse_import(spec: str) -> tuple[str, Path]:
     name, sep, folder = spec.partition("=")
     if not sep or not name.strip() or not folder.strip():
         raise UserError(f"--import {spec!r}: give NAME=DIR, e.g. --import mine=outside/mine")
-    return name.strip(), Path(folder.strip())
+    return check_name(name.strip(), "--import NAME"), Path(folder.strip())
 
 
 def _holds_context(notes: dict[str, np.ndarray], context: dict[str, np.ndarray], end: int) -> bool:
@@ -75,17 +88,40 @@ def _holds_context(notes: dict[str, np.ndarray], context: dict[str, np.ndarray],
     return sum(min(n, found[k]) for k, n in wanted.items()) >= CONTEXT_MATCH * len(context["time"])
 
 
-def _signatures(score: symusic.Score, shift: int, fallback: tuple[int, int]) -> list[tuple[int, int, int]]:
-    """(tick from the continuation's start, numerator, denominator): the file's meter at `shift`
-    and its changes after it; the context's last meter when the file has none."""
+Meter = tuple[int, int]
+
+
+def _meter_changes(score: symusic.Score, shift: int) -> list[tuple[int, int, int]]:
+    """(tick from the continuation's start, numerator, denominator) of every change of meter the
+    file makes inside the continuation: a time signature after `shift` whose meter differs from the
+    file's own one before it, or one at `shift` itself when the file holds the context (a meter
+    before it to differ from). A time signature at the file's time 0 is never a change: pretty_midi
+    and others write a 4/4 there unless told otherwise, and miditok assumes one."""
     sigs = sorted((int(s.time), int(s.numerator), int(s.denominator)) for s in score.time_signatures)
-    before = [s for s in sigs if s[0] <= shift]
-    first = (0, *before[-1][1:]) if before else (0, *fallback)
-    return [first, *((t - shift, n, d) for t, n, d in sigs if t > shift)]
+    changes, before = [], None
+    for t, n, d in sigs:
+        if (t > shift or (t == shift > 0)) and (n, d) != before:
+            changes.append((t - shift, n, d))
+        before = (n, d)
+    return changes
+
+
+def _declared_meter(path: Path, shift: int, tpq: int) -> Meter | None:
+    """The meter a file declares at the continuation's start (`shift`, in ticks at `tpq`), read
+    from the file's own time signatures before miditok adds its default; None where it has none."""
+    raw = symusic.Score.from_midi(Path(path).read_bytes())
+    sigs = sorted((int(s.time), int(s.numerator), int(s.denominator)) for s in raw.time_signatures
+                  if int(s.time) * tpq <= shift * raw.ticks_per_quarter)
+    return (sigs[-1][1], sigs[-1][2]) if sigs else None
 
 
 def read_continuation(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
-    """The continuation a MIDI file holds, as token ids after `context` (see the module docstring)."""
+    """The continuation a MIDI file holds, as token ids after `context` (see the module docstring);
+    a MIREX 2025 JSON answer is read by `benchmark/mirex.py`."""
+    if Path(path).suffix.lower() == ".json":
+        from benchmark.mirex import read_json_continuation
+
+        return read_json_continuation(path, context, tempo, tokenizer, config)
     try:
         return _read(path, context, tempo, tokenizer, config)
     except Exception as e:  # a hostile file can break the parser or the tokenizer past their own checks
@@ -97,46 +133,31 @@ def _read(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
     if score is not None:
         score = score.resample(tokenizer.time_division, min_dur=1)  # the decoder's resolution
     if score is None:
-        return Continuation([], "unreadable" if reason == "corrupt" else "empty", detail=SKIP_REASONS.get(reason, reason))
-    ctx_score = decode_phrase(tokenizer, context, [], tempo, config.phrase_bars).score
-    end = context_end_tick(tokenizer, context, config.phrase_bars)
+        kind = reason.partition(": ")[0]
+        problem = {"corrupt": "unreadable", "too_many_bars": "too_long", "too_many_notes": "too_long"}.get(kind, "empty")
+        return Continuation([], problem, detail=SKIP_REASONS.get(reason, reason))
+    ctx_score, end = context_score(tokenizer, context, tempo, config)
     ctx_notes, notes = ctx_score.tracks[0].notes.numpy(), score.tracks[0].notes.numpy()
+    # notes that start together, shorter first: a corpus song keeps the order its notes had before
+    # they were put on the grid, where the short grace note came first; a file on the grid cannot say
+    order = np.lexsort((notes["pitch"], notes["duration"], notes["time"]))
+    notes = {k: v[order] for k, v in notes.items()}
     with_context = _holds_context(notes, ctx_notes, end)
     shift = end if with_context else 0
     keep = notes["time"] >= shift
     if not keep.any():
         return Continuation([], "empty", with_context, detail="no note after the context")
-    sig = ctx_score.time_signatures[-1] if len(ctx_score.time_signatures) else None
-    fallback = (sig.numerator, sig.denominator) if sig is not None else (4, 4)
-
-    # the phrase as one song: the context's notes and meter, then the file's continuation
-    phrase = symusic.Score(tokenizer.time_division)
-    phrase.tempos.append(symusic.Tempo(0, tempo))
-    for s in ctx_score.time_signatures:
-        phrase.time_signatures.append(symusic.TimeSignature(s.time, s.numerator, s.denominator))
-    for t, n, d in _signatures(score, shift, fallback):
-        phrase.time_signatures.append(symusic.TimeSignature(end + t, n, d))
-    track = symusic.Track(name="phrase", program=0)
-    track.notes = symusic.Note.from_numpy(
-        **{k: np.concatenate([ctx_notes[k], notes[k][keep] - (shift - end if k == "time" else 0)])
-           for k in ("time", "duration", "pitch", "velocity")})
-    phrase.tracks.append(track)
-    phrase = tokenizer.preprocess_score(phrase)  # as the corpus songs are, before they are encoded
-    end = end * phrase.ticks_per_quarter // tokenizer.time_division
-
-    ticks = bar_ticks(phrase)
-    first = int(np.searchsorted(ticks, end))
-    columns = phrase.tracks[0].notes.numpy()
-    cut = 0
-    if first + config.phrase_bars < len(ticks):
-        stop = ticks[first + config.phrase_bars]
-        cut = int(np.sum(columns["time"] >= stop))
-        if cut:  # every context note is before `stop`
-            phrase.tracks[0].notes = symusic.Note.from_numpy(**{k: v[columns["time"] < stop] for k, v in columns.items()})
-    seq = encode_song(tokenizer, phrase)
-    ids = [int(i) for i in seq.ids[split_ids_at(seq, end):]]
-    cut_tokens = max(len(ids) - config.max_tokens, 0)  # a dense file cannot make the phrase unbounded
-    return Continuation(ids[: config.max_tokens], "", with_context, cut, cut_tokens)
+    meter = context_meter(ctx_score)  # the manifest's
+    changes = _meter_changes(score, shift)
+    declared = _declared_meter(path, shift, tokenizer.time_division)
+    overridden = ""
+    if declared is not None and declared != meter and not (changes and changes[0][0] == 0):
+        overridden = f"{declared[0]}/{declared[1]}, not {meter[0]}/{meter[1]}"
+    # the phrase as one song: the context's notes and meter, then the file's continuation, in the
+    # context's meter but for the changes the file makes inside the continuation
+    cont = {k: notes[k][keep] - (shift if k == "time" else 0) for k in ("time", "duration", "pitch", "velocity")}
+    out = encode_after_context(tokenizer, ctx_score, end, tempo, cont, changes, config)
+    return Continuation(out.ids, "", with_context, out.cut_notes, out.cut_tokens, meter_overridden=overridden)
 
 
 def _few(ids: list[str], n: int = 3) -> str:
@@ -178,7 +199,8 @@ def import_row(name: str, folder: Path, bench, log) -> tuple[list[int], dict[str
     tags["import_manifest"], line = _manifest_check(Path(folder), bench.data.data_hash, bench.options.seed, ids)
     if line:
         log(f"{name}: {line}")
-    files = {p.stem: p for p in sorted(Path(folder).iterdir()) if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()}
+    files = {p.stem: p for p in sorted(Path(folder).iterdir())
+             if (p.suffix.lower() in MIDI_SUFFIXES or is_continuation_file(p)) and p.is_file()}
     problems: dict[str, list[str]] = {k: [] for k in COUNTS}
     problems["import_extra"] = sorted(set(files) - set(ids))
     continuations, cut_notes, alone = [], 0, 0
@@ -197,17 +219,22 @@ def import_row(name: str, folder: Path, bench, log) -> tuple[list[int], dict[str
         if c.cut_notes or c.cut_tokens:
             problems["import_cut"].append(cid)
             cut_notes += c.cut_notes
+        if c.meter_overridden:
+            problems["import_meter"].append(f"{cid} ({c.meter_overridden})")
     say = {
         "import_missing": "ids with no file, scored as empty continuations",
         "import_extra": "files named by no id of this benchmark, ignored",
         "import_unreadable": "unreadable files, scored as empty continuations",
         "import_empty": "files with no note after the context, scored as empty continuations",
+        "import_too_long": "files over --max-bars or --max-notes, not read, scored as empty continuations",
         "import_cut": f"continuations longer than {bench.data.config.phrase_bars} bars, cut ({cut_notes} notes dropped)",
+        "import_meter": "files whose time signature at the continuation's start is not the context's, read in the "
+                        "context's meter (the manifest's time_signature)",
     }
     for key, what in say.items():
         if problems[key]:
             log(f"{name}: {len(problems[key])} {what}: {_few(problems[key])}")
-    used = len(ids) - len(problems["import_missing"]) - len(problems["import_unreadable"]) - len(problems["import_empty"])
+    used = len(ids) - sum(len(problems[k]) for k in ("import_missing", "import_unreadable", "import_empty", "import_too_long"))
     log(f"{name}: {used} of {len(ids)} continuations read from {folder} ({used - alone} files hold the context "
         f"too, {alone} the continuation alone)")
     counts = {k: float(len(v)) for k, v in problems.items()}

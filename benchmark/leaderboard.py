@@ -5,18 +5,28 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 
+from benchmark.profile import profile_table
 from phrases.errors import UserError
 from training.tracking import experiment_id, with_retries
 
 EXPERIMENT_LEADERBOARD = "phrasebench-leaderboard"
-LEADERBOARD_KEYS = ("critic_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step", "jsd_duration",
-                    "copy_rate", "fcd", "c2st_auroc")
-PRIMARY_KEYS = ("critic_gap", "realness", "nll", "c2st_auroc")  # the default table: fits 120 columns
-BEST = {"critic_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low", "jsd_pitch": "0", "jsd_step": "0",
-        "jsd_duration": "0", "copy_rate": "~real", "fcd": "0", "c2st_auroc": "0.5"}
-RANK_RULE = "ranked by critic_gap; ties by |c2st_auroc - 0.5|, then by name; failed rows last"
+PRIMARY_METRIC = "primary_gap"  # what the leaderboard ranks by
+DIVERSITY_METRIC = "coverage"
+LEADERBOARD_KEYS = ("primary_gap", "critic_gap", "bland_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step",
+                    "jsd_duration", "copy_rate", "copy_share", "sameness", "coverage", "fcd", "c2st_auroc")
+PRIMARY_KEYS = ("primary_gap", "critic_gap", "bland_gap", "nll")  # the default table: fits 120 columns
+BEST = {"primary_gap": "0", "critic_gap": "0", "bland_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low",
+        "jsd_pitch": "0", "jsd_step": "0", "jsd_duration": "0", "copy_rate": "~real", "copy_share": "~real",
+        "sameness": "~real", "coverage": "~real", "fcd": "0", "c2st_auroc": "0.5"}
+PRIMARY_SCORE = ("primary_gap = max(critic_gap, bland_gap): the worse of two validated two-sided gaps, the critic's "
+                 "anomaly (too strange, or too typical) and its blandness (too flat, repetitive, echoed, samey or copied)")
+RANK_RULE = ("ranked by primary_gap; rows that copy the training set or have collapsed after every other row; "
+             "ties by |c2st_auroc - 0.5|, then by name; failed rows last; a # shared with '=' means the data cannot "
+             "tell those neighbours apart (paired bootstrap over the shared contexts, Holm-corrected)")
+FLAGS = {"flag_copies": "copies the training set", "flag_collapsed": "collapsed: near-identical across contexts"}
 NLL_NOTE = "nll n/a: imported outputs and the real continuations come with no model to ask for a likelihood"
 
 EXPERIMENT_DESCRIPTION = f"""\
@@ -27,8 +37,10 @@ share the tag `benchmark_id`; `python cli.py leaderboard` prints the latest.
 ranked, with their main columns (`python cli.py ui` prints its link). `rank` is the row's place in
 its benchmark ({RANK_RULE}; the same order as the printed table, the PNG and the report).
 `<key>_ci_low` / `<key>_ci_high` are the 95% bootstrap interval of `<key>`. Best values:
-critic_gap 0, realness ~0.5, anomaly ~ the real row's, nll low, jsd_* 0, copy_rate ~ the real row's,
-fcd 0, c2st_auroc 0.5. Tags: `source` trained / imported / reference; `budget=quick` marks a model
+primary_gap 0 (what the rank sorts by: {PRIMARY_SCORE}), critic_gap 0, bland_gap 0, realness ~0.5,
+anomaly ~ the real row's, nll low, jsd_* 0, copy_rate, copy_share, sameness and coverage ~ the real row's,
+fcd 0, c2st_auroc 0.5. `flag_copies` / `flag_collapsed` = 1 marks a row that copies the training set or has
+collapsed (ranked after every other row); rows sharing `rank_group` cannot be told apart by the data. Tags: `source` trained / imported / reference; `budget=quick` marks a model
 trained for minutes by `--quick` (its numbers say little); `critic_validity` says whether the
 critic passed its validity floor; `critic_sha` identifies the critic's weights.
 
@@ -38,19 +50,40 @@ players), `examples/` (this row's phrases as MIDI and audio: context, then conti
 `leaderboard.png`."""
 
 VIEW_LATEST, VIEW_ALL = "latest", "all"
-VIEW_COLUMNS = ["metrics.`rank`", *(f"metrics.`{k}`" for k in ("critic_gap", "critic_gap_ci_low", "critic_gap_ci_high",
+VIEW_COLUMNS = ["metrics.`rank`", *(f"metrics.`{k}`" for k in ("primary_gap", "primary_gap_ci_low", "primary_gap_ci_high",
+                                                               "critic_gap", "bland_gap", "coverage", "copy_share",
                                                                "realness", "nll", "jsd_pitch", "c2st_auroc")),
                 "tags.`source`", "tags.`budget`", "tags.`benchmark_id`"]
 
 
+def flags(metrics: dict) -> list[str]:
+    """What a row is flagged for (`benchmark.runner.flag`), in words."""
+    return [words for key, words in FLAGS.items() if metrics.get(key, 0.0) > 0]
+
+
 def rank_key(name: str, status: str, metrics: dict) -> tuple:
-    """The ranking rule, everywhere: failed rows last; then critic_gap (lower is better); ties
-    broken by |c2st_auroc - 0.5| (closer to indistinguishable first), then by name. Every row's
-    place is logged as its `rank` metric, and every view orders by it."""
-    gap = metrics.get("critic_gap", math.inf)
+    """The ranking rule, everywhere: failed rows last, flagged rows (copies, collapse) before
+    them; then primary_gap (lower is better; critic_gap for runs logged before it); ties broken by
+    |c2st_auroc - 0.5| (closer to indistinguishable first), then by name. Every row's place is
+    logged as its `rank` metric, and every view orders by it."""
+    gap = metrics.get(PRIMARY_METRIC, metrics.get("critic_gap", math.inf))
     c2st = metrics.get("c2st_auroc", math.nan)
-    return (status != "ok", gap if not math.isnan(gap) else math.inf,
+    return (status != "ok", bool(flags(metrics)), gap if not math.isnan(gap) else math.inf,
             abs(c2st - 0.5) if not math.isnan(c2st) else math.inf, name)
+
+
+def place_labels(entries: list[tuple]) -> list[str]:
+    """The # column: the tie group of every ranked row (`rank_group`), with '=' where neighbours
+    share one; the plain position for runs logged before tie groups."""
+    groups = [e[2].get("rank_group") for e in entries]
+    if any(g is None for g in groups):
+        return [str(i) for i in range(1, len(entries) + 1)]
+    out = []
+    for i, g in enumerate(groups):
+        first = groups.index(g) + 1
+        shared = groups.count(g) > 1
+        out.append(f"{first}=" if shared else str(first))
+    return out
 
 
 def fmt(metrics: dict, key: str) -> str:
@@ -64,10 +97,12 @@ def fmt(metrics: dict, key: str) -> str:
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def row_label(name: str, tags: dict) -> str:
-    """The row's name, with a second line when its numbers need a word: imported, quick model."""
+def row_label(name: str, tags: dict, metrics: dict | None = None) -> str:
+    """The row's name, with a second line when its numbers need a word: imported, quick model,
+    and what it is flagged for."""
     notes = [w for w, on in (("imported", tags.get("source") == "imported"),
                              ("quick model", tags.get("budget") == "quick")) if on]
+    notes += [f.split(":")[0].upper() for f in flags(metrics or {})]
     return name + (f"\n{', '.join(notes)}" if notes else "")
 
 
@@ -77,21 +112,24 @@ def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -
     keys = LEADERBOARD_KEYS if wide else PRIMARY_KEYS
     header = ["#", "row", *(f"{k}\nbest {BEST[k]}" for k in keys)]
     out = []
-    for i, (name, status, metrics, tags) in enumerate(entries, 1):
+    for place, (name, status, metrics, tags) in zip(place_labels(entries), entries):
         if status != "ok":
-            out.append([str(i), row_label(name, tags), "failed", *["-"] * (len(keys) - 1)])
+            out.append([place, row_label(name, tags), "failed", *["-"] * (len(keys) - 1)])
             continue
         cells = [fmt(metrics, k) for k in keys]
         if "nll" in keys and "nll" not in metrics and (tags.get("source") == "imported" or name == "real"):
             cells[keys.index("nll")] = "n/a"
-        out.append([str(i), row_label(name, tags), *cells])
+        out.append([place, row_label(name, tags, metrics), *cells])
     return header, out
 
 
 def table_notes(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -> list[str]:
     """The lines under the table: what n/a means, quick models, a critic below its floor."""
     tags = [e[3] for e in entries]
-    notes = []
+    notes = [PRIMARY_SCORE]
+    for name, status, metrics, _ in entries:
+        for words in flags(metrics):
+            notes.append(f"{name} {words} (ranked after every row that does not)")
     if any(t.get("source") == "imported" for t in tags) or any(e[0] == "real" for e in entries):
         notes.append(NLL_NOTE)
     if any(t.get("budget") == "quick" for t in tags):
@@ -118,7 +156,7 @@ def table_notes(entries: list[tuple[str, str, dict, dict]], wide: bool = False) 
 def leaderboard_table(benchmark_id: str, entries: list[tuple], wide: bool = False) -> list:
     """What every command prints for a leaderboard: the (title, header, rows) table and its notes."""
     return [(f"phrasebench leaderboard {benchmark_id}: {RANK_RULE}; [low, high] = 95% bootstrap interval",
-             *table_rows(entries, wide)), *table_notes(entries, wide)]
+             *table_rows(entries, wide)), *table_notes(entries, wide), *([profile_table(entries)] if wide else [])]
 
 
 def leaderboard_experiment() -> str:
@@ -170,6 +208,9 @@ def fetch(benchmark_id: str | None = None, log=lambda _: None) -> tuple[str, lis
     import mlflow
 
     exp = experiment_id(EXPERIMENT_LEADERBOARD)
+    if benchmark_id and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", benchmark_id):  # it goes into a filter string
+        raise UserError(f"--benchmark-id {benchmark_id[:80]!r}: not a benchmark id (like 20260101-120000-abc123); "
+                        "`python cli.py leaderboard` shows the latest")
     where = f"tags.benchmark_id = '{benchmark_id}'" if benchmark_id else ""
     runs = with_retries(lambda: mlflow.search_runs([exp], filter_string=where, order_by=["attributes.start_time DESC"],
                                                    max_results=50_000, output_format="list"))

@@ -11,7 +11,7 @@ from benchmark.leaderboard import leaderboard_table
 from benchmark.lookup import Found, MissingModel, find_critic, find_generator, pretrained_checkpoint, run_budget
 from benchmark.options import BENCHMARK_OPTIONS, BenchmarkOptions
 from benchmark.runner import REFERENCE_ROWS, Benchmark, BenchmarkResult, Row, new_benchmark_id, rank
-from phrases.files import file_sha256
+from phrases.files import file_sha256, writable_folder
 from phrases.errors import UserError
 from training.tracking import run_artifact
 
@@ -112,7 +112,7 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
         bench.score(row)
         if row.status != "ok":
             log(f"{row.name}: failed: {row.error}")
-    result = BenchmarkResult(new_benchmark_id(), rank(rows), bench.context_index, bench.stage_seconds,
+    result = BenchmarkResult(new_benchmark_id(), rank(rows, bench), bench.context_index, bench.stage_seconds,
                              critic_facts(found), command)
     publish(result, bench, quick, log)
     return result
@@ -129,6 +129,7 @@ def benchmark_command(data, options: dict, all_: bool, generators: list[str] | N
     parsed = [parse_import(spec) for spec in imports or []]
     if not names and not parsed:
         raise UserError("name the generators: --all, or --generator NAME (repeatable), or --import NAME=DIR")
+    writable_folder(options["report_dir"], "--report-dir")  # a file there fails now, not after the work
     if quick and options["contexts"] == BENCHMARK_OPTIONS["contexts"][1]:
         options["contexts"] = 64
     result = run_benchmark(data(), BenchmarkOptions(names, **options), train_missing, quick, log, parsed, command)

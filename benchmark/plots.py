@@ -76,7 +76,7 @@ def _panel(ax, ex: RollExample, cont: np.ndarray, colour: str, title: str) -> No
     for p in range(low - 1, high + 2):
         if p % 12 == 0:
             ax.axhline(p, color="#dddddd", linewidth=0.6, zorder=0)
-    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_title(title, fontsize=9, loc="left", parse_math=False)  # a song or row name is words, never TeX
 
 
 def piano_roll_grid(examples: list[RollExample], row: str):
@@ -129,10 +129,11 @@ def table_png(header: list[str], rows: list[list[str]], title: str, notes: list[
     table.auto_set_font_size(False)
     table.set_fontsize(12)
     for (r, _), cell in table.get_celld().items():
+        cell.get_text().set_parse_math(False)  # "$" in a name is a dollar sign, not TeX
         if r == 0:
             cell.set_text_props(fontweight="bold")
             cell.set_facecolor("#f0f0f0")
-    fig.text(0.01, 1 - 0.35 / height, title, fontsize=14, va="center")
+    fig.text(0.01, 1 - 0.35 / height, title, fontsize=14, va="center", parse_math=False)
     for i, line in enumerate(wrapped):
-        fig.text(0.01, (notes_in - 0.2 - 0.24 * i) / height, line, fontsize=10, va="top")
+        fig.text(0.01, (notes_in - 0.2 - 0.24 * i) / height, line, fontsize=10, va="top", parse_math=False)
     return fig

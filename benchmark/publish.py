@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.audio import SUFFIX, find_synth, render
+from benchmark.examples import example_indices
 from benchmark.leaderboard import (
     BEST, LEADERBOARD_KEYS, RANK_RULE, fmt, leaderboard_experiment, point_latest_view, table_notes, table_rows,
 )
 from benchmark.plots import RollExample, bar_lines, piano_roll_grid, table_png
+from benchmark.profile import profile_chart
 from benchmark.report import ExampleMedia, RowMedia, write_report
 from benchmark.runner import REFERENCE_ROWS, Benchmark, BenchmarkResult, Row
 from phrases.decode import context_end_tick
@@ -50,8 +52,9 @@ def description(rank: int, entries: list[tuple], result: BenchmarkResult) -> str
     if status != "ok":
         lines.append(f"This row failed: {tags.get('error', '')}")
     else:
-        lines.append(" · ".join(f"{k} {fmt(metrics, k)} (best {BEST[k]})" for k in ("critic_gap", "realness", "nll",
-                                                                                   "c2st_auroc") if k in metrics))
+        lines.append(" · ".join(f"{k} {fmt(metrics, k)} (best {BEST[k]})" for k in (
+            "primary_gap", "critic_gap", "bland_gap", "realness", "nll", "coverage", "copy_share", "c2st_auroc")
+            if k in metrics))
     lines += [f"- {n}" for n in table_notes(entries[rank - 1: rank], wide=True)]
     lines.append("Artifacts: **report.html** (the whole benchmark: ranked table, piano rolls, audio players), "
                  "`examples/` (this row's phrases as MIDI and audio), `piano_rolls.png`, `phrases.csv` "
@@ -77,21 +80,22 @@ def row_media(row: Row, real: Row | None, bench: Benchmark, folder: Path, synth,
     its piano rolls as PNG bytes."""
     import matplotlib.pyplot as plt
 
-    media = RowMedia(row.name)
+    media = RowMedia(row.name, profile_png=profile_chart(row.name, row.metrics) if row.status == "ok" else None)
     k = min(bench.options.examples, len(row.decoded)) if row.status == "ok" else 0
     if not k:
         return media
     folder.mkdir(parents=True, exist_ok=True)
-    rolls = [_roll_example(i, row, real if real is not None and real.status == "ok" else None, bench) for i in range(k)]
-    for i, ex in enumerate(rolls):
-        midi = folder / f"{row.name}_{i:02d}.mid"
+    shown = example_indices([(p.song, p.start_bar) for p in bench.phrases], k)  # different songs and contexts
+    rolls = [_roll_example(i, row, real if real is not None and real.status == "ok" else None, bench) for i in shown]
+    for n, (i, ex) in enumerate(zip(shown, rolls)):
+        midi = folder / f"{row.name}_{n:02d}.mid"
         row.decoded[i].two_track_score().dump_midi(str(midi))
         audio = None
         if synth is not None:
             try:
                 audio = render(synth, midi, midi.with_suffix(SUFFIX))
             except RuntimeError as e:  # one bad render loses one player, not the benchmark
-                log(f"{row.name}: no audio for example {i}: {e}")
+                log(f"{row.name}: no audio for example {n}: {e}")
         media.examples.append(ExampleMedia(f"{Path(ex.song).stem}, bars {ex.start_bar + 1}-{ex.start_bar + len(ex.bars) - 1}",
                                            f"anomaly {ex.score[0]:.2f}, realness {ex.score[1]:.2f}", midi, audio))
     fig = piano_roll_grid(rolls, row.name)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmark.leaderboard import RANK_RULE, table_notes, table_rows
 from benchmark.validity import CriticFacts
+from critics.card import card_lines
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1500px; padding: 0 1em; color: #222; }
@@ -49,6 +50,7 @@ class ExampleMedia:
 class RowMedia:
     name: str
     rolls_png: bytes | None = None
+    profile_png: bytes | None = None  # benchmark/profile.py: where the row sits against real
     examples: list[ExampleMedia] = field(default_factory=list)
 
 
@@ -92,21 +94,28 @@ def _critic(facts: CriticFacts | None) -> str:
     for k, v in sorted(facts.auroc.items()):
         floor = facts.floor.get(k)
         below = floor is not None and v < floor
+        margin = "-" if floor is None else f"{v - floor:+.3f}" + (" below" if below else "")
         rows.append(f"<tr><td class=name>{_e(k)}</td><td{' class=below' if below else ''}>{v:.3f}</td>"
-                    f"<td>{'-' if floor is None else f'{floor:.3f}'}</td><td>{'below' if below else ''}</td></tr>")
+                    f"<td>{'-' if floor is None else f'{floor:.3f}'}</td><td{' class=below' if below else ''}>"
+                    f"{_e(margin)}</td></tr>")
     verdict = "clears its validity floor" if facts.validity == "ok" else facts.validity
     return (f"<table class=meta><tr><td>MLflow run</td><td><code>{_e(facts.run_id)}</code></td></tr>"
             f"<tr><td>sha256 of its weights</td><td><code id=critic-sha>{_e(facts.sha256)}</code></td></tr>"
             f"<tr><td>training budget</td><td>{_e(facts.budget)}</td></tr>"
             f"<tr><td>source</td><td>{_e(facts.source)}</td></tr></table>"
-            f"<p>Validity suite (AUROC of the critic's anomaly, corrupted vs real test continuations; 0.5 is "
-            f"blind, 1 perfect): the critic <span{' class=below' if facts.validity != 'ok' else ''}>{_e(verdict)}"
+            f"<p>Validity suite (AUROC of the critic's anomaly, corrupted vs real test continuations, and of the "
+            f"primary score, rule-made bland families vs real; 0.5 is blind, 1 perfect): the critic "
+            f"<span{' class=below' if facts.validity != 'ok' else ''}>{_e(verdict)}"
             f"</span>.</p><table id=critic-validity><tr><th class=name>corruption</th><th>auroc</th><th>floor</th>"
-            f"<th></th></tr>{''.join(rows)}</table>")
+            f"<th>auroc - floor</th></tr>{''.join(rows)}</table>"
+            f"<h3>Metric card</h3><pre id=critic-card>{_e(chr(10).join(card_lines(facts.card)))}</pre>")
 
 
 def _row(rank: int, media: RowMedia, audio_note: str) -> str:
     parts = [f"<section id={_attr('row-' + media.name)}><h3>#{rank} {_e(media.name)}</h3>"]
+    if media.profile_png:
+        parts.append(f"<img class=profile alt={_attr('musical profile of ' + media.name)} "
+                     f"src={_attr(_data_uri('image/png', media.profile_png))}>")
     if media.rolls_png:
         parts.append(f"<img class=rolls alt={_attr('piano rolls of ' + media.name)} "
                      f"src={_attr(_data_uri('image/png', media.rolls_png))}>")

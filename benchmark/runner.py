@@ -19,9 +19,15 @@ import numpy as np
 
 from benchmark.leaderboard import rank_key
 from benchmark.options import BenchmarkOptions
+from benchmark.profile import profile_metrics
+from critics.blandness import fit_blandness
 from metrics import (
     TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, with_ci,
 )
+from metrics.degeneracy import degeneracy
+from metrics.fidelity import density_coverage, knn_radii
+from metrics.profile import profile_matrix
+from metrics.ranking import tie_groups
 from phrases.dataset import held_out_halves
 from phrases.decode import decode_phrase
 from phrases.errors import UserError
@@ -94,9 +100,23 @@ class Benchmark:
             self.ref_scores, self.ref_embed = analysis.anomaly, analysis.embedding
             self.ref_notes = [ref[i].continuation_notes for i in range(len(ref))]
             self.ref_features = self._features(self.ref_embed, self.ref_notes)
+            self.ref_profile = profile_matrix(self.ref_notes, data.config.phrase_bars,
+                                              contexts=[ref[i].context_notes for i in range(len(ref))])
             self.patterns = TrainingPatterns.from_split(data.train)
             self.vocab = Vocab.from_tokenizer(self.tokenizer)
             self.unigram = Unigram.fit(data.train, self.vocab)
+            self.blandness = getattr(critic, "blandness", None)
+            if self.blandness is None:  # a critic from before the bland side: the same fit, made here
+                log("critic: no blandness reference in its file; fitting one on the validation split")
+                self.blandness = fit_blandness(self.tokenizer, data.val, self.patterns, data.config.phrase_bars)
+            ref_decoded = [decode_phrase(self.tokenizer, c, k, t, data.config.phrase_bars) for c, k, t in
+                           zip(ref.token_lists("context"), ref.token_lists("continuation"), ref.arrays["tempo_qpm"])]
+            self.ref_bland = self.blandness.score(self._degeneracy(ref_decoded))
+            self.ref_radii = knn_radii(self.ref_embed)
+
+    def _degeneracy(self, decoded) -> dict[str, np.ndarray]:
+        return degeneracy([d.context_notes for d in decoded], [d.continuation_notes for d in decoded], self.patterns,
+                          self.options.seed)
 
     @contextmanager
     def _stage(self, name: str):
@@ -155,8 +175,20 @@ class Benchmark:
             scores, embed = analysis.anomaly, analysis.embedding
             realness = self.critic.realness(scores)
             m: dict[str, float] = {}
-            signed = bootstrap(auroc, scores, self.ref_scores, n_boot=o.n_boot, seed=o.seed)
-            m.update(with_ci("critic_gap", critic_gap_interval(signed), UNIT))
+            stats = self._degeneracy(row.decoded)
+            bland = self.blandness.score(stats)
+            gaps = {}
+            for key, mine, ref in (("critic_gap", scores, self.ref_scores), ("bland_gap", bland, self.ref_bland)):
+                gaps[key] = critic_gap_interval(bootstrap(auroc, mine, ref, n_boot=o.n_boot, seed=o.seed))
+                m.update(with_ci(key, gaps[key], UNIT))
+            # the worst of the two validated gaps; max is monotone, so the ends of its interval
+            # are the maxima of the two intervals' ends
+            m.update(with_ci("primary_gap", tuple(max(g[i] for g in gaps.values()) for i in range(3)), UNIT))
+            copied = (stats["copied_run"] >= COPIED) & (np.array([len(n) for n in notes]) >= self.patterns.n)
+            m.update(with_ci("copy_share", bootstrap(np.mean, copied.astype(float), n_boot=o.n_boot, seed=o.seed), UNIT))
+            m.update(with_ci("sameness", bootstrap(np.mean, stats["sameness"], n_boot=o.n_boot, seed=o.seed), UNIT))
+            m.update(with_ci("coverage", bootstrap(lambda e: density_coverage(self.ref_embed, e, radii=self.ref_radii)[1],
+                                                   embed, n_boot=o.n_boot, seed=o.seed), UNIT))
             m.update(with_ci("realness", bootstrap(np.mean, realness, n_boot=o.n_boot, seed=o.seed), UNIT))
             m.update(with_ci("anomaly", bootstrap(np.mean, scores, n_boot=o.n_boot, seed=o.seed)))
             if row.nll is not None:
@@ -171,11 +203,47 @@ class Benchmark:
             m["c2st_auroc"] = c2st_auroc(self._features(embed, notes), self.ref_features, seed=o.seed)
             m["malformed_tokens"] = float(sum(d.malformed for d in row.decoded))
             m["notes_per_continuation"] = float(np.mean([len(n) for n in notes]))
+            m.update(profile_metrics(notes, [d.context_notes for d in row.decoded], self.ref_profile,
+                                     self.data.config.phrase_bars, o.n_boot, o.seed))
             row.metrics.update(m)  # beside what the row came with (an imported row's import_* counts)
-            row.per_phrase = {"anomaly": scores, "realness": realness, **analysis.components,
+            row.per_phrase = {"anomaly": scores, "realness": realness, "blandness": bland, **analysis.components, **stats,
                               "notes": np.array([len(n) for n in notes]),
                               "tokens": np.array([len(c) for c in row.continuations])}
         return row
+
+
+COPIED = 0.5  # a continuation with at least half its notes in one run found in the training split is a copy
+MARGIN = {"copy_share": 0.05, "sameness": 0.2}  # how far above the real row a flag needs, besides its interval
+
+
+def flag(rows: list[Row]) -> None:
+    """Mark rows that copy the training split or have collapsed, against the real row of the same
+    benchmark: a row is flagged for a figure (copy_share: `copies`, sameness: `collapsed`) when the
+    low end of its interval is above both the top of the real row's interval and the real row's
+    value + MARGIN, beyond noise and by a margin a listener would notice. Metrics flag_copies /
+    flag_collapsed (0 or 1); the rank puts flagged rows after every other row."""
+    real = next((r for r in rows if r.name == "real" and r.status == "ok"), None)
+    for row in rows:
+        if row.status != "ok" or real is None:
+            continue
+        m, r = row.metrics, real.metrics
+        for key, name in (("copy_share", "flag_copies"), ("sameness", "flag_collapsed")):
+            m[name] = float(row is not real and m[f"{key}_ci_low"] > max(r[f"{key}_ci_high"], r[key] + MARGIN[key]))
+
+
+def ties(rows: list[Row], bench: Benchmark) -> None:
+    """`rank_group` of every ranked row: neighbours in the order that a paired test over their
+    shared contexts cannot tell apart share a group (`metrics.ranking.tie_groups`)."""
+    ok = [r for r in rows if r.status == "ok" and "anomaly" in r.per_phrase]
+    groups = tie_groups([(r.per_phrase["anomaly"], r.per_phrase["blandness"]) for r in ok],
+                        (bench.ref_scores, bench.ref_bland), n_boot=bench.options.n_boot, seed=bench.options.seed)
+    for r, g in zip(ok, groups):
+        r.metrics["rank_group"] = float(g)
+    last = max(groups, default=0)
+    for r in rows:
+        if r.status != "ok":
+            last += 1
+            r.metrics["rank_group"] = float(last)
 
 
 def _pooled_mean(per_phrase: list[np.ndarray]) -> float:
@@ -188,9 +256,14 @@ def new_benchmark_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
 
 
-def rank(rows: list[Row]) -> list[Row]:
-    """Rows in leaderboard order (`leaderboard.rank_key`)."""
-    return sorted(rows, key=lambda r: rank_key(r.name, r.status, r.metrics))
+def rank(rows: list[Row], bench: Benchmark | None = None) -> list[Row]:
+    """Rows in leaderboard order (`leaderboard.rank_key`), flagged first (`flag`) and, with the
+    benchmark at hand, with their tie groups (`ties`)."""
+    flag(rows)
+    ranked = sorted(rows, key=lambda r: rank_key(r.name, r.status, r.metrics))
+    if bench is not None:
+        ties(ranked, bench)
+    return ranked
 
 
 __all__ = ["Benchmark", "BenchmarkOptions", "BenchmarkResult", "REFERENCE_ROWS", "Row", "new_benchmark_id", "rank",

@@ -11,6 +11,7 @@ from generators.sampling import max_new_tokens
 from phrases.config import PhraseConfig
 from phrases.decode import context_from_midi, decode_phrase
 from phrases.files import write_atomic
+from phrases.names import short_stem
 from phrases.vocab import Vocab
 
 
@@ -28,7 +29,7 @@ def write_samples(generator, out: Path, length: Length, num: int, temperature: f
         lines.append(f"warning: bars {start_bar + 1}-{start_bar + context_bars} of {context} hold no note: the "
                      "continuations start from an empty context (see --start-bar)")
     continuations = generator.generate([ctx] * num, length, temperature, top_p, seed)
-    stem = context.stem if context else "scratch"
+    stem = short_stem(context.stem) if context else "scratch"  # a song name of 245+ characters still fits
     malformed = 0
     for i, cont in enumerate(continuations):
         decoded = decode_phrase(tok, ctx, cont, tempo, config.phrase_bars)

@@ -70,10 +70,12 @@ def _settle(config: TrainConfig, data, kind_info: tuple[str, str, str]) -> Train
 
 def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, str] | None = None,
                     device: str = "auto", log=print, init_from: str | None = None,
-                    pretrain_epochs: int | None = None, adv_steps: int | None = None):
+                    pretrain_epochs: int | None = None, adv_steps: int | None = None, params_from: str | None = None):
     """Build generator `name` (the gan: from the MLflow run `init_from` when given; its MLE
     pretraining `pretrain_epochs` and `adv_steps` adversarial updates), train it on `data`
-    (with DDP under torchrun). Returns (generator, FitResult)."""
+    (with DDP under torchrun). `params_from`: an Optuna study (`cli.py tune`) whose best trial's
+    parameters replace the model options and training options they name (explicit --model-opt
+    values win). Returns (generator, FitResult)."""
     from generators.registry import get_generator_class
 
     gan_only = [flag for flag, v in (("--pretrain-epochs", pretrain_epochs), ("--adv-steps", adv_steps),
@@ -88,6 +90,15 @@ def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, 
             model_opts["adv_steps"] = str(adv_steps)
     set_threads()
     cls = get_generator_class(name)
+    if params_from:
+        from tuning.space import split
+        from tuning.study import best_params
+
+        tuned, train = split(best_params(params_from, name), cls)
+        model_opts = {**tuned, **model_opts}
+        config = replace(config, **train, tags={**config.tags, "params_from": params_from})
+        _say(log)(f"{name}: the best configuration of study {params_from}: "
+                  f"{', '.join(f'{k}={v}' for k, v in {**tuned, **train}.items())}")
     model_config = config_from_options(cls.config_class, model_opts)
     with distributed.session(device) as device:
         generator = cls.from_run(init_from, model_config, device) if init_from else \
@@ -121,7 +132,7 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
     import mlflow
 
     from critics.vae import VAECritic
-    from critics.validity import mixing_ladder, validity_metrics, validity_suite
+    from critics.card import make_card
 
     set_threads()
     with distributed.session(device) as device:
@@ -132,20 +143,41 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
                   f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
         result = critic.fit(data.train, data.val, config)
     if not distributed.is_main():  # rank 0 runs the validity suite and logs it
-        return critic, result, [], []
-    log(f"critic: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
-    unigram = Unigram.fit(data.train, critic.vocab)
-    rows = validity_suite(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases)
-    ladder = mixing_ladder(critic, data.test, unigram, seed=config.seed, max_phrases=suite_phrases)
-    figures = {**validity_metrics(rows), **{f"ladder_gap_q{int(q * 100):03d}": gap for q, gap in ladder}}
+        return critic, result, ([], []), []
+    rows, bland, ladder, figures = assess_critic(critic, data, config.seed, suite_phrases, log)
     client = mlflow.MlflowClient()
     with_retries(lambda: client.log_batch(critic.run_id, metrics=[
         mlflow.entities.Metric(k, v, int(time.time() * 1000), result.state.step) for k, v in figures.items()]))
-    critic.validity = figures  # the checkpoint carries its own validity figures, wherever it goes
+    critic.card = make_card(f"run {critic.run_id}", rows, bland, ladder, domain_words(data))
     critic.save(result.checkpoint)
     with_retries(lambda: client.log_artifact(critic.run_id, str(result.checkpoint), "checkpoint"))
     mark_complete(critic.run_id)  # last: a critic killed before this is never used
-    return critic, result, rows, ladder
+    return critic, result, (rows, bland), ladder
+
+
+def assess_critic(critic, data, seed: int = 0, suite_phrases: int | None = None, log=print):
+    """What `train-critic` measures once the weights are final: both sides of the validity suite
+    and the mixing ladder on the test split; their figures become `critic.validity`. Returns
+    (strange rows, bland rows, ladder, figures)."""
+    from critics.validity import bland_suite, mixing_ladder, validity_metrics, validity_suite
+    from metrics.plagiarism import TrainingPatterns
+
+    log(f"critic: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
+    unigram = Unigram.fit(data.train, critic.vocab)
+    training = TrainingPatterns.from_split(data.train)
+    rows = validity_suite(critic, data.test, unigram, seed=seed, max_phrases=suite_phrases, training=training)
+    bland = bland_suite(critic, data.test, data.train, seed=seed, max_phrases=suite_phrases, training=training)
+    ladder = mixing_ladder(critic, data.test, unigram, seed=seed, max_phrases=suite_phrases)
+    figures = {**validity_metrics(rows, bland), **{f"ladder_gap_q{int(q * 100):03d}": gap for q, gap in ladder}}
+    critic.validity = figures  # the checkpoint carries its own validity figures, wherever it goes
+    return rows, bland, ladder, figures
+
+
+def domain_words(data) -> str:
+    """What music a critic trained on `data` knows, in words, for its card."""
+    c = data.config
+    return (f"{len(data.train.song_names())} training songs of {data.report.get('corpus', '?')} (data_hash {data.data_hash}), "
+            f"{c.tokenizer} tokens, phrases of {c.phrase_bars} + {c.phrase_bars} bars, tracks: {c.tracks}")
 
 
 def quick_critic(data, device: str = "auto", seed: int = 0, log=print):
@@ -168,16 +200,19 @@ def generator_report(name: str, result) -> list[str]:
     return fit_summary(name, result, f" nats/token, unigram_val_nll {unigram:.4f} (ratio {result.best / unigram:.3f})")
 
 
-def critic_report(critic, result, rows, ladder) -> list:
-    from critics.validity import validity_table
+def critic_report(critic, result, suites, ladder) -> list:
+    from critics.validity import bland_table, validity_table
 
     if result.run_id is None:  # a torchrun rank other than 0: rank 0 reports
         return []
+    rows, bland = suites
     m = result.metrics
     gaps = ", ".join(f"q={q:.2f}: {gap:.3f}" for q, gap in ladder)
     rising = all(b[1] > a[1] for a, b in zip(ladder, ladder[1:]))
-    valid = sum(r.valid for r in rows[1:])
+    valid, caught = sum(r.valid for r in rows[1:]), sum(r.valid for r in bland[1:])
     return [validity_table(rows), f"critic beats the baselines' floor on {valid} of {len(rows) - 1} corruptions",
+            bland_table(bland), f"the primary score beats the trivial statistics' floor on {caught} of {len(bland) - 1} "
+            "rule-made families",
             f"mixing ladder (critic_gap of real test continuations with a share q of unigram noise): {gaps} "
             f"({'strictly rising' if rising else 'NOT strictly rising'})",
             *fit_summary("critic", result, f", val_kl {m['val_kl']:.2f} nats/phrase, active_units "

@@ -15,6 +15,7 @@ class CriticFacts:
     source: str = "trained"
     auroc: dict[str, float] = field(default_factory=dict)
     floor: dict[str, float] = field(default_factory=dict)  # critics.validity: best baseline + 0.05, at most 0.98
+    card: dict = field(default_factory=dict)  # critics.card
 
     @property
     def below_floor(self) -> list[str]:
@@ -37,4 +38,4 @@ def critic_facts(found) -> CriticFacts:
     v = getattr(found.model, "validity", {}) or {}
     return CriticFacts(found.run_id, found.sha256, found.budget, found.source,
                        {k[6:]: x for k, x in v.items() if k.startswith("auroc_")},
-                       {k[6:]: x for k, x in v.items() if k.startswith("floor_")})
+                       {k[6:]: x for k, x in v.items() if k.startswith("floor_")}, getattr(found.model, "card", {}) or {})

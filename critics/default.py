@@ -14,9 +14,9 @@ from pathlib import Path
 
 from phrases.files import file_sha256
 
-VERSION = "v3"
+VERSION = "v4"
 FILE = Path(__file__).resolve().parent / "default" / f"critic-{VERSION}.pt"
-SHA256 = "74aae4c41d643d54fe213acd8f4b81dd12ac901daf3887d0a7bd8b0d72d90c6b"  # the file's SHA-256, checked on every load
+SHA256 = "831d896f4cdfefe04ffc5ac2a05c858d6983528eddcfbefb635860f9f0ec6879"  # the file's SHA-256, checked on every load
 
 
 def available() -> bool:

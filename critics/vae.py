@@ -50,6 +50,9 @@ The anomaly (`critics.combiner`): the weighted minimum p-value (Tippett) of wron
 wrong_notes, a mean over n notes, enters as (wrong_notes - c) sqrt(n), c its mean per note on real
 validation phrases (the sum of the nine validation AUROCs: 8.321 by the mean, 8.342 so). The
 signals, their forms and weights were chosen on corrupted validation phrases, never on test.
+The bland side (`critics.blandness`, fitted in `finish_training` on the same real validation
+phrases): how much more flat, repetitive, echoed, samey or copied a continuation is than real ones;
+the leaderboard ranks by the worse of the anomaly's and the blandness's two-sided gaps.
 Calibration: realness of a score is the share of real validation phrases scoring at least as
 high, each validation phrase scored by a combiner fitted on the other songs (5-fold by song), so
 realness is not computed on the combiner's own fit data.
@@ -67,8 +70,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from critics.base import Analysis, Critic, Tokens
+from critics.blandness import Blandness, fit_blandness
 from critics.combiner import Combiner
 from critics.domain import DomainProfile
+from metrics.plagiarism import TrainingPatterns
 from phrases.errors import UserError
 from phrases.sequences import model_sequences
 from training import TrainableModel, batches, pad_batch
@@ -321,9 +326,11 @@ class VAECritic(TrainableModel, Critic):
         super().__init__(tokenizer, config, device, seed)
         self.calibration = np.zeros(0)
         self.combiner: Combiner | None = None
+        self.blandness: Blandness | None = None  # the bland side (critics.blandness), fitted with the combiner
         self.phrase_config: dict = {}
         self.validity: dict[str, float] = {}  # its validity suite's figures (critics.validity.validity_metrics)
         self.domain: dict = {}  # the music it was trained on (critics.domain.DomainProfile.to_dict); {} when unknown
+        self.card: dict = {}  # its metric card (critics.card)
 
     def build_model(self) -> nn.Module:
         return SeqVAE(self.vocab, self.config)
@@ -362,9 +369,12 @@ class VAECritic(TrainableModel, Critic):
                 "val_kl": kl_sum / max(len(seqs), 1), "active_units": float(active_units(np.concatenate(mus)))}
 
     def finish_training(self, train_split, val_split) -> dict[str, float]:
-        """Fit the combiner and calibrate on the validation split, with the best weights; measure
-        the domain (the range of the training music's properties, `critics.domain`)."""
+        """Fit the combiner and calibrate on the validation split, with the best weights; read the
+        bland side's statistics of the same real phrases (`critics.blandness`); measure the domain
+        (the range of the training music's properties, `critics.domain`)."""
         self.calibrate(val_split)
+        self.blandness = fit_blandness(self.tokenizer, val_split, TrainingPatterns.from_split(train_split),
+                                       int(self.phrase_config.get("phrase_bars", 4)))
         self.domain = DomainProfile.fit(train_split).to_dict()
         final = self.validation_metrics(val_split)
         return {"active_units": final["active_units"], "val_kl": final["val_kl"],
@@ -440,16 +450,20 @@ class VAECritic(TrainableModel, Critic):
     def extra_state(self) -> dict:
         return {"calibration": torch.from_numpy(np.asarray(self.calibration, dtype=np.float64)),
                 "combiner": json.dumps(self.combiner.state() if self.combiner else {}),
+                "blandness": json.dumps(self.blandness.state() if self.blandness else {}),
                 "phrase_config": json.dumps(self.phrase_config), "validity": json.dumps(self.validity),
-                "domain": json.dumps(self.domain)}
+                "card": json.dumps(self.card), "domain": json.dumps(self.domain)}
 
     def restore_extra(self, state: dict) -> None:
         self.calibration = state.get("calibration", torch.zeros(0)).numpy().astype(np.float64)
         combiner = json.loads(state.get("combiner") or "{}")
         self.combiner = Combiner.from_state(combiner) if combiner else None
+        blandness = json.loads(state.get("blandness") or "{}")
+        self.blandness = Blandness.from_state(blandness) if blandness else None
         self.phrase_config = json.loads(state.get("phrase_config") or "{}")
         self.validity = json.loads(state.get("validity") or "{}")
         self.domain = json.loads(state.get("domain") or "{}")
+        self.card = json.loads(state.get("card") or "{}")
 
 
 __all__ = ["SIGNALS", "SeqVAE", "VAECritic", "VAEConfig", "active_units"]

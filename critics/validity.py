@@ -12,6 +12,19 @@ baselines (`critics.baselines`). Per corruption:
     floor  = min(best baseline auroc + 0.05, 0.98): the critic is valid on that corruption when
              its auroc reaches it.
 
+The bland side (`bland_suite`): the rule-made continuations of `critics.degenerate` (loops, one- and
+two-pitch lines, mechanical rhythm, runs, echoes, collapse, copies, another context's truth) against
+the real ones, by the primary score and by the trivial statistics that catch them
+(`metrics.degeneracy`). The primary score of the leaderboard is the worse of two gaps, the
+critic's anomaly and its blandness (`critics.blandness`), each two-sided; its AUROC-equivalent on a
+set of phrases is
+
+    primary = 1/2 + max(|auroc(anomaly) - 1/2|, |auroc(blandness) - 1/2|)
+
+so that primary_gap = 2 (primary - 1/2). A family is caught when `primary` reaches its floor
+(best trivial statistic + 0.05, at most 0.98); the strange side keeps the critic's own AUROC
+against its floor, as before.
+
 And at the leaderboard's level, `mixing_ladder`: rows of real continuations with a share q of
 them replaced by unigram noise; a critic that measures anything gives a critic_gap rising with q.
 """
@@ -23,10 +36,15 @@ from typing import Sequence
 
 import numpy as np
 
-from critics.baselines import BASELINES, baseline_scores
+from critics.baselines import baseline_scores
 from critics.corruptions import CORRUPTIONS, corrupt
+from critics.degenerate import FAMILIES, degenerate
+from metrics.degeneracy import DEGENERACY, degeneracy
+from metrics.plagiarism import TrainingPatterns
 from metrics.two_sample import auroc, critic_gap
+from phrases.config import PhraseConfig
 from phrases.dataset import held_out_halves
+from phrases.decode import decode_phrase
 from phrases.errors import UserError
 from phrases.unigram import Unigram
 
@@ -39,14 +57,22 @@ def paired_accuracy(corrupted: np.ndarray, real: np.ndarray) -> float:
     return float(np.mean((corrupted > real) + 0.5 * (corrupted == real)))
 
 
+def primary_auroc(critic_auroc: float, bland_auroc: float) -> float:
+    """1/2 + the larger distance from 1/2 of the two AUROCs: the primary score's (see the module)."""
+    return 0.5 + max(abs(critic_auroc - 0.5), abs(bland_auroc - 0.5))
+
+
 @dataclass(frozen=True)
 class ValidityRow:
     name: str
-    auroc: float
+    auroc: float  # what the floor is checked against: the critic's (strange side), the primary score's (bland side)
     paired: float
     anomaly: float  # mean anomaly of the corrupted (or real) phrases
     realness: float  # their mean realness
     baselines: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (auroc, paired)
+    primary: float = float("nan")  # the primary score's AUROC-equivalent
+    bland: float = float("nan")  # the blandness AUROC
+    critic: float = float("nan")  # the critic anomaly's AUROC
 
     @property
     def floor(self) -> float:
@@ -57,12 +83,33 @@ class ValidityRow:
         return self.name == "real" or self.auroc >= self.floor
 
 
-def validity_suite(critic, split, unigram: Unigram, seed: int = 0, names: Sequence[str] = CORRUPTIONS,
-                   max_phrases: int | None = None) -> list[ValidityRow]:
-    """Score real and corrupted continuations of `split` (same contexts); first row: `real`.
-    `swap` is left out (no row) when the split holds a single song."""
+def _subsample(split, max_phrases: int | None, seed: int):
     if max_phrases is not None and len(split) > max_phrases:
-        split = split.subset(np.sort(np.random.default_rng(seed).choice(len(split), max_phrases, replace=False)))
+        return split.subset(np.sort(np.random.default_rng(seed).choice(len(split), max_phrases, replace=False)))
+    return split
+
+
+def blandness_of(critic, split, continuations, training: TrainingPatterns, seed: int = 0) -> np.ndarray:
+    """The critic's blandness of `continuations` after the contexts of `split`, decoded as a
+    leaderboard row is; NaN when the critic has no bland side."""
+    if getattr(critic, "blandness", None) is None:
+        return np.full(len(continuations), np.nan)
+    bars = int(critic.phrase_config.get("phrase_bars", 4))
+    decoded = [decode_phrase(critic.tokenizer, c, k, t, bars) for c, k, t in
+               zip(split.token_lists("context"), continuations, split.arrays["tempo_qpm"])]
+    return critic.blandness.score(_degeneracy(decoded, training, seed))
+
+
+def _degeneracy(decoded, training: TrainingPatterns, seed: int) -> dict[str, np.ndarray]:
+    return degeneracy([d.context_notes for d in decoded], [d.continuation_notes for d in decoded], training, seed)
+
+
+def validity_suite(critic, split, unigram: Unigram, seed: int = 0, names: Sequence[str] = CORRUPTIONS,
+                   max_phrases: int | None = None, training: TrainingPatterns | None = None) -> list[ValidityRow]:
+    """Score real and corrupted continuations of `split` (same contexts); first row: `real`.
+    `swap` is left out (no row) when the split holds a single song. With the training split's
+    patterns, each row also gets the primary score's AUROC."""
+    split = _subsample(split, max_phrases, seed)
     if len(split) < 2:
         raise UserError("the validity suite needs at least two phrases; use a larger test split")
     vocab = critic.vocab
@@ -71,6 +118,8 @@ def validity_suite(critic, split, unigram: Unigram, seed: int = 0, names: Sequen
     real = critic.score(contexts, continuations)
     real_base = baseline_scores(contexts, continuations, vocab, unigram)
     calibrated = len(getattr(critic, "calibration", ())) > 0
+    bland = (lambda conts: blandness_of(critic, split, conts, training, seed)) if training is not None else None
+    real_bland = bland(continuations) if bland else None
 
     def realness(scores):
         return float(critic.realness(scores).mean()) if calibrated else float("nan")
@@ -82,34 +131,108 @@ def validity_suite(critic, split, unigram: Unigram, seed: int = 0, names: Sequen
         corrupted = corrupt(name, contexts, continuations, songs, vocab, unigram, seed)
         scores = critic.score(contexts, corrupted)
         base = baseline_scores(contexts, corrupted, vocab, unigram)
-        rows.append(ValidityRow(name, auroc(scores, real), paired_accuracy(scores, real), float(scores.mean()),
-                                realness(scores), {b: (auroc(base[b], real_base[b]), paired_accuracy(base[b], real_base[b]))
-                                                   for b in BASELINES}))
+        a = auroc(scores, real)
+        b = _auroc_or_nan(bland(corrupted), real_bland) if bland else float("nan")
+        rows.append(ValidityRow(name, a, paired_accuracy(scores, real), float(scores.mean()), realness(scores),
+                                {k: (auroc(base[k], real_base[k]), paired_accuracy(base[k], real_base[k])) for k in base},
+                                primary_auroc(a, b) if not np.isnan(b) else float("nan"), b, a))
     return rows
 
 
-def validity_metrics(rows: list[ValidityRow]) -> dict[str, float]:
-    """The suite as MLflow metrics: auroc_, paired_, floor_ and <baseline>_auroc_ per corruption,
-    and `validity_pass` (1 when the critic reaches the floor on every corruption)."""
+def _auroc_or_nan(a: np.ndarray, b: np.ndarray) -> float:
+    return float("nan") if np.isnan(a).any() or np.isnan(b).any() else auroc(a, b)
+
+
+def bland_suite(critic, split, train, seed: int = 0, names: Sequence[str] = FAMILIES,
+                max_phrases: int | None = None, training: TrainingPatterns | None = None) -> list[ValidityRow]:
+    """The bland side: real and rule-made continuations (`critics.degenerate`) of `split`'s
+    contexts, by the primary score, the critic's anomaly, its blandness and each trivial
+    statistic (`metrics.degeneracy`; higher = more degenerate); first row: `real`. `train` is
+    the training split (what the copy families copy; `training`, its patterns, is built from it
+    when not given). Families that need two songs are left out of a one-song split."""
+    if getattr(critic, "blandness", None) is None:
+        raise UserError("this critic has no bland side (a critic from before it): train it again with train-critic")
+    split = _subsample(split, max_phrases, seed)
+    if len(split) < 2:
+        raise UserError("the validity suite needs at least two phrases; use a larger test split")
+    training = training or TrainingPatterns.from_split(train)
+    config = PhraseConfig.from_dict(critic.phrase_config)
+    contexts, tempos = split.token_lists("context"), split.arrays["tempo_qpm"]
+    calibrated = len(getattr(critic, "calibration", ())) > 0
+
+    def measure(continuations):
+        decoded = [decode_phrase(critic.tokenizer, c, k, t, config.phrase_bars) for c, k, t in
+                   zip(contexts, continuations, tempos)]
+        stats = _degeneracy(decoded, training, seed)
+        anomaly = critic.score(contexts, continuations)
+        return anomaly, critic.blandness.score(stats), stats
+
+    real_anomaly, real_bland, real_stats = measure(split.token_lists("continuation"))
+    realness = (lambda s: float(critic.realness(s).mean())) if calibrated else (lambda s: float("nan"))
+    rows = [ValidityRow("real", 0.5, 0.5, float(real_bland.mean()), realness(real_anomaly), primary=0.5, bland=0.5,
+                        critic=0.5)]
+    for name in names:
+        if name == "other_context" and len(np.unique(split.arrays["song"])) < 2:
+            continue
+        anomaly, bland, stats = measure(degenerate(name, split, train, critic.tokenizer, config, seed))
+        a, b = auroc(anomaly, real_anomaly), auroc(bland, real_bland)
+        rows.append(ValidityRow(name, primary_auroc(a, b), paired_accuracy(bland, real_bland), float(bland.mean()),
+                                realness(anomaly), {k: (auroc(stats[k], real_stats[k]),
+                                                        paired_accuracy(stats[k], real_stats[k])) for k in DEGENERACY},
+                                primary_auroc(a, b), b, a))
+    return rows
+
+
+def validity_metrics(rows: list[ValidityRow], *more: list[ValidityRow]) -> dict[str, float]:
+    """The suites as MLflow metrics: auroc_, paired_, floor_, primary_auroc_, bland_auroc_ and
+    <baseline>_auroc_ per corruption or family, and `validity_pass` (1 when every row reaches its
+    floor)."""
     out: dict[str, float] = {}
-    for r in rows[1:]:
+    everything = [*rows, *(r for suite in more for r in suite)]
+    for r in everything:
+        if r.name == "real":
+            continue
         out.update({f"auroc_{r.name}": r.auroc, f"paired_{r.name}": r.paired, f"floor_{r.name}": r.floor})
+        out.update({f"{k}_auroc_{r.name}": v for k, v in (("primary", r.primary), ("bland", r.bland)) if not np.isnan(v)})
         out.update({f"{b}_auroc_{r.name}": a for b, (a, _) in r.baselines.items()})
-    out["validity_pass"] = float(all(r.valid for r in rows))
+    out["validity_pass"] = float(all(r.valid for r in everything))
     return out
 
 
+def _f(x: float) -> str:
+    return "-" if np.isnan(x) else f"{x:.3f}"
+
+
 def validity_table(rows: list[ValidityRow]) -> tuple[str, list[str], list[list[str]]]:
-    """(title, header, rows) for people: the critic beside the baselines, per corruption."""
-    header = ["continuation", "critic auroc", "paired", *(f"{b} auroc" for b in BASELINES), "floor", "valid",
+    """(title, header, rows) for people: the critic and the primary score beside the baselines."""
+    names = next((list(r.baselines) for r in rows if r.baselines), [])
+    header = ["continuation", "critic auroc", "primary", "paired", *(f"{b} auroc" for b in names), "floor", "valid",
               "anomaly", "realness"]
     cells = []
     for r in rows:
-        base = [f"{r.baselines[b][0]:.3f}" if r.baselines else "-" for b in BASELINES]
-        cells.append([r.name, "-" if r.name == "real" else f"{r.auroc:.3f}", "-" if r.name == "real" else f"{r.paired:.3f}",
-                      *base, "-" if r.name == "real" else f"{r.floor:.3f}", "" if r.name == "real" else
-                      ("yes" if r.valid else "NO"), f"{r.anomaly:.3f}", f"{r.realness:.3f}"])
-    return "critic validity suite (test split): AUROC of corrupted vs real, the baselines beside it", header, cells
+        real = r.name == "real"
+        base = [f"{r.baselines[b][0]:.3f}" if r.baselines else "-" for b in names]
+        cells.append([r.name, "-" if real else _f(r.auroc), "-" if real else _f(r.primary), "-" if real else _f(r.paired),
+                      *base, "-" if real else f"{r.floor:.3f}", "" if real else ("yes" if r.valid else "NO"),
+                      f"{r.anomaly:.3f}", f"{r.realness:.3f}"])
+    return ("critic validity suite, strange side (test split): AUROC of corrupted vs real, the baselines beside it",
+            header, cells)
+
+
+def bland_table(rows: list[ValidityRow]) -> tuple[str, list[str], list[list[str]]]:
+    """(title, header, rows) for people: the bland side, the primary score beside its parts and the
+    trivial statistics."""
+    header = ["continuation", "primary", "critic auroc", "bland auroc", "paired", *DEGENERACY, "floor", "valid",
+              "blandness", "realness"]
+    cells = []
+    for r in rows:
+        real = r.name == "real"
+        base = [f"{r.baselines[b][0]:.3f}" if r.baselines else "-" for b in DEGENERACY]
+        cells.append([r.name, *(("-",) * 4 if real else (_f(r.primary), _f(r.critic), _f(r.bland), _f(r.paired))), *base,
+                      "-" if real else f"{r.floor:.3f}", "" if real else ("yes" if r.valid else "NO"),
+                      f"{r.anomaly:.3f}", f"{r.realness:.3f}"])
+    return ("critic validity suite, bland side (test split): AUROC of rule-made vs real continuations by the primary "
+            "score (the worse of the critic's and the blandness gap), the trivial statistics beside it", header, cells)
 
 
 SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -121,8 +244,7 @@ def mixing_ladder(critic, split, unigram: Unigram, seed: int = 0, shares: Sequen
     (chosen with `seed`) replaced by unigram noise as long as the continuation it replaces, as the
     leaderboard builds them: the rows from one half of `split`, each against the real phrases of
     the other half (`held_out_halves`). A critic that measures anything gives a gap rising with q."""
-    if max_phrases is not None and len(split) > max_phrases:
-        split = split.subset(np.sort(np.random.default_rng(seed).choice(len(split), max_phrases, replace=False)))
+    split = _subsample(split, max_phrases, seed)
     rows, reference = (split.subset(half) for half in held_out_halves(len(split), seed))
     contexts, continuations = rows.token_lists("context"), rows.token_lists("continuation")
     rng = np.random.default_rng([seed, 7])

@@ -41,6 +41,11 @@ class Generator(ABC):
 
     name: str = "generator"
     config_class: type
+    # What `cli.py tune` searches: parameter -> ("int", low, high[, step]) | ("float", low, high) |
+    # ("log", low, high) (log-uniform) | ("choice", [values]). A parameter is a field of
+    # `config_class` (a --model-opt) or a training option (lr, batch_size, warmup_steps,
+    # weight_decay). Empty: the generator cannot be tuned. A plug-in declares its own.
+    search_space: dict = {}
 
     @abstractmethod
     def fit(self, train, val, config): ...

@@ -7,6 +7,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 
 from phrases.errors import UserError
+from phrases.names import check_name
 
 ENTRY_POINT_GROUP = "phrasebench.generators"
 
@@ -33,5 +34,6 @@ def get_generator_class(name: str):
         return getattr(import_module(module), cls)
     plugins = _plugins()
     if name in plugins:
+        check_name(name, "generator plug-in name")  # it names checkpoint folders and example files
         return plugins[name].load()
     raise UserError(f"unknown generator {name!r}: registered generators are {', '.join(available())}")

@@ -11,6 +11,8 @@ Notes are arrays of `phrases.NOTE_DTYPE`, one per phrase; a set of phrases is a 
     fcd(emb_gen, emb_ref); c2st_auroc(x_gen, x_ref, seed); critic_gap(scores_gen, scores_ref)
     critic_gap_interval(bootstrap(auroc, scores_gen, scores_ref)) -> critic_gap with its interval
     bootstrap(metric, *samples, seed=0) -> (value, ci_low, ci_high); with_ci(key, interval, bounds)
+    profile(profile_matrix(gen_notes), profile_matrix(ref_notes)) -> per PROFILE descriptor: value, its
+                                                                     interval, ref, distance (in ref sd)
 """
 
 from metrics.bootstrap import bootstrap, with_ci
@@ -21,6 +23,10 @@ from metrics.musical import (
     descriptor_matrix, grooving_similarity, musical_metrics, note_density, pitch_class_entropy,
     pitch_range, polyphony_rate, scale_consistency,
 )
+from metrics.musical import (
+    best_scale, compression_ratio, empty_beat_rate, groove_consistency, key_consistency, mean_abs_interval,
+)
+from metrics.profile import PROFILE, profile, profile_descriptors, profile_matrix, standardized_difference
 from metrics.plagiarism import TrainingPatterns, copy_rate, longest_copied_run
 from metrics.two_sample import auroc, c2st_auroc, critic_gap, critic_gap_interval
 
@@ -30,4 +36,6 @@ __all__ = [
     "jsd", "jsd_metrics", "longest_copied_run", "loss_metrics", "musical_metrics", "nll_per_token",
     "note_density", "note_histograms", "pitch_class_entropy", "pitch_range", "polyphony_rate",
     "scale_consistency", "with_ci",
+    "PROFILE", "best_scale", "compression_ratio", "empty_beat_rate", "groove_consistency", "key_consistency",
+    "mean_abs_interval", "profile", "profile_descriptors", "profile_matrix", "standardized_difference",
 ]

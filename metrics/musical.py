@@ -95,6 +95,34 @@ def scale_consistency(notes: np.ndarray) -> float:
     return float(best / len(notes))
 
 
+def best_scale(notes: np.ndarray) -> tuple[int, str]:
+    """(root pitch class, "major" or "minor") of the scale holding most of the notes; ties go to
+    the first in the order C major, C minor, C# major, ... (MusPy's `scale_consistency` order is
+    major roots 0-11 then minor roots 0-11; only the value, not the argmax, is compared with it)."""
+    counts = np.bincount(notes["pitch"].astype(np.int64) % 12, minlength=12)
+    best = max(((counts[(scale + root) % 12].sum(), -(2 * root + k), root, mode)
+                for root in range(12) for k, (scale, mode) in enumerate(((MAJOR, "major"), (MINOR, "minor")))))
+    return best[2], best[3]
+
+
+def key_consistency(notes: np.ndarray, context_notes: np.ndarray) -> float:
+    """Share of the continuation's notes in the key of the whole phrase (context + continuation).
+
+    KC = |{n in continuation : pitch(n) mod 12 in S}| / |continuation|, S the major or minor scale
+    holding most notes of context and continuation together (`best_scale`): MusPy's
+    `pitch_in_scale_rate(continuation, root, mode)` at the phrase's best (root, mode). Unlike
+    `scale_consistency` of the continuation alone, which picks the scale that suits the
+    continuation's own few notes (3 random notes nearly always fit some scale), the key is
+    mostly fixed by the context, so a continuation that leaves its context's key scores low
+    whatever its length: random pitch classes give about 7/12. NaN for an empty continuation.
+    """
+    if len(notes) == 0:
+        return float("nan")
+    root, mode = best_scale(np.concatenate([context_notes, notes]))
+    scale = (MAJOR if mode == "major" else MINOR) + root
+    return float(np.isin(notes["pitch"].astype(np.int64) % 12, scale % 12).mean())
+
+
 def pitch_range(notes: np.ndarray) -> float:
     """Highest minus lowest pitch, in semitones (MusPy `pitch_range`)."""
     if len(notes) == 0:
@@ -122,6 +150,101 @@ def polyphony_rate(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.
     np.add.at(sounding, np.clip(start, 0, steps), 1)
     np.add.at(sounding, np.clip(end, 0, steps), -1)
     return float(np.mean(np.cumsum(sounding)[:steps] > threshold))
+
+
+def groove_consistency(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.0) -> float:
+    """1 minus the mean Hamming distance of neighbouring bars' onset patterns.
+
+    GC = 1 - (1 / (T - 1)) sum_{i=1}^{T-1} d(G_i, G_{i+1}) / Q, G_i the binary onset vector of
+    bar i on Q = beats_per_bar x 12 grid positions, T the phrase's bars. Wu & Yang (2020), "The
+    Jazz Transformer on the front line"; MusPy's `groove_consistency` with `measure_resolution`
+    = Q. On purpose, T is the phrase's `n_bars` bars (empty bars at its end count, as a line that
+    stops early does change its groove), where MusPy counts bars up to the last note's end, plus
+    one when it ends exactly on a bar line; the two agree whenever the notes end inside the last
+    bar (tests/test_muspy_agreement.py). NaN for an empty phrase or one of fewer than 2 bars.
+    """
+    if len(notes) == 0:
+        return float("nan")
+    onset, bars = _bars(notes, n_bars, beats_per_bar)
+    if bars < 2:
+        return float("nan")
+    q = int(round(beats_per_bar * GRID))
+    grooves = np.zeros((bars, q), dtype=bool)
+    bar = (onset // beats_per_bar).astype(np.int64)
+    pos = np.clip(np.round((onset - bar * beats_per_bar) * GRID).astype(np.int64), 0, q - 1)
+    grooves[bar, pos] = True
+    return float(1 - np.count_nonzero(grooves[:-1] != grooves[1:]) / (q * (bars - 1)))
+
+
+def empty_beat_rate(notes: np.ndarray, n_bars: int = 4, beats_per_bar: float = 4.0) -> float:
+    """Share of the phrase's beats in which no note sounds.
+
+    EBR = |{b : no note sounds in [b, b + 1)}| / (n_bars x beats_per_bar), a note sounding over
+    [onset, onset + duration). Dong et al. (2018), "Pypianoroll"; MusPy's `empty_beat_rate`,
+    which differs on purpose in two ways: MusPy counts beats up to the last note's end (here:
+    the whole phrase, so trailing silence counts), and marks the beat a note ends on as sounding
+    even when the note ends exactly on it (here: a note ending on a beat leaves that beat alone).
+    1.0 for an empty phrase.
+    """
+    onset, bars = _bars(notes, n_bars, beats_per_bar)
+    beats = int(round(bars * beats_per_bar))
+    sounding = np.zeros(beats, dtype=bool)
+    start = np.floor(onset + 1e-9).astype(np.int64)
+    end = np.ceil(onset + np.maximum(notes["duration_beats"].astype(np.float64), 1 / GRID) - 1e-9).astype(np.int64)
+    for a, b in zip(np.clip(start, 0, beats), np.clip(end, 0, beats)):
+        sounding[a:max(b, a + 1)] = True
+    return float(1 - sounding.mean()) if beats else float("nan")
+
+
+def _line(notes: np.ndarray) -> np.ndarray:
+    """The notes in playing order: by onset, then pitch."""
+    return notes[np.lexsort((notes["pitch"], notes["onset_beats"]))]
+
+
+def mean_abs_interval(notes: np.ndarray) -> float:
+    """Mean absolute melodic interval, in semitones, between consecutive notes.
+
+    MAI = (1 / (N - 1)) sum_{i=2}^{N} |p_i - p_{i-1}|, notes in onset order (ties by pitch: a chord
+    is read upward). A step-wise jazz line sits near 2-3; unigram random pitches near 10. Not in
+    MusPy; the "mean |interval|" trivial baseline of the critic's validity suite
+    (`critics/baselines.py`) and the pitch-interval feature of Yang & Lerch (2020), "On the
+    evaluation of generative models in music". NaN with fewer than 2 notes.
+    """
+    if len(notes) < 2:
+        return float("nan")
+    return float(np.mean(np.abs(np.diff(_line(notes)["pitch"].astype(np.int64)))))
+
+
+def _lz76_phrases(symbols: list) -> int:
+    """Number of phrases of the Lempel-Ziv (1976) parse: each new phrase is the longest prefix of
+    the rest that occurs earlier (overlap allowed), plus one symbol."""
+    n, i, count = len(symbols), 0, 0
+    while i < n:
+        length = 1
+        while i + length <= n and any(symbols[j:j + length] == symbols[i:i + length] for j in range(i)):
+            length += 1
+        count += 1
+        i += length
+    return count
+
+
+def compression_ratio(notes: np.ndarray) -> float:
+    """How far the line compresses: symbols per Lempel-Ziv phrase (a structure measure).
+
+    CR = n / c(n), the line written as n = N - 1 symbols (interval in semitones, inter-onset time
+    on the 1/12-beat grid) of consecutive notes in onset order, c(n) the phrase count of its
+    Lempel-Ziv (1976) parse, "On the complexity of finite sequences". Repeated motifs (a riff, a
+    sequence) make few long phrases, so CR grows with repetition; a line that never repeats a
+    figure sits near 1-1.5. A compression ratio in the sense of text2midi's structure measure
+    (Meredith's COSIATEC compression ratio), computed with LZ76 instead of pattern discovery.
+    Not in MusPy. NaN with fewer than 3 notes (under 2 symbols).
+    """
+    if len(notes) < 3:
+        return float("nan")
+    line = _line(notes)
+    steps = np.round(np.diff(line["onset_beats"].astype(np.float64)) * GRID).astype(np.int64)
+    symbols = list(zip(np.diff(line["pitch"].astype(np.int64)).tolist(), steps.tolist()))
+    return float(len(symbols) / _lz76_phrases(symbols))
 
 
 def descriptors(n_bars: int = 4, beats_per_bar: float = 4.0) -> dict[str, Callable[[np.ndarray], float]]:

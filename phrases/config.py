@@ -41,11 +41,18 @@ DATA_OPTIONS = {
     "split_seed": (int, 0, "Seed of the song split (which songs are train, val, test).", {}),
     "transpose": (int, 0, "Augment the training split by +-K semitones.", {"min": 0, "max": 11}),
     "cache_dir": (Optional[Path], None, "Cache folder (default: $PHRASEBENCH_CACHE or .cache/phrasebench).", {}),
+    "max_bars": (Optional[int], None, "Skip a file longer than this many bars (default 20000, or $PHRASEBENCH_MAX_BARS).", {"min": 1}),
+    "max_notes": (Optional[int], None, "Skip a file with more notes (default 200000, or $PHRASEBENCH_MAX_NOTES).", {"min": 1}),
 }
 
 
 def data_from_options(v: dict) -> tuple[Path, PhraseConfig, Path | None]:
-    """(corpus, config, cache folder) from the values of `DATA_OPTIONS`."""
+    """(corpus, config, cache folder) from the values of `DATA_OPTIONS`; --max-bars / --max-notes
+    are set for the process (phrases.scan.set_limits)."""
+    from phrases.scan import limits, set_limits
+
+    set_limits(v.get("max_bars"), v.get("max_notes"))
+    limits()  # a bad PHRASEBENCH_MAX_BARS / _NOTES is refused here, before any work
     config = PhraseConfig(tokenizer=v["tokenizer"], tracks=v["tracks"], phrase_bars=v["phrase_bars"],
                           stride_bars=v["stride"], min_notes=v["min_notes"], max_tokens=v["max_tokens"],
                           split_fractions=PhraseConfig.parse_split(v["split"]), seed=v["split_seed"],

@@ -1,9 +1,10 @@
 """Files written so that nothing half-written ever looks whole.
 
-Every output goes to a temporary name beside its target, `.NAME.tmp-PID-RANDOM`, and is renamed
-over the target once complete (a rename within one folder is atomic on POSIX). A run killed
-mid-write leaves only such a temporary, which the next run removes (`remove_stale`) once the PID
-in its name is no longer alive. Folders the user names are checked before any work
+Every output goes to a temporary name beside its target, `.NAME.tmp-HOST-PID-RANDOM`, and is
+renamed over the target once complete (a rename within one folder is atomic on POSIX). A run
+killed mid-write leaves only such a temporary, which the next run on the same machine removes
+(`remove_stale`) once the PID in its name is no longer alive; another machine's temporaries (a
+cache folder shared by several nodes) are never touched. Folders the user names are checked before any work
 (`writable_folder`). `file_sha256` checks that a file read back is the one written.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import socket
 import uuid
@@ -19,12 +21,13 @@ from pathlib import Path
 from phrases.errors import UserError
 
 HOST = socket.gethostname()
+_HOST_TAG = re.sub(r"[^A-Za-z0-9.]", "_", HOST)[:64] or "host"  # no "-": the fields of a temporary name stay apart
 
 
 def temp_path(target: Path) -> Path:
-    """A temporary name beside `target`, holding this process's PID."""
+    """A temporary name beside `target`, holding this machine's name and this process's PID."""
     target = Path(target)
-    return target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    return target.with_name(f".{target.name}.tmp-{_HOST_TAG}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 def file_sha256(path: Path) -> str:
@@ -56,9 +59,12 @@ def remove_stale(folder: Path) -> int:
         name = entry.name
         if not (name.startswith(".") and ".tmp-" in name):
             continue
+        fields = name.rsplit(".tmp-", 1)[1].split("-")
+        if len(fields) == 3 and fields[0] != _HOST_TAG:
+            continue  # another machine's, maybe in progress
         try:
-            pid = int(name.rsplit(".tmp-", 1)[1].split("-")[0])
-        except ValueError:
+            pid = int(fields[-2])  # HOST-PID-RANDOM, or PID-RANDOM as written before
+        except (ValueError, IndexError):
             continue
         if pid != os.getpid() and not pid_alive(pid):
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ change rebuilds it.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing as mp
 import os
 import time
@@ -24,7 +25,7 @@ from phrases.config import SPLITS, PhraseConfig, default_cache_dir
 from phrases.dataset import RAGGED, PhraseData, PhraseSplit
 from phrases.errors import UserError
 from phrases.files import remove_stale, writable_folder
-from phrases.scan import SKIP_REASONS, Scan, display_name, find_midi_files, load_song, read_midi
+from phrases.scan import DEFAULT_LIMITS, SKIP_REASONS, Scan, display_name, find_midi_files, limits, load_song, read_midi
 from phrases.tokenizer import make_tokenizer
 from phrases.segments import cut_segments, first_instrument
 from phrases.vocab import Vocab
@@ -49,6 +50,8 @@ def data_hash(scan: Scan, config: PhraseConfig) -> tuple[str, dict[Path, str]]:
         else:
             h.update(hashlib.sha256(data).digest())
     h.update(config.digest().encode())
+    if limits() != DEFAULT_LIMITS:  # other limits, other files kept (the default ones keep old hashes)
+        h.update(json.dumps(limits(), sort_keys=True).encode())
     return h.hexdigest()[:16], refused
 
 

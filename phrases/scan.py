@@ -26,9 +26,47 @@ SKIP_REASONS = {
     "bad_timing": "0 ticks per quarter, or a zero or non-finite tempo",
     "empty": "no notes",
     "drums_only": "only drum tracks",
+    "too_many_bars": "too many bars (a gap of empty bars costs a token per bar); --max-bars raises the limit",
+    "too_many_notes": "too many notes; --max-notes raises the limit",
     "unusable": "the tokenizer could not process it (the error is in the report)",
     "no_windows": "shorter than one window, or too few notes in every window",
 }
+
+
+# A file longer than these is skipped before it is tokenized (REMI writes a token per bar, empty
+# ones too: an 817-byte file with a million-bar gap would cost over a gigabyte). Far above any
+# real piece (the longest of the two corpora: 1,777 bars, 17,225 notes); raised with --max-bars /
+# --max-notes, which set PHRASEBENCH_MAX_BARS / _NOTES (so that worker processes and every reader
+# see them).
+DEFAULT_LIMITS = {"max_bars": 20_000, "max_notes": 200_000}
+LIMIT_ENV = {"max_bars": "PHRASEBENCH_MAX_BARS", "max_notes": "PHRASEBENCH_MAX_NOTES"}
+
+
+def limits() -> dict[str, int]:
+    """The bar and note limits in force: the environment's, else `DEFAULT_LIMITS`."""
+    out = dict(DEFAULT_LIMITS)
+    for key, var in LIMIT_ENV.items():
+        value = os.environ.get(var, "").strip()
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise UserError(f"{var}={value!r}: give a positive whole number (the {key.replace('_', ' ')} of a file)")
+            out[key] = int(value)
+    return out
+
+
+def set_limits(max_bars: int | None, max_notes: int | None) -> None:
+    """Set the limits for this process and the ones it starts (None leaves one as it is)."""
+    for key, value in (("max_bars", max_bars), ("max_notes", max_notes)):
+        if value is not None:
+            os.environ[LIMIT_ENV[key]] = str(int(value))
+
+
+def song_bars(score: symusic.Score) -> float:
+    """Bars from the start to the last note's end, counted with the shortest bar of the file's
+    meters (4/4 when it has none): never fewer than it has."""
+    sigs = [(int(t.numerator), int(t.denominator)) for t in score.time_signatures if t.numerator > 0 and t.denominator > 0]
+    quarters_per_bar = min((4 * n / d for n, d in sigs), default=4.0)
+    return score.end() / (score.ticks_per_quarter * max(quarters_per_bar, 1 / 8))
 
 
 def describe_skip(reason: str) -> str:
@@ -65,7 +103,7 @@ def find_midi_files(corpus: Path, what: str = "corpus folder",
         raise UserError(f"{what} {corpus} does not exist: {fix}")
     scan = Scan(corpus)
     errors: list[OSError] = []
-    for folder, _, names in os.walk(corpus, onerror=errors.append, followlinks=False):
+    for folder, names in _walk(corpus, errors.append):
         scan.files += [Path(folder) / n for n in names if os.path.splitext(n)[1].lower() in MIDI_SUFFIXES]
     scan.unreadable_folders = sorted(display_name(os.path.relpath(e.filename, corpus)) for e in errors if e.filename)
     if not scan.files:
@@ -73,6 +111,32 @@ def find_midi_files(corpus: Path, what: str = "corpus folder",
         raise UserError(f"{what} {corpus} holds no .mid/.midi files{extra}: {fix}")
     scan.files.sort(key=scan.relative)
     return scan
+
+
+def _walk(top: Path, onerror):
+    """(folder, file and link names) of every folder under `top`, without recursion (Python 3.11's
+    os.walk recurses: a corpus 1,500 folders deep would end in RecursionError); links to folders
+    are not followed."""
+    stack = [os.fspath(top)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as e:
+            onerror(e)
+            continue
+        names = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                stack.append(entry.path)
+            else:
+                names.append(entry.name)
+        yield folder, names
 
 
 def read_midi(path: Path) -> tuple[bytes | None, str | None]:
@@ -117,6 +181,11 @@ def parse_pitched(path: Path) -> tuple[symusic.Score | None, str | None]:
         return None, "bad_timing"
     if score.note_num() == 0:
         return None, "empty"
+    limit = limits()
+    if score.note_num() > limit["max_notes"]:
+        return None, f"too_many_notes: {score.note_num()} notes, the limit is {limit['max_notes']}"
+    if song_bars(score) > limit["max_bars"]:
+        return None, f"too_many_bars: {song_bars(score):.0f} bars, the limit is {limit['max_bars']}"
     pitched = [t for t in score.tracks if not t.is_drum and len(t.notes) > 0]
     if not pitched:
         return None, "drums_only"

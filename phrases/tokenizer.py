@@ -55,11 +55,15 @@ def load_tokenizer(path: Path) -> miditok.MusicTokenizer:
         path = path / TOKENIZER_FILE
     if not path.is_file():
         raise UserError(f"{path}: no tokenizer config here; run `python cli.py prepare-data` again")
-    name = json.loads(path.read_text()).get("tokenization", "REMI")
-    cls = getattr(miditok, name, None)
-    if cls is None:
-        raise UserError(f"{path}: unknown tokenization {name!r}")
-    return cls(params=path)
+    try:
+        saved = json.loads(path.read_text())
+        name = saved.get("tokenization", "REMI")
+    except (ValueError, AttributeError, RecursionError, UnicodeDecodeError):
+        raise UserError(f"{path}: not a tokenizer config (JSON object); run `python cli.py prepare-data` again") from None
+    classes = {"REMI": miditok.REMI, "TSD": miditok.TSD}  # the ones make_tokenizer makes, by name, nothing else
+    if not isinstance(name, str) or name not in classes:
+        raise UserError(f"{path}: unknown tokenization {str(name)[:40]!r}; phrasebench reads {', '.join(classes)}")
+    return classes[name](params=path)
 
 
 def tokenizer_to_json(tokenizer: miditok.MusicTokenizer) -> str:

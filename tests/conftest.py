@@ -143,3 +143,19 @@ def cli(*args, env=None, timeout=600, cwd=REPO_ROOT):
     """Run `python cli.py ARGS` as a user would; the completed process."""
     return subprocess.run([sys.executable, str(REPO_ROOT / "cli.py"), *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def server_home():
+    """A folder for `cli.py server --data` folders. As root, PostgreSQL runs as a system user that
+    must enter the data folder, and `server` opens no folder for it: pytest's own temporary folder
+    (/tmp/pytest-of-root, 0700) is closed to it, so this one is a fresh /tmp folder it may enter
+    (0711: no listing). Removed after the session."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="phrasebench-test-server-"))
+    folder.chmod(0o711)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -11,7 +11,8 @@ import symusic
 
 from conftest import WJAZZD, cli
 from critics import default
-from critics.validity import mixing_ladder, validity_metrics, validity_suite
+from critics.degenerate import FAMILIES
+from critics.validity import bland_suite, mixing_ladder, validity_metrics, validity_suite
 from phrases import PhraseConfig, Unigram, prepare
 
 
@@ -37,12 +38,31 @@ def test_the_default_critic_fits_the_default_corpus(critic, corpus):
     assert default.FILE.stat().st_size <= 10 * 2**20
 
 
-def test_the_shipped_figures_are_what_the_critic_measures(critic, suite):
+@pytest.fixture(scope="module")
+def bland(critic, corpus):
+    return {r.name: r for r in bland_suite(critic, corpus.test, corpus.train, seed=0)}
+
+
+def test_the_shipped_figures_are_what_the_critic_measures(critic, suite, bland):
     """The validity figures in the file are reproduced by scoring alone, on this machine."""
-    measured = validity_metrics(list(suite.values()))
+    measured = validity_metrics(list(suite.values()), list(bland.values()))
+    assert {f"auroc_{name}" for name in FAMILIES} <= set(critic.validity)
     for key, shipped in critic.validity.items():
         if key in measured:
             assert measured[key] == pytest.approx(shipped, abs=0.005), key
+    assert critic.card["version"] == default.VERSION and len(critic.card["bland"]) == len(FAMILIES)
+
+
+def test_no_rule_made_family_passes_for_real(bland):
+    """The bland side on songs the critic never saw: every family at or above its floor (best
+    trivial statistic + 0.05, at most 0.98), and at 0.90 or more but for other_context, another
+    context's true continuation, which only the critic's coherence can see (README: Two-sided)."""
+    families = {name: row for name, row in bland.items() if name != "real"}
+    assert set(families) == set(FAMILIES)
+    for name, row in families.items():
+        assert row.auroc >= row.floor, (name, row.auroc, row.floor)
+        assert row.auroc >= 0.90 or name == "other_context", (name, row.auroc)
+    assert 0.35 <= bland["real"].realness <= 0.65
 
 
 def test_the_critic_beats_every_trivial_baseline_by_its_floor(suite):

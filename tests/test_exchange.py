@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 
 import mlflow
@@ -22,7 +23,8 @@ from benchmark.leaderboard import fetch, table_notes
 from benchmark.options import BenchmarkOptions
 from benchmark.pipeline import run_benchmark
 from benchmark.runner import select_contexts
-from conftest import cli, mlflow_store, train_tiny_critic
+from conftest import WJAZZD, cli, copy_corpus, mlflow_store, train_tiny_critic
+from phrases import PhraseConfig, prepare
 from phrases.config import REPO_ROOT
 from phrases.decode import context_end_tick, decode_phrase
 from phrases.pipeline import prepared_score
@@ -30,6 +32,8 @@ from phrases.pipeline import prepared_score
 CONTEXTS = 12
 SAME = ("critic_gap", "realness", "anomaly", "jsd_pitch", "jsd_step", "jsd_duration", "copy_rate", "fcd", "c2st_auroc",
         "notes_per_continuation")
+WALTZ_FILES = ["JohnColtrane_MyFavoriteThings-1_FINAL.mid", "ArtPepper_Anthropology_FINAL.mid",
+               "BenWebster_ByeByeBlackbird_FINAL.mid", "MilesDavis_SoWhat_FINAL.mid"]
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +50,12 @@ def options(tmp: Path, **kw) -> BenchmarkOptions:
                                    "report_dir": tmp / "reports", **kw})
 
 
-def write_true_continuations(out: Path, folder: Path, data, with_context=lambda k: k % 2 == 1) -> Manifest:
+def write_true_continuations(out: Path, folder: Path, data, with_context=lambda k: k % 2 == 1,
+                             meter: bool = True) -> Manifest:
     """The user's side of the round trip: each context's true continuation, written with pretty_midi
     from the manifest alone plus the notes, as a model's output would be (every other file with
-    the context before it), with the meter of the true continuation."""
+    the context before it), with the meter of the true continuation; `meter=False`: no time
+    signature set, as the README's first continue.py did (pretty_midi then writes a 4/4)."""
     manifest = Manifest.read(out / MANIFEST)
     folder.mkdir(parents=True, exist_ok=True)
     phrases = {(p.song, p.start_bar): p for p in data.test}
@@ -69,7 +75,7 @@ def write_true_continuations(out: Path, folder: Path, data, with_context=lambda 
         song.instruments.append(line)
         phrase = decode_phrase(tok, p.context, p.continuation, p.tempo_qpm, data.config.phrase_bars).score
         signatures = [(s.time / tok.time_division, s.numerator, s.denominator) for s in phrase.time_signatures]
-        for b, num, den in signatures:
+        for b, num, den in signatures if meter else []:
             at = b if with_context(k) else b - item.context_beats
             in_effect = b == max(s[0] for s in signatures if s[0] <= item.context_beats)
             if at >= 0 or in_effect:
@@ -103,76 +109,140 @@ def test_export_writes_the_benchmarks_own_contexts(jazz_data, tmp_path):
             item.time_signature.split("/")[1])
 
 
-def test_reader_gives_back_the_true_tokens_with_or_without_the_context(jazz_data, tmp_path):
-    """Every test and validation phrase, both forms of file: the continuation's own tokens. A file
-    without time signatures is read in the context's last meter: exactly the phrases whose meter
-    changes inside the continuation then differ."""
-    tok = jazz_data.tokenizer
-    total, same, same_without, meter_changes = 0, 0, 0, 0
-    for split in (jazz_data.test, jazz_data.val):
-        for i, p in enumerate(split):
-            phrase = decode_phrase(tok, p.context, p.continuation, p.tempo_qpm).score
-            end = context_end_tick(tok, p.context)
-            sigs = sorted((s.time, s.numerator, s.denominator) for s in phrase.time_signatures)
-            in_effect = max(t for t, _, _ in sigs if t <= end)
-            context_meter = [(n, d) for t, n, d in sigs if t < end][-1]
-            changes = {(n, d) for t, n, d in sigs if t >= in_effect} != {context_meter}
-            for with_context in (False, True):
-                shift = 0 if with_context else end  # the continuation alone starts at time 0
-                for with_meter in (True, False):
-                    notes = phrase.tracks[0].notes.numpy()
-                    keep = notes["time"] >= shift
-                    shown = symusic.Score(tok.time_division)
-                    shown.tempos.append(symusic.Tempo(0, p.tempo_qpm))
-                    track = symusic.Track(program=0)
-                    track.notes = symusic.Note.from_numpy(**{k: v[keep] - (shift if k == "time" else 0)
-                                                             for k, v in notes.items()})
-                    shown.tracks.append(track)
-                    for t, num, den in sigs if with_meter else []:
-                        if t >= shift or (t == max(u for u, _, _ in sigs if u <= shift)):
-                            shown.time_signatures.append(symusic.TimeSignature(max(t - shift, 0), num, den))
-                    if with_context and not with_meter:  # the context's own meter, as a model would copy it
-                        for t, num, den in sigs:
-                            if t < end:
-                                shown.time_signatures.append(symusic.TimeSignature(t, num, den))
-                    path = tmp_path / f"{i}-{int(with_context)}-{int(with_meter)}.mid"
-                    shown.dump_midi(str(path))
-                    read = read_continuation(path, p.context, p.tempo_qpm, tok, jazz_data.config)
-                    assert read.with_context == with_context and not read.problem
-                    back = read.ids == list(map(int, p.continuation))
-                    if with_meter:
-                        total += 1
-                        same += back
-                    else:
-                        same_without += back
-                        meter_changes += changes
-                        assert back or changes, (i, with_context)
-    print(f"\nthe true tokens back: with the meter {same} of {total}; without {same_without} of {total} "
-          f"({meter_changes} files of phrases whose meter changes inside the continuation)")
-    assert same == total, f"{same} of {total} continuations came back as their own tokens"
+@pytest.fixture(scope="module")
+def waltz_data(tmp_path_factory):
+    """Real solos whose test split holds a waltz (My Favorite Things, 3/4 throughout) beside a 4/4
+    song (So What); the benchmark measures them with the shipped default critic."""
+    folder = copy_corpus(WJAZZD, WALTZ_FILES, tmp_path_factory.mktemp("waltz"))
+    data = prepare(folder, PhraseConfig(split_fractions=(0.5, 0.0, 0.5), seed=1), tmp_path_factory.mktemp("cache"),
+                   workers=1)
+    assert {p.song for p in data.test} == {WALTZ_FILES[0], WALTZ_FILES[3]}
+    return data
 
 
-def test_round_trip_imported_true_continuations_score_as_the_real_row(store, jazz_data, tmp_path):
-    export_contexts(jazz_data, tmp_path / "out", CONTEXTS, seed=0)
-    write_true_continuations(tmp_path / "out", tmp_path / "out" / "mine", jazz_data)
+def _meters(data, p) -> tuple[list[tuple[int, int, int]], int]:
+    """The phrase's time signatures (tick, numerator, denominator) and the tick where its
+    continuation starts."""
+    phrase = decode_phrase(data.tokenizer, p.context, p.continuation, p.tempo_qpm).score
+    return (sorted((s.time, s.numerator, s.denominator) for s in phrase.time_signatures),
+            context_end_tick(data.tokenizer, p.context))
+
+
+def _phrase_file(path: Path, data, p, with_context: bool, meter: str) -> Path:
+    """The phrase's true continuation as a MIDI file (after its context when `with_context`), with
+    `meter`: "phrase" (the phrase's own time signatures), "none" (no time signature; with the
+    context: the context's own, as a model would copy them) or "default" (a lone 4/4 at time 0,
+    as pretty_midi writes when none is set)."""
+    tok = data.tokenizer
+    sigs, end = _meters(data, p)
+    shift = 0 if with_context else end  # the continuation alone starts at time 0
+    notes = decode_phrase(tok, p.context, p.continuation, p.tempo_qpm).score.tracks[0].notes.numpy()
+    keep = notes["time"] >= shift
+    shown = symusic.Score(tok.time_division)
+    shown.tempos.append(symusic.Tempo(0, p.tempo_qpm))
+    track = symusic.Track(program=0)
+    track.notes = symusic.Note.from_numpy(**{k: v[keep] - (shift if k == "time" else 0) for k, v in notes.items()})
+    shown.tracks.append(track)
+    if meter == "phrase":
+        for t, num, den in sigs:
+            if t >= shift or (t == max(u for u, _, _ in sigs if u <= shift)):
+                shown.time_signatures.append(symusic.TimeSignature(max(t - shift, 0), num, den))
+    elif meter == "default":
+        shown.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    elif with_context:
+        for t, num, den in sigs:
+            if t < end:
+                shown.time_signatures.append(symusic.TimeSignature(t, num, den))
+    shown.dump_midi(str(path))
+    return path
+
+
+@pytest.mark.parametrize("corpus", ["jazz_data", "waltz_data"])
+def test_reader_gives_back_the_true_tokens_with_or_without_the_context(corpus, request, tmp_path):
+    """Every test and validation phrase, both forms of file, with the phrase's time signatures,
+    none, or pretty_midi's lone 4/4: the continuation's own tokens, read in the context's meter
+    but for changes of meter inside the continuation. So the files that cannot come back are
+    exactly those of phrases whose meter changes inside the continuation (from a file without
+    them), or right at its first bar line (from a file of the continuation alone, whose time 0
+    has no meter before it to change from)."""
+    data = request.getfixturevalue(corpus)
+    tok = data.tokenizer
+    total, same, overridden, expected_overrides = Counter(), Counter(), Counter(), Counter()
+    phrases = [*data.test, *data.val]
+    for i, p in enumerate(phrases):
+        sigs, end = _meters(data, p)
+        context_meter = [(n, d) for t, n, d in sigs if t < end][-1]
+        start_meter = [(n, d) for t, n, d in sigs if t <= end][-1]
+        changes_inside = len({(n, d) for t, n, d in sigs if t > end} | {start_meter}) > 1
+        for with_context in (False, True):
+            for meter in ("phrase", "none", "default"):
+                path = _phrase_file(tmp_path / f"{i}-{int(with_context)}-{meter}.mid", data, p, with_context, meter)
+                read = read_continuation(path, p.context, p.tempo_qpm, tok, data.config)
+                assert read.with_context == with_context and not read.problem
+                back = read.ids == list(map(int, p.continuation))
+                total[meter] += 1
+                same[meter] += back
+                if meter == "phrase":
+                    at_start = start_meter != context_meter and not with_context
+                    assert back == (not at_start), (i, with_context, meter)
+                else:
+                    wrong = start_meter != context_meter or changes_inside
+                    assert back == (not wrong), (i, with_context, meter)
+                # a declared meter at the continuation's start that is not the context's is overridden and counted
+                declared = {"phrase": start_meter, "none": context_meter if with_context else None,
+                            "default": (4, 4)}[meter]
+                shown_change = meter == "phrase" and with_context and start_meter != context_meter
+                expected = declared is not None and declared != context_meter and not shown_change
+                assert bool(read.meter_overridden) == expected, (i, with_context, meter, read.meter_overridden)
+                overridden[meter] += bool(read.meter_overridden)
+    print(f"\n{corpus}: the true tokens back, of {total['phrase']} files each: " + "; ".join(
+        f"{meter} {same[meter]} ({overridden[meter]} meters overridden)" for meter in total))
+    if corpus == "waltz_data":  # the waltz: 3/4 contexts, and pretty_midi's 4/4 overridden in each of their files
+        waltz = sum(_meters(data, p)[0][-1][1:] == (3, 4) for p in phrases)
+        assert waltz > 10 and overridden["default"] == 2 * waltz and same["default"] == total["default"]
+
+
+@pytest.mark.parametrize("corpus", ["jazz_data", "waltz_data"])
+def test_round_trip_imported_true_continuations_score_as_the_real_row(corpus, request, store, tmp_path):
+    """The true continuations, written with pretty_midi with their meter and with none set (a 4/4,
+    as pretty_midi writes it), come back as the `real` row: the same tokens, every metric equal.
+    On the waltz's data, measured by the shipped default critic, most contexts are in 3/4."""
+    data = request.getfixturevalue(corpus)
+    out = tmp_path / "out"
+    manifest = export_contexts(data, out, CONTEXTS, seed=0)
+    write_true_continuations(out, out / "mine", data)
+    write_true_continuations(out, out / "plain", data, meter=False)
     lines = []
-    result = run_benchmark(jazz_data, options(tmp_path), log=lines.append, imports=[("mine", tmp_path / "out" / "mine")])
+    result = run_benchmark(data, options(tmp_path), log=lines.append,
+                           imports=[("mine", out / "mine"), ("plain", out / "plain")])
     rows = {r.name: r for r in result.rows}
-    mine, real = rows["mine"], rows["real"]
-    assert mine.status == "ok" and mine.source == "imported" and mine.nll is None and "nll" not in mine.metrics
-    assert [list(c) for c in mine.continuations] == [list(map(int, c)) for c in real.continuations]
-    for key in SAME:
-        assert mine.metrics[key] == pytest.approx(real.metrics[key], abs=1e-9), key
-    assert mine.metrics["import_with_context"] == CONTEXTS // 2
-    assert all(mine.metrics[k] == 0 for k in ("import_missing", "import_extra", "import_unreadable", "import_empty",
-                                              "import_cut"))
-    assert any(f"{CONTEXTS} of {CONTEXTS} continuations read" in line for line in lines)
+    real = rows["real"]
+    waltz = sum(item.time_signature == "3/4" for item in manifest.items)
+    if corpus == "waltz_data":
+        assert waltz >= CONTEXTS // 2, [item.time_signature for item in manifest.items]
+    for name, overridden in (("mine", 0), ("plain", waltz)):
+        mine = rows[name]
+        assert mine.status == "ok" and mine.source == "imported" and mine.nll is None and "nll" not in mine.metrics
+        assert [list(c) for c in mine.continuations] == [list(map(int, c)) for c in real.continuations], name
+        for key in SAME:
+            assert mine.metrics[key] == pytest.approx(real.metrics[key], abs=1e-9), (name, key)
+        assert mine.metrics["import_with_context"] == CONTEXTS // 2
+        assert mine.metrics["import_meter"] == overridden, name  # pretty_midi's 4/4 in a 3/4 context
+        assert all(mine.metrics[k] == 0 for k in ("import_missing", "import_extra", "import_unreadable", "import_empty",
+                                                  "import_cut"))
+        assert any(f"{name}: {CONTEXTS} of {CONTEXTS} continuations read" in line for line in lines)
+    if waltz:
+        assert any(f"plain: {waltz} files whose time signature at the continuation's start is not the context's" in line
+                   and "(4/4, not 3/4)" in line for line in lines), lines
     # logged as a leaderboard row: source=imported, the manifest matched, no nll metric
     _, entries = fetch(result.benchmark_id)
     tags = {e[0]: e[3] for e in entries}
     metrics = {e[0]: e[2] for e in entries}
     assert tags["mine"]["source"] == "imported" and tags["mine"]["import_manifest"] == "match"
     assert "nll" not in metrics["mine"] and metrics["mine"]["import_with_context"] == CONTEXTS // 2
+    assert metrics["plain"]["import_meter"] == waltz and tags["plain"]["critic_sha"] == tags["real"]["critic_sha"]
+    if corpus == "waltz_data":
+        assert tags["real"]["critic_source"] == "default"
 
 
 def test_polyphonic_continuations_are_counted_outside_the_critics_domain(store, jazz_data, tmp_path):

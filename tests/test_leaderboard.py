@@ -17,7 +17,7 @@ from benchmark.plots import table_png
 def metrics(gap: float, c2st: float, **more) -> dict:
     m = {"c2st_auroc": c2st}
     for k in LEADERBOARD_KEYS[:-1]:
-        v = more.get(k, gap if k == "critic_gap" else 12.345)  # 12.345: wide numbers, 3 digits each
+        v = more.get(k, gap if k in ("critic_gap", "primary_gap") else 12.345)  # 12.345: wide numbers, 3 digits each
         m |= {k: v, f"{k}_ci_low": v - 0.1, f"{k}_ci_high": v + 0.1}
     return m
 
@@ -82,6 +82,25 @@ def test_one_tie_break_rule():
                     ("d", "ok", {"critic_gap": 0.2, "c2st_auroc": 0.9}), ("e", "failed", {})], key=lambda e: rank_key(*e))
     # critic_gap first; equal gaps: |c2st_auroc - 0.5| (0.05 before 0.1); equal again: by name; failed last
     assert [e[0] for e in order] == ["d", "c", "a", "b", "e"]
+
+
+def test_flagged_rows_rank_after_every_other_and_ties_share_a_place(monkeypatch):
+    copier = {"primary_gap": 0.05, "c2st_auroc": 0.5, "flag_copies": 1.0}
+    collapsed = {"primary_gap": 0.04, "c2st_auroc": 0.5, "flag_collapsed": 1.0}
+    entries = [("a", "ok", {"primary_gap": 0.3, "c2st_auroc": 0.5, "flag_copies": 0.0}),
+               ("copier", "ok", copier), ("collapsed", "ok", collapsed), ("worse", "ok", {"primary_gap": 0.9}),
+               ("broken", "failed", {})]
+    order = [e[0] for e in sorted(entries, key=lambda e: rank_key(*e))]
+    assert order == ["a", "worse", "collapsed", "copier", "broken"]
+    groups = [1, 1, 2, 3, 4]
+    ranked = [(n, st, {**m, "rank_group": float(g)}, {"source": "trained"})
+              for (n, st, m), g in zip(sorted(entries, key=lambda e: rank_key(*e)), groups)]
+    header, rows = table_rows(ranked)
+    assert [r[0] for r in rows] == ["1=", "1=", "3", "4", "5"]
+    assert rows[2][1] == "collapsed\nCOLLAPSED" and rows[3][1] == "copier\nCOPIES THE TRAINING SET"
+    text = printed(leaderboard_table("b", ranked), 400, monkeypatch)
+    assert "copier copies the training set (ranked after every row that does not)" in text
+    assert "primary_gap = max(critic_gap, bland_gap)" in text
 
 
 def test_the_picture_shows_the_printed_table():

@@ -114,11 +114,36 @@ def test_report_in_headless_chromium(bench, tmp_path):
     assert page.rows == [r.name for r in result.rows]  # the ranked table, in rank order
     text = result.report.read_text()
     assert "python cli.py benchmark (a test)" in text and result.critic.sha256 in text
-    assert text.count("data:image/png;base64,") == len(result.rows)  # every row's piano rolls
+    assert text.count("data:image/png;base64,") == 2 * len(result.rows)  # every row's profile chart and piano rolls
     if with_audio:
         assert len(page.audio) == EXAMPLES * len(result.rows)
         lengths = [float(a["data-seconds"]) for a in page.audio]
         assert all(3.0 < s < 60.0 for s in lengths), lengths
+
+
+def test_report_shows_each_rows_profile_varied_examples_and_a_full_validity_table(bench, jazz_data):
+    """Without a browser: one profile chart per row, examples from different songs, and no
+    empty column in the critic's validity table."""
+    result, _, _ = bench
+    text = result.report.read_text()
+    for row in result.rows:
+        assert f"alt=\"musical profile of {row.name}\"" in text
+        assert all(f"profile_{d}_dist" in row.metrics for d in ("pitch_class_entropy", "key_consistency"))
+    _, entries = fetch(result.benchmark_id)  # in MLflow: every row's profile, with its interval and distance
+    for _, _, metrics, _ in entries:
+        for d in ("pitch_class_entropy", "scale_consistency", "mean_abs_interval"):
+            assert metrics[f"profile_{d}_ci_low"] <= metrics[f"profile_{d}"] <= metrics[f"profile_{d}_ci_high"]
+            assert f"profile_{d}_ref" in metrics and f"profile_{d}_dist" in metrics
+    titles = re.findall(r"<figcaption><b>([^<]+), bars \d+-\d+</b>", text)
+    assert titles and len(titles) == EXAMPLES * len(result.rows)
+    songs = {jazz_data.test[int(i)].song for i in result.context_index}
+    per_row = titles[:EXAMPLES]
+    assert len(set(per_row)) == min(EXAMPLES, len(songs)), per_row  # each example of a row from its own song
+    table = text[text.index("<table id=critic-validity>"):]
+    table = table[:table.index("</table>")]
+    assert "<th></th>" not in table and "auroc - floor" in table
+    cells = re.findall(r"<tr><td class=name>[^<]+</td>(.*?)</tr>", table)
+    assert cells and all("<td></td>" not in c and "<td>-</td>" not in c for c in cells), cells
 
 
 def _free_port() -> int:

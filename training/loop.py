@@ -13,12 +13,19 @@ Under torchrun (`training.distributed`) the same loop trains with DistributedDat
 rank takes its share of every global batch of `batch_size x world` phrases, the per-token loss
 is normalised by the tokens of the whole global batch, rank 0 validates, logs and writes the
 checkpoints. In one process (`distributed.active()` is None) none of that code runs.
+
+With `val_every` the model is also validated every that many steps within an epoch (a
+validation curve for a short budget; best.pt follows it, early stopping still counts epochs).
+Whoever wants to watch every validation of every training in a block (a hyper-parameter search
+that prunes a hopeless trial) registers an observer with `observe_validation`; an observer that
+returns a reason stops the training there, as cleanly as a step budget does (one process only).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -47,6 +54,7 @@ class TrainConfig:
     checkpoint_dir: Path | None = None  # None: checkpoints/NAME/DATA_HASH/RUN_ID
     resume: bool = False
     log_every: int = 25  # train_loss / tokens_per_s / lr every this many steps
+    val_every: int | None = None  # also validate every this many steps within an epoch
     data_hash: str = ""
     corpus: str = ""
     budget: str = "full"  # "quick" for the tiny budgets of --quick (make demo)
@@ -89,6 +97,27 @@ class TrainState:
     last: dict[str, float]  # the last validation metrics
     tokens_per_s: float
     stop_reason: str
+
+
+# Observers of every validation (`observe_validation`): fn(val_metrics, step) -> a stop reason or None.
+_observers: list[Callable[[dict, int], str | None]] = []
+
+
+@contextmanager
+def observe_validation(fn: Callable[[dict, int], str | None]):
+    """Within the block, `fn(val_metrics, step)` is called after every validation of every
+    `train` in this process; when it returns a string, that training stops there with it as its
+    `stop_reason` (best.pt and last.pt written as at any stop). Not under torchrun."""
+    _observers.append(fn)
+    try:
+        yield fn
+    finally:
+        _observers.remove(fn)
+
+
+def _observed(metrics: dict, step: int) -> str | None:
+    reasons = [fn(metrics, step) for fn in list(_observers)]
+    return next((r for r in reasons if r), None)
 
 
 def lr_lambda(cfg: TrainConfig, total_steps: int) -> Callable[[int], float]:
@@ -157,6 +186,7 @@ def train(
     deadline = started + cfg.max_minutes * 60 if cfg.max_minutes else None
     tokens_seen, tok_time = 0, 0.0
     val_metrics: dict[str, float] = {}
+    validated_at = -1  # the step of a validation within the epoch that stopped the loop
     stop_reason = "epochs"
     while epoch < cfg.epochs:
         order = batches(train_seqs, global_batch, cfg.seed + epoch)
@@ -197,13 +227,27 @@ def train(
             if cfg.max_steps and step >= cfg.max_steps:
                 stop_reason = "max_steps"
                 break
+            if cfg.val_every and step % cfg.val_every == 0 and i + 1 < len(order) and not dp:
+                model.eval()  # a validation within the epoch (the epoch's own comes after it)
+                with torch.no_grad():
+                    mid = trainable.validation_metrics(val)
+                model.train()
+                if mid[metric] < best:
+                    best = mid[metric]
+                    save_checkpoint(checkpoint(), best_path)
+                if log:
+                    log({**mid, f"best_{metric}": best}, step)
+                reason = _observed(mid, step)
+                if reason:
+                    stop_reason, val_metrics, validated_at = reason, mid, step
+                    break
         if log and running_n:  # the steps since the last log line, so short runs log train_loss too
             log({"train_loss": running / running_n, "tokens_per_s": tokens_seen / max(tok_time, 1e-9),
                  "lr": sched.get_last_lr()[0]}, step)
         epoch += 1
         model.eval()
-        with torch.no_grad():
-            val_metrics = trainable.validation_metrics(val) if main else None
+        with torch.no_grad():  # (an observer that stopped the loop has just seen this step validated)
+            val_metrics = val_metrics if validated_at == step else trainable.validation_metrics(val) if main else None
         if dp:  # rank 0's figures everywhere: best.pt and early stopping agree on every rank
             val_metrics = dp.broadcast(val_metrics)
         model.train()
@@ -225,7 +269,11 @@ def train(
                 checkpointed(last_path)
         if log:
             log({**val_metrics, f"best_{metric}": best, "epoch": epoch}, step)
+        reason = _observed(val_metrics, step) if not dp and validated_at != step else None
         if stop_reason != "epochs":
+            break
+        if reason:
+            stop_reason = reason
             break
         if bad_epochs >= cfg.patience:
             stop_reason = "early_stopping"

@@ -98,6 +98,10 @@ def ensure_store() -> str:
         _mark_dead_runs(mlflow.MlflowClient(uri))
     except (mlflow.exceptions.MlflowException, sqlalchemy.exc.SQLAlchemyError) as e:  # not a store we can use
         first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        if db is None and uri.startswith(("http://", "https://")):  # a server that refuses us: no file to move
+            raise UserError(f"MLFLOW_TRACKING_URI={uri}: the server answered with an error, or not at all ({first}); with `server --auth` set "
+                            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD; a 403 'Invalid Host header' means "
+                            "the server's --allowed-hosts lacks this name") from None
         where = db or uri
         raise UserError(f"{where}: not a usable MLflow store ({first}); move it away (e.g. mv {where} {where}.bad) "
                         "and run again, or point MLFLOW_TRACKING_URI at another store") from None
@@ -127,8 +131,13 @@ def _mark_dead_runs(client) -> None:
 
 
 def mark_complete(run_id: str) -> None:
-    """The last write of a training or a leaderboard row: from now on it counts."""
+    """The last write of a training or a leaderboard row: from now on it counts (never after a
+    Ctrl-C, even one swallowed on the way: phrases.interrupt)."""
     import mlflow
+
+    from phrases.interrupt import check
+
+    check()
 
     with_retries(lambda: mlflow.MlflowClient(ensure_store()).set_tag(run_id, "complete", "true"))
 
@@ -242,3 +251,67 @@ def mlflow_ui_command(host: str = "127.0.0.1", port: int = 5000) -> list[str]:
     if mlflow_bin is None:
         raise UserError("the mlflow command is not installed here; run `make venv`")
     return [mlflow_bin, "ui", "--backend-store-uri", ensure_store(), "--host", host, "--port", str(port), "--workers", "1"]
+
+
+# -- runs written by id (a study's parent run and its trials' tags, from any worker) ---------------
+def start_run(experiment: str, run_name: str, tags: dict[str, str], params: dict | None = None) -> str:
+    """A new RUNNING run in `experiment` that is not this process's active run (a parent run
+    that several processes write); returns its id. It carries no process tags: it outlives the
+    process that opened it, and whoever ends it says so (`end_run`)."""
+    import mlflow
+
+    client = mlflow.MlflowClient(ensure_store())
+    run = with_retries(lambda: client.create_run(experiment_id(experiment), run_name=run_name, tags=tags))
+    if params:
+        with_retries(lambda: client.log_batch(run.info.run_id, params=[
+            mlflow.entities.Param(k, str(v)) for k, v in params.items()]))
+    return run.info.run_id
+
+
+def set_run_tags(run_id: str, tags: dict[str, str], remove: tuple[str, ...] = ()) -> None:
+    """Set `tags` on a run and delete the tags named in `remove` (those it has)."""
+    import mlflow
+
+    client = mlflow.MlflowClient(ensure_store())
+    with_retries(lambda: client.log_batch(run_id, tags=[mlflow.entities.RunTag(k, str(v)) for k, v in tags.items()]))
+    present = with_retries(lambda: client.get_run(run_id)).data.tags
+    for key in remove:
+        if key in present:
+            with_retries(lambda: client.delete_tag(run_id, key))
+
+
+def log_run_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    import mlflow
+
+    client = mlflow.MlflowClient(ensure_store())
+    now = int(time.time() * 1000)
+    with_retries(lambda: client.log_batch(run_id, metrics=[mlflow.entities.Metric(k, float(v), now, step)
+                                                           for k, v in metrics.items()]))
+
+
+def log_run_figure(run_id: str, figure, artifact_file: str) -> None:
+    """A matplotlib figure as an image artifact of a run."""
+    import mlflow
+
+    with_retries(lambda: mlflow.MlflowClient(ensure_store()).log_figure(run_id, figure, artifact_file))
+
+
+def end_run(run_id: str, status: str = "FINISHED") -> None:
+    import mlflow
+
+    with_retries(lambda: mlflow.MlflowClient(ensure_store()).set_terminated(run_id, status))
+
+
+def get_run(run_id: str):
+    import mlflow
+
+    return with_retries(lambda: mlflow.MlflowClient(ensure_store()).get_run(run_id))
+
+
+def child_runs(parent_run_id: str, experiment: str) -> list:
+    """The runs whose parent is `parent_run_id` (MLflow's `mlflow.parentRunId` tag)."""
+    import mlflow
+
+    return with_retries(lambda: mlflow.search_runs(
+        [experiment_id(experiment)], filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}'",
+        max_results=5000, output_format="list"))

@@ -30,6 +30,7 @@ class BigramModel(nn.Module):
 class BigramGenerator(AutoregressiveGenerator):
     name = "bigram"
     config_class = BigramConfig
+    search_space = {"dim": ("choice", [4, 8, 16, 32]), "lr": ("log", 1e-4, 3e-1)}  # a plug-in's own
 
     def build_model(self) -> nn.Module:
         return BigramModel(self.vocab.size, self.config.dim)

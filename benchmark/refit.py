@@ -1,0 +1,48 @@
+"""Give a trained critic what `train-critic` now does after its steps, without training it again:
+the bland side fitted on the validation split (`VAECritic.finish_training`'s `fit_blandness`), both
+sides of the validity suite and the ladder on the test split (`train.assess_critic`), the metric
+card. How the default critic v4 was made from v3's weights (README: The default critic):
+
+    git show b59df17:critics/default/critic-v3.pt > /tmp/critic-v3.pt
+    python -m benchmark.refit /tmp/critic-v3.pt critics/default/critic-v4.pt --version v4
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmark.train import assess_critic, domain_words
+from critics.blandness import fit_blandness
+from critics.card import make_card
+from critics.default import critic_class
+from metrics.plagiarism import TrainingPatterns
+from phrases import PhraseConfig, default_corpus, prepare
+from phrases.files import file_sha256
+from training.checkpoint import load_checkpoint
+
+
+def refit(source: Path, out: Path, version: str, corpus: Path, log=print):
+    critic = critic_class(load_checkpoint(source)["kind"]).load(source, "cpu")
+    data = prepare(corpus, PhraseConfig.from_dict(critic.phrase_config))
+    critic.blandness = fit_blandness(critic.tokenizer, data.val, TrainingPatterns.from_split(data.train),
+                                     data.config.phrase_bars)
+    rows, bland, ladder, _ = assess_critic(critic, data, 0, None, log)
+    critic.card = make_card(version, rows, bland, ladder, "monophonic jazz solos: " + domain_words(data))
+    critic.save(out)
+    log(f"{out}: sha256 {file_sha256(out)}, {out.stat().st_size:,} bytes")
+    return critic
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--version", required=True)
+    parser.add_argument("--corpus", type=Path, default=default_corpus())
+    args = parser.parse_args()
+    refit(args.source, args.out, args.version, args.corpus)
+
+
+if __name__ == "__main__":
+    main()

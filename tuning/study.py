@@ -1,0 +1,380 @@
+"""`cli.py tune NAME`: an Optuna study over generator NAME's own search space.
+
+Each trial is one training through the shared engine (`Generator.fit`, `training.loop.train`)
+with the trial's --model-opt values and training options, `--max-steps` optimizer steps at most,
+validated every `val_every` steps; every validation reaches Optuna (`trial.report`) through the
+engine's validation observer (`training.loop.observe_validation`), and a pruner (median, or
+successive halving) stops a hopeless trial there (stop_reason `pruned`). The objective is the
+trial's best validation NLL (nats/token, lower is better).
+
+MLflow (experiment phrasebench-generators): a parent run per study (tags `study`,
+`tuned_generator`, `data_hash`; the best trial's number, value and run; the importance of each
+parameter and the study's history as pictures under `tuning/`), a child run per trial (the
+training's own run: params, val_nll curve; tags `study`, `trial`, `trial_state` COMPLETE /
+PRUNED / FAIL). Only the best trial's run is tagged `best_trial` and `complete`, so it is the
+one trial `benchmark` can pick up as the newest trained model of NAME on this data; the others
+never are.
+
+Workers: every `tune` process given the same study (name and storage) joins it and takes the
+next trial, until the study holds `--trials` finished (complete or pruned) trials; the process
+that creates the study opens its parent run, the others find it in the study's user attributes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import dataclass, replace
+
+from phrases.errors import UserError
+from tuning.space import check_space, split, suggest
+from tuning.storage import open_storage, storage_url
+
+OBJECTIVES = ("nll", "score", "both")
+PRUNERS = ("median", "halving", "none")
+
+# `tune`'s own options (cli.py turns them into --options): name -> (type, default, help, bounds).
+TUNE_OPTIONS = {
+    "trials": (int, 20, "Finished (complete or pruned) trials the study should hold, all workers together.", {"min": 1}),
+    "max_steps": (int, 300, "Optimizer steps of each trial (the budget that reproduces).", {"min": 1}),
+    "val_every": (int, 0, "Validate (and report to the pruner) every this many steps (0: max-steps / 5).", {"min": 0}),
+    "study": (str, "", "Study name (default: NAME-DATA_HASH); workers given the same one share it.", {}),
+    "storage": (str, "", "Optuna storage URL (default: sqlite optuna.db beside mlflow.db; PostgreSQL: "
+                "postgresql+psycopg://USER@HOST/DATABASE).", {}),
+    "objective": (str, "nll", "nll (validation NLL); score and both are not implemented yet.", {}),
+    "pruner": (str, "median", "median, halving (successive halving) or none.", {}),
+    "heartbeat": (int, 30, "Seconds between a worker's heartbeats; a trial silent for twice that is failed.", {"min": 1}),
+    "resume": (bool, False, "Continue an existing study (an error if there is none).", {}),
+    "seed": (int, 0, "Seed of the sampler (a joining worker adds its pid) and of every trial's training.", {}),
+    "device": (str, "auto", "auto (CUDA when present), cpu or cuda.", {}),
+}
+
+
+@dataclass
+class TuneOptions:
+    trials: int = 20
+    max_steps: int = 300
+    val_every: int = 0
+    study: str = ""
+    storage: str = ""
+    objective: str = "nll"
+    pruner: str = "median"
+    heartbeat: int = 30
+    resume: bool = False
+    seed: int = 0
+    device: str = "auto"
+
+
+def _optuna():
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    return optuna
+
+
+def _pruner(optuna, kind: str, val_every: int):
+    if kind == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if kind == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=val_every, reduction_factor=2)
+    return optuna.pruners.NopPruner()
+
+
+def _on_stale(study, trial) -> None:
+    """A trial whose worker stopped sending heartbeats (killed): failed by Optuna; its MLflow run
+    is marked KILLED, and its parameters are queued once more."""
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    from training.tracking import end_run, set_run_tags
+
+    run_id = trial.user_attrs.get("mlflow_run_id")
+    if run_id:
+        set_run_tags(run_id, {"trial_state": "FAIL"})
+        end_run(run_id, "KILLED")
+    RetryHeartbeatStaleTrialCallback(max_retry=1)(study, trial)
+
+
+def _finished(study, optuna) -> list:
+    return study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))
+
+
+def open_study(name: str, data_hash: str, opts: TuneOptions, log=print):
+    """(study, parent run id, created): the study `opts.study` in its storage, created (with its
+    MLflow parent run) unless it exists; refused when it tunes another generator or data, when
+    `--resume` finds none, or when it is already done and `--resume` is not given."""
+    optuna = _optuna()
+    from training.tracking import EXPERIMENT_GENERATORS, start_run
+
+    url = storage_url(opts.storage or None)
+    storage = open_storage(url, opts.heartbeat, _on_stale)
+    study_name = opts.study or f"{name}-{data_hash}"
+    exists = study_name in optuna.study.get_all_study_names(storage)
+    if opts.resume and not exists:
+        raise UserError(f"--resume: no study {study_name} in {url}; drop --resume to start it")
+    val_every = opts.val_every or max(1, opts.max_steps // 5)
+    seed = opts.seed
+    sampler = lambda s: optuna.samplers.TPESampler(seed=s, n_startup_trials=max(2, min(10, opts.trials // 3)))  # noqa: E731
+    pruner = _pruner(optuna, opts.pruner, val_every)
+    created = False
+    if not exists:
+        try:
+            study = optuna.create_study(storage=storage, study_name=study_name, direction="minimize",
+                                        sampler=sampler(seed), pruner=pruner)
+            created = True
+        except optuna.exceptions.DuplicatedStudyError:  # another worker created it first
+            pass
+    if not created:
+        # a worker that joins draws its own configurations: the sampler's seed plus its pid
+        study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler(seed + os.getpid()),
+                                  pruner=pruner)
+    if created:
+        study.set_user_attr("generator", name)
+        study.set_user_attr("data_hash", data_hash)
+        study.set_user_attr("max_steps", opts.max_steps)
+        parent = start_run(EXPERIMENT_GENERATORS, f"study {study_name}",
+                           {"study": study_name, "tuned_generator": name, "data_hash": data_hash,
+                            "optuna_storage": url.split("@")[-1],
+                            "mlflow.note.content": f"Optuna study `{study_name}` over the search space of generator "
+                            f"`{name}`: one child run per trial; the best trial's run is tagged `best_trial`."},
+                           {"trials": opts.trials, "max_steps": opts.max_steps, "val_every": val_every,
+                            "objective": opts.objective, "pruner": opts.pruner, "seed": opts.seed})
+        study.set_user_attr("mlflow_parent_run_id", parent)
+    else:
+        parent = _wait_for_parent(study)
+        attrs = study.user_attrs
+        if attrs.get("generator") != name or attrs.get("data_hash") != data_hash:
+            raise UserError(f"study {study_name} tunes {attrs.get('generator')} on data {attrs.get('data_hash')}, "
+                            f"not {name} on data {data_hash}; choose another --study")
+        done = len(_finished(study, optuna))
+        if done >= opts.trials:
+            raise UserError(f"study {study_name} already holds {done} finished trials (--trials {opts.trials}); "
+                            f"continue it with --resume --trials {done + opts.trials}, or choose another --study")
+    log(f"study {study_name} in {url.split('@')[-1]} ({'new' if created else 'joined'}); MLflow parent run {parent}")
+    return study, parent, val_every
+
+
+def _wait_for_parent(study, seconds: float = 120.0) -> str:
+    """The parent run id the creating worker writes just after creating the study."""
+    deadline = time.monotonic() + seconds
+    while True:
+        parent = study.user_attrs.get("mlflow_parent_run_id")
+        if parent:
+            return parent
+        if time.monotonic() > deadline:
+            raise UserError(f"study {study.study_name}: the worker that created it never wrote its MLflow parent run; "
+                            "choose another --study")
+        time.sleep(0.5)
+
+
+def tune(name: str, data, opts: TuneOptions, log=print) -> list:
+    """Run (or join) the study; returns what `cli.py tune` prints."""
+    from generators.registry import get_generator_class
+    from training import TrainConfig, config_from_options, set_threads
+    from rich.console import Console
+
+    from training.loop import observe_validation
+
+    if opts.objective not in OBJECTIVES:
+        raise UserError(f"--objective {opts.objective}: choose one of {', '.join(OBJECTIVES)}")
+    if opts.objective != "nll":
+        raise UserError(f"--objective {opts.objective}: not implemented yet (it needs the critic's leaderboard score "
+                        "on validation contexts per trial); use --objective nll")
+    if opts.pruner not in PRUNERS:
+        raise UserError(f"--pruner {opts.pruner}: choose one of {', '.join(PRUNERS)}")
+    optuna = _optuna()
+    cls = get_generator_class(name)
+    space = check_space(name, cls)
+    set_threads()
+    study, parent, val_every = open_study(name, data.data_hash, opts, log)
+    base = TrainConfig(epochs=10**6, max_steps=opts.max_steps, val_every=val_every, patience=10**6, seed=opts.seed,
+                       data_hash=data.data_hash, corpus=data.report["corpus"], budget="tune", log_every=max(1, val_every))
+
+    def objective(trial):
+        from phrases.files import HOST
+
+        trial.set_user_attr("worker", f"{HOST}:{os.getpid()}")
+        trial.set_user_attr("mlflow_run_id", "")  # a retried trial's copy of the failed one's is not its own
+        params = suggest(trial, space)
+        model_opts, train = split(params, cls)
+        config = replace(base, **train, tags={"mlflow.parentRunId": parent, "study": study.study_name,
+                                              "trial": str(trial.number)})
+        generator = cls(data.tokenizer, config_from_options(cls.config_class, model_opts), opts.device, opts.seed)
+        generator.complete_after_fit = False  # only the best trial's run is ever a candidate for `benchmark`
+        reported: set[int] = set()
+
+        def observe(metrics: dict, step: int) -> str | None:
+            if not reported and generator.run_id:
+                trial.set_user_attr("mlflow_run_id", generator.run_id)
+            value = metrics.get("val_nll")
+            if value is None or step in reported:
+                return None
+            reported.add(step)
+            trial.report(value, step)
+            return "pruned" if trial.should_prune() else None
+
+        try:
+            with observe_validation(observe):
+                result = generator.fit(data.train, data.val, config)
+        except BaseException:
+            if generator.run_id:
+                _tag(generator.run_id, "FAIL")
+            raise
+        trial.set_user_attr("mlflow_run_id", result.run_id)
+        trial.set_user_attr("steps", result.state.step)
+        if result.state.stop_reason == "pruned":
+            _tag(result.run_id, "PRUNED")
+            trial.set_user_attr("pruned_value", result.best)
+            raise optuna.TrialPruned()
+        _tag(result.run_id, "COMPLETE")
+        return result.best
+
+    mine: list[int] = []
+    console = Console(stderr=True)
+
+    def finished(study, trial) -> None:
+        mine.append(trial.number)
+        done = len(_finished(study, optuna))
+        state = trial.state.name.lower()
+        value = trial.value if trial.value is not None else trial.user_attrs.get("pruned_value")
+        best = _best(study, optuna)
+        if best is not None and trial.state == optuna.trial.TrialState.COMPLETE:
+            _mark_best(study, parent)
+        shown = f"val_nll {value:.4f}" if value is not None else "no value"
+        best_shown = f"best {best.value:.4f} (trial {best.number})" if best is not None else "no complete trial yet"
+        where = f" at step {trial.user_attrs.get('steps')}" if state == "pruned" else ""
+        log(f"trial {trial.number} {state}{where}: {shown}; {best_shown}; {done}/{opts.trials} finished")
+        bar.update(task, completed=min(done, opts.trials))
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn(f"[bold]study {study.study_name}[/bold] trials"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=console, disable=not console.is_terminal)
+    task = bar.add_task("", total=opts.trials, completed=min(len(_finished(study, optuna)), opts.trials))
+    stop = optuna.study.MaxTrialsCallback(opts.trials, states=(optuna.trial.TrialState.COMPLETE,
+                                                                optuna.trial.TrialState.PRUNED))
+    optuna.storages.fail_stale_trials(study)  # a killed worker's trial, before this worker starts its own
+    with bar:
+        if len(_finished(study, optuna)) < opts.trials:
+            study.optimize(objective, callbacks=[finished, stop], gc_after_trial=True)
+    return summary(study, parent, mine, opts, log)
+
+
+def _tag(run_id: str, state: str) -> None:
+    from training.tracking import set_run_tags
+
+    set_run_tags(run_id, {"trial_state": state})
+
+
+def _best(study, optuna):
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return min(complete, key=lambda t: t.value) if complete else None
+
+
+def _mark_best(study, parent: str) -> None:
+    """The best trial's run tagged `best_trial` and `complete` (a candidate for `benchmark`), every
+    other trial's run without them; the parent run says which it is."""
+    from training.tracking import EXPERIMENT_GENERATORS, child_runs, log_run_metrics, set_run_tags
+
+    optuna = _optuna()
+    best = _best(study, optuna)
+    best_run = best.user_attrs.get("mlflow_run_id")
+    for run in child_runs(parent, EXPERIMENT_GENERATORS):
+        tags = run.data.tags
+        if run.info.run_id == best_run:
+            if tags.get("best_trial") != "true":
+                set_run_tags(best_run, {"best_trial": "true", "complete": "true"})
+        elif "best_trial" in tags or "complete" in tags:
+            set_run_tags(run.info.run_id, {}, remove=("best_trial", "complete"))
+    set_run_tags(parent, {"best_trial": str(best.number), "best_run_id": best_run or "",
+                          "best_params": ", ".join(f"{k}={v}" for k, v in best.params.items())})
+    log_run_metrics(parent, {"best_val_nll": best.value}, step=best.number)
+
+
+def summary(study, parent: str, mine: list[int], opts: TuneOptions, log=print) -> list:
+    """What a worker prints at its end, and the study's pictures and counts on the parent run
+    (which is ended once no trial of the study is running)."""
+    from training.tracking import end_run, get_run, log_run_metrics, set_run_tags
+
+    optuna = _optuna()
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    counts = {s.name.lower(): states.count(s) for s in optuna.trial.TrialState}
+    set_run_tags(parent, {f"n_{k}": v for k, v in counts.items()})
+    log_run_metrics(parent, {f"trials_{k}": v for k, v in counts.items() if k in ("complete", "pruned", "fail")})
+    lines = [f"study {study.study_name}: {counts['complete']} complete, {counts['pruned']} pruned, {counts['fail']} failed, "
+             f"{counts['running']} running; this worker ran trials {', '.join(map(str, mine)) or 'none'}"]
+    best = _best(study, optuna)
+    if best is None:
+        return lines + ["no complete trial yet"]
+    _mark_best(study, parent)
+    importances = _pictures(study, parent, log)
+    rows = [[k, f"{v:.4g}" if isinstance(v, float) else str(v), f"{importances[k]:.3f}" if k in importances else ""]
+            for k, v in best.params.items()]
+    lines.append((f"best trial {best.number}: val_nll {best.value:.4f} (MLflow run {best.user_attrs.get('mlflow_run_id')})",
+                  ["parameter", "best value", "importance"], rows))
+    shown = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
+    lines += [f"retrain it longer: python cli.py train-generator {study.user_attrs.get('generator')} --params-from "
+              f"{study.study_name} --max-steps N   ({shown})",
+              "benchmark picks the best trial's run (tagged best_trial, complete) while it is the newest trained "
+              f"{study.user_attrs.get('generator')} on this data"]
+    if counts["running"] == 0 and get_run(parent).info.status == "RUNNING":
+        end_run(parent)
+    return lines
+
+
+def _pictures(study, parent: str, log=print) -> dict[str, float]:
+    """The importance of each parameter (Optuna's default fANOVA evaluator; {} below two complete
+    trials) and the optimization history, as images on the parent run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    optuna = _optuna()
+    from optuna.visualization import matplotlib as oplt
+
+    from training.tracking import log_run_figure, log_run_metrics
+
+    importances: dict[str, float] = {}
+    try:
+        importances = dict(optuna.importance.get_param_importances(study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)))
+    except (ValueError, RuntimeError) as e:  # fewer than two complete trials, or one value for all
+        log(f"no parameter importances yet ({str(e).splitlines()[0][:100]})")
+    if importances:
+        log_run_metrics(parent, {f"importance_{k}": v for k, v in importances.items()})
+    for artifact, draw in (("tuning/history.png", oplt.plot_optimization_history),
+                           ("tuning/importances.png", oplt.plot_param_importances if importances else None),
+                           ("tuning/intermediate_values.png", oplt.plot_intermediate_values)):
+        if draw is None:
+            continue
+        try:
+            ax = draw(study)
+        except (ValueError, RuntimeError) as e:
+            log(f"{artifact}: not drawn ({str(e).splitlines()[0][:100]})")
+            continue
+        fig = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
+        fig.set_size_inches(8, 5)
+        fig.tight_layout()
+        log_run_figure(parent, fig, artifact)
+        plt.close(fig)
+    return importances
+
+
+def best_params(study_name: str, name: str, storage: str | None = None) -> dict:
+    """The best complete trial's parameters of study `study_name`, for `train-generator NAME
+    --params-from STUDY`; refused with one line when there is no such study or trial, or the study
+    tuned another generator."""
+    optuna = _optuna()
+    url = storage_url(storage)
+    store = open_storage(url, heartbeat=None)
+    if study_name not in optuna.study.get_all_study_names(store):
+        raise UserError(f"--params-from {study_name}: no such study in {url}; `python cli.py tune {name}` prints "
+                        "its study's name")
+    study = optuna.load_study(study_name=study_name, storage=store)
+    if study.user_attrs.get("generator") != name:
+        raise UserError(f"--params-from {study_name}: that study tunes {study.user_attrs.get('generator')}, not {name}")
+    best = _best(study, optuna)
+    if best is None:
+        raise UserError(f"--params-from {study_name}: the study has no complete trial yet; run tune on it first")
+    return dict(best.params)
