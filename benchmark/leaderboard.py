@@ -16,6 +16,10 @@ LEADERBOARD_KEYS = ("critic_gap", "realness", "anomaly", "nll", "jsd_pitch", "js
 PRIMARY_KEYS = ("critic_gap", "realness", "nll", "c2st_auroc")  # the default table: fits 120 columns
 BEST = {"critic_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low", "jsd_pitch": "0", "jsd_step": "0",
         "jsd_duration": "0", "copy_rate": "~real", "fcd": "0", "c2st_auroc": "0.5"}
+# The figures `audit` follows (benchmark/audit.py): the primary score the leaderboard ranks by,
+# and the diversity figure; both are keys of `Row.metrics`.
+PRIMARY_METRIC = "critic_gap"
+DIVERSITY_METRIC = "fcd"
 RANK_RULE = "ranked by critic_gap; ties by |c2st_auroc - 0.5|, then by name; failed rows last"
 NLL_NOTE = "nll n/a: imported outputs and the real continuations come with no model to ask for a likelihood"
 

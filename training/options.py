@@ -22,6 +22,8 @@ TRAIN_OPTIONS = {
     "checkpoint_dir": (Optional[Path], None, "Checkpoint folder (default: checkpoints/NAME/DATA_HASH/RUN).", {}),
     "resume": (bool, False, "Continue the newest training of this model and data from its last.pt.", {}),
     "log_every": (int, 25, "Log train_loss, tokens_per_s and lr to MLflow every this many steps.", {"min": 1}),
+    "keep_steps": (Optional[str], None, "Also keep the weights at these optimizer steps (comma-separated; gan: "
+                   "adversarial updates), as step-N.pt beside best.pt, for `audit --run-id`.", {}),
 }
 
 
