@@ -95,8 +95,8 @@ def _moves(steps, values) -> list[tuple[int, int, float, float]]:
     return [(a, b, va, vb) for (a, va), (b, vb) in zip(pts, pts[1:])]
 
 
-def _span(a, b, va, vb) -> str:
-    return f"steps {a} -> {b} ({va:.3f} -> {vb:.3f})"
+def _span(a, b, va, vb, overlap: bool = False) -> str:
+    return f"steps {a} -> {b} ({va:.3f} -> {vb:.3f}{', intervals overlap' if overlap else ''})"
 
 
 def _trend(rho: float) -> str:
@@ -122,12 +122,14 @@ def _no_rho(figures: dict[str, list[float]], *keys: str) -> str:
 
 
 def judge(name: str, steps: list[int], figures: dict[str, list[float]], primary: str = PRIMARY_METRIC,
-          diversity: str = DIVERSITY_METRIC) -> tuple[dict[str, float], list[str], bool | None]:
+          diversity: str = DIVERSITY_METRIC, intervals: list[tuple[float, float]] | None = None,
+          ) -> tuple[dict[str, float], list[str], bool | None]:
     """Spearman's rho of each figure against `steps` and of `primary` against `nll`, the lines
     that say what they mean (and between which steps the primary score moved the wrong way), and
     the verdict: True when the primary score improves as the model trains and agrees with nll
     (|rho| >= AGREE, in the right direction), False when not, None when it cannot be said.
-    `figures` maps primary, "nll" and diversity to one value per step (nan where missing)."""
+    `figures` maps primary, "nll" and diversity to one value per step (nan where missing);
+    `intervals`, the primary score's 95% interval per step, marks a wrong move within them."""
     better = direction(primary) or -1  # a gap: lower is better
     rho = {f"rho_{primary}_steps": spearman(figures[primary], steps),
            "rho_nll_steps": spearman(figures["nll"], steps),
@@ -140,11 +142,14 @@ def judge(name: str, steps: list[int], figures: dict[str, list[float]], primary:
 
     improves = None if math.isnan(r_train) else better * r_train >= AGREE
     wrong = [m for m in _moves(steps, figures[primary]) if better * (m[3] - m[2]) < 0]
+    ci = dict(zip(steps, intervals or []))
+    overlap = {(a, b): a in ci and b in ci and max(ci[a][0], ci[b][0]) <= min(ci[a][1], ci[b][1])
+               for a, b, *_ in wrong}
     figures = {**figures, "steps": list(map(float, steps))}
     line = (f"{primary} against training steps: rho {_rho(r_train)}: {_trend(r_train)} as {name} trains ({word[better]})"
             if not math.isnan(r_train) else f"{primary} against training steps: no rho: {_no_rho(figures, primary, 'steps')}")
     if wrong:
-        line += "; worse over " + ", ".join(_span(*m) for m in wrong)
+        line += "; worse over " + ", ".join(_span(*m, overlap[m[:2]]) for m in wrong)
     lines.append(line)
     lines.append(f"nll against training steps: rho {_rho(r_nll_steps)}: held-out nll {_trend(r_nll_steps)} as the "
                  "model trains" if not math.isnan(r_nll_steps) else
@@ -183,6 +188,9 @@ def judge(name: str, steps: list[int], figures: dict[str, list[float]], primary:
         if agrees is False:
             why.append(f"it does not agree with held-out nll (rho {r_agree:+.2f}"
                        + (f"; apart over {', '.join(f'steps {a} -> {b}' for a, b in apart)}" if apart else "") + ")")
+        if wrong and all(overlap.values()):
+            why.append(f"every move of {primary} the wrong way is within its 95% intervals (more --contexts, or "
+                       "steps further apart, would tell)")
         if not math.isnan(r_nll_steps) and r_nll_steps > -AGREE:
             why.append(f"note that nll itself did not fall as the model trained (rho {r_nll_steps:+.2f})")
         verdict = "verdict: NOT shown trustworthy on this run: " + "; ".join(why)
@@ -291,7 +299,9 @@ def run_audit(name: str, data, options: BenchmarkOptions, training: dict | None 
                          len(bench.context_index), notes)
     figures = {k: [r.metrics.get(k, math.nan) if r.status == "ok" else math.nan for r in rows]
                for k in (PRIMARY_METRIC, "nll", DIVERSITY_METRIC)}
-    result.rho, result.lines, result.trustworthy = judge(name, result.steps, figures)
+    intervals = [(r.metrics.get(f"{PRIMARY_METRIC}_ci_low", math.nan), r.metrics.get(f"{PRIMARY_METRIC}_ci_high", math.nan))
+                 for r in rows]
+    result.rho, result.lines, result.trustworthy = judge(name, result.steps, figures, intervals=intervals)
     result.mlflow_run_id = log_audit(result, data.data_hash)
     return result
 

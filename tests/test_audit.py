@@ -39,9 +39,10 @@ def test_judge_says_trustworthy_when_the_score_follows_training_and_nll():
 def test_judge_names_the_steps_where_the_score_goes_wrong():
     rho, lines, ok = judge("lstm", [0, 10, 100, 1000], {PRIMARY_METRIC: [0.9, 0.5, 0.6, 0.2],
                                                         "nll": [5.0, 4.0, 3.0, 2.0], DIVERSITY_METRIC: [1, 1, 1, 1]},
-                           PRIMARY_METRIC, DIVERSITY_METRIC)
+                           PRIMARY_METRIC, DIVERSITY_METRIC, [(0.8, 1), (0.45, 0.55), (0.52, 0.7), (0.1, 0.3)])
     assert math.isclose(rho[f"rho_{PRIMARY_METRIC}_steps"], -0.8)
-    assert "worse over steps 10 -> 100 (0.500 -> 0.600)" in lines[0]
+    assert "worse over steps 10 -> 100 (0.500 -> 0.600, intervals overlap)" in lines[0]
+    assert ok is False and "within its 95% intervals" in lines[-1]
     assert "they move apart over steps 10 -> 100" in lines[3]
     assert "no rho" in lines[2] and math.isnan(rho[f"rho_{DIVERSITY_METRIC}_steps"])  # a constant figure
     rho, lines, ok = judge("lstm", [0, 10, 100], {PRIMARY_METRIC: [0.2, 0.5, 0.9], "nll": [5.0, 4.0, 3.0],
