@@ -13,7 +13,9 @@ from phrases.errors import UserError
 from training.tracking import experiment_id, with_retries
 
 EXPERIMENT_LEADERBOARD = "phrasebench-leaderboard"
-PRIMARY_METRIC = "primary_gap"  # what the leaderboard ranks by
+# The figures `audit` follows (benchmark/audit.py): the primary score the leaderboard ranks by,
+# and the diversity figure; both are keys of `Row.metrics`.
+PRIMARY_METRIC = "primary_gap"
 DIVERSITY_METRIC = "coverage"
 LEADERBOARD_KEYS = ("primary_gap", "critic_gap", "bland_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step",
                     "jsd_duration", "copy_rate", "copy_share", "sameness", "coverage", "fcd", "c2st_auroc")
