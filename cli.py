@@ -46,14 +46,16 @@ def _data(values: dict):
 data_options = with_options("data", {k: option(*spec) for k, spec in DATA_OPTIONS.items()}, _data)
 
 
-def training_options(**defaults):
-    """The training options (`training.loop.TRAIN_OPTIONS`, with a command's own defaults), a
-    device and model options; the command receives {"config": TrainConfig, "model_opts", "device"}."""
+def training_options(exclude: tuple[str, ...] = (), **defaults):
+    """The training options (`training.loop.TRAIN_OPTIONS`, with a command's own defaults, less
+    `exclude`), a device and model options; the command receives {"config": TrainConfig,
+    "model_opts", "device"}."""
     def build(v: dict):
         from training import TrainConfig, parse_model_options
 
         return {"model_opts": parse_model_options(v.pop("model_opt")), "device": v.pop("device"), "config": TrainConfig(**v)}
-    specs = {k: option(kind, defaults.get(k, default), help, bounds) for k, (kind, default, help, bounds) in TRAIN_OPTIONS.items()}
+    specs = {k: option(kind, defaults.get(k, default), help, bounds) for k, (kind, default, help, bounds) in TRAIN_OPTIONS.items()
+             if k not in exclude}
     return with_options("training", {**specs, "device": option(str, "auto", "auto (CUDA when present), cpu or cuda."),
                                      "model_opt": option(Optional[list[str]], None, "Model option key=value (repeatable), e.g. hidden=256.", None, "--model-opt")}, build)
 
@@ -192,6 +194,38 @@ def benchmark(
 
     show(benchmark_command(data, options, all_, generator, import_, train_missing, quick, wide,
                            shlex.join(["python", "cli.py", *sys.argv[1:]]), say))
+
+
+@command()
+@data_options
+@training_options(exclude=("keep_steps",))
+def audit(
+    name: Annotated[str, typer.Argument(help="Registered generator name, e.g. lstm.")], data, training,
+    steps: Annotated[Optional[str], typer.Option(help="Training steps to audit, comma-separated (at least 3; gan: adversarial updates, 0 = pretrained); trains one run keeping those checkpoints.")] = None,
+    run_id: Annotated[Optional[str], typer.Option(help="Audit the kept checkpoints (--keep-steps) of this training run instead of training one.")] = None,
+    contexts: ContextsOpt = 64, temperature: TemperatureOpt = 1.0, top_p: TopPOpt = 0.95,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% intervals.", min=5, max=100_000)] = 200,
+    pretrain_epochs: Annotated[Optional[int], typer.Option(help="gan only: MLE pretraining epochs (default: --epochs; 0 with --init-from).", min=0)] = None,
+    adv_steps: Annotated[Optional[int], typer.Option(help="gan only: adversarial generator updates (default: the largest of --steps).", min=1)] = None,
+    init_from: Annotated[Optional[str], typer.Option(help="gan only: MLflow run id of a trained lstm or transformer to start from.")] = None,
+) -> None:
+    """Score a generator's checkpoints at increasing training on the same test contexts: the primary
+    score, nll and diversity per step, Spearman's rho of each against the steps and of the primary
+    score against nll, and a verdict; one MLflow run in phrasebench-audits. --seed also seeds the
+    contexts and the sampling.
+
+    Example: python cli.py audit lstm --steps 50,200,800 ; python cli.py audit lstm --run-id RUN
+    """
+    from benchmark.audit import audit_report, parse_audit_steps, run_audit
+    from benchmark.options import BenchmarkOptions
+    from generators.registry import get_generator_class
+
+    get_generator_class(name)  # an unknown name is refused before any work
+    chosen = parse_audit_steps(steps)
+    options = BenchmarkOptions([name], contexts=contexts, temperature=temperature, top_p=top_p,
+                               seed=training["config"].seed, n_boot=n_boot, device=training["device"])
+    show(audit_report(run_audit(name, data(), options, training, chosen, run_id, say, init_from, pretrain_epochs,
+                                adv_steps)))
 
 
 @command("export-contexts")

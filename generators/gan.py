@@ -58,6 +58,9 @@ Checkpoints (`checkpoint_dir`): `pretrain/best.pt` is the MLE starting point (a 
 checkpoint with no adversarial steps, so the leaderboard can show it beside the GAN);
 `best.pt` is the final generator + discriminator + both optimizers, written atomically;
 `last.pt` is the same, written every `val_every` steps. All load with `weights_only=True`.
+`TrainConfig.keep_steps` counts adversarial generator updates here (the phase that makes it a
+GAN; its MLE pretraining is the `lstm`'s own training): `step-<N>.pt` is the generator after N
+updates, `step-0.pt` the pretrained starting point (what `audit gan --steps` scores).
 """
 
 from __future__ import annotations
@@ -333,7 +336,7 @@ class GANGenerator(AutoregressiveGenerator):
             ckpt_dir = Path(config.checkpoint_dir)
 
             # phase 1: maximum likelihood, the shared loop
-            pre_cfg = dataclasses.replace(config, checkpoint_dir=ckpt_dir / "pretrain")
+            pre_cfg = dataclasses.replace(config, checkpoint_dir=ckpt_dir / "pretrain", keep_steps=())
             if config.epochs > 0:
                 state = self.run_loop(train_split, val_split, pre_cfg)
                 pre_best, tokens_per_s, step0 = state.best, state.tokens_per_s, state.step
@@ -347,6 +350,7 @@ class GANGenerator(AutoregressiveGenerator):
 
             # phase 2: adversarial
             adv = self.train_adversarial(train_split, val_split, config.seed, ckpt_dir, step0=step0,
+                                         keep_steps=config.keep_steps,
                                          log=lambda m, s: with_retries(lambda: mlflow.log_metrics(m, step=s)))
             final = adv["val_nll"]
             tokens_per_s = tokens_per_s if tokens_per_s is not None else adv["tokens_per_s"]
@@ -437,9 +441,12 @@ class GANGenerator(AutoregressiveGenerator):
         return {key: _finite(key, v) for key, v in metrics.items()}
 
     def train_adversarial(self, train_split, val_split, seed: int, checkpoint_dir: Path, step0: int = 0,
-                          log=None) -> dict:
+                          log=None, keep_steps: tuple = ()) -> dict:
         """`disc_warmup` discriminator-only steps, then `adv_steps` generator updates; val_nll every
-        `val_every` steps; `last.pt` then, `best.pt` at the end."""
+        `val_every` steps; `last.pt` then, `best.pt` at the end; `step-<N>.pt` after the N-th
+        generator update for each N of `keep_steps` (`step-0.pt`: before the first)."""
+        from training.checkpoint import kept_checkpoint
+
         from rich.console import Console
 
         c, k = self.config, self.vocab
@@ -458,6 +465,8 @@ class GANGenerator(AutoregressiveGenerator):
         if log:
             log({"val_nll": val_nll}, step0)
         total, done = c.disc_warmup + c.adv_steps, 0
+        if 0 in keep_steps:
+            self.save(kept_checkpoint(checkpoint_dir, 0))
         for i in range(total):
             if not order:
                 order = batches(_pair_lengths(contexts_all, real_all), c.adv_batch, seed + 1000 + epoch)
@@ -469,6 +478,8 @@ class GANGenerator(AutoregressiveGenerator):
             done += 1
             tokens += m.pop("real_tokens", 0.0) + m["gen_tokens"] * len(idx) * (not warm)
             step = step0 + i + 1  # every adversarial step, warm-up included, on the pretraining's axis
+            if not warm and self.adv_step in keep_steps:
+                self.save(kept_checkpoint(checkpoint_dir, self.adv_step))
             if not warm and self.adv_step % c.val_every == 0:
                 val_nll = _finite("val_nll", self.validation_metrics(val_split)["val_nll"])
                 m["val_nll"] = val_nll

@@ -374,7 +374,7 @@ def test_user_workflow_with_the_readme_script(store, jazz_dir, jazz_data, tmp_pa
     assert f"mine: {CONTEXTS} of {CONTEXTS} continuations read" in done.stderr
     board = cli("leaderboard")
     assert board.returncode == 0, board.stderr
-    assert re.search(r"│ \d+ │ mine ", board.stdout) and "imported" in board.stdout and "n/a" in board.stdout
+    assert re.search(r"│ \d+=? +│ mine ", board.stdout) and "imported" in board.stdout and "n/a" in board.stdout
     runs = mlflow.search_runs(experiment_names=["phrasebench-leaderboard"],
                               filter_string="tags.generator = 'mine' and tags.source = 'imported'", output_format="list")
     assert runs and "report.html" in {a.path for a in mlflow.MlflowClient().list_artifacts(runs[0].info.run_id)}

@@ -15,6 +15,7 @@ from phrases.errors import UserError
 from phrases.files import write_atomic
 
 FORMAT = "phrasebench-checkpoint-1"
+KEPT_PREFIX = "step-"  # a checkpoint kept at a given step (`TrainConfig.keep_steps`): step-<N>.pt
 
 
 class CheckpointError(UserError):
@@ -49,3 +50,33 @@ def load_checkpoint(path: Path, kind: str | None = None, map_location="cpu") -> 
     if kind is not None and state.get("kind") != kind:
         raise CheckpointError(f"{path}: holds a {state.get('kind')!r} model, not {kind!r}")
     return state
+
+
+def kept_checkpoint(folder: Path, step: int) -> Path:
+    """Where a training keeps its checkpoint of step `step` (`TrainConfig.keep_steps`)."""
+    return Path(folder) / f"{KEPT_PREFIX}{int(step)}.pt"
+
+
+def kept_checkpoints(folder: Path) -> dict[int, Path]:
+    """{step: path} of the checkpoints a training kept in `folder` (step-<N>.pt), by step."""
+    found = {}
+    for path in Path(folder).glob(f"{KEPT_PREFIX}*.pt") if Path(folder).is_dir() else []:
+        digits = path.stem[len(KEPT_PREFIX):]
+        if digits.isdigit():
+            found[int(digits)] = path
+    return dict(sorted(found.items()))
+
+
+def parse_steps(text, flag: str = "--keep-steps") -> tuple[int, ...]:
+    """ "50,200,800" (or a sequence of ints) -> (50, 200, 800): distinct, sorted, each >= 0; a
+    `UserError` naming `flag` otherwise."""
+    if text is None or text == "":
+        return ()
+    parts = [p.strip() for p in text.split(",")] if isinstance(text, str) else list(text)
+    try:
+        steps = sorted({int(p) for p in parts if p != ""})
+    except (TypeError, ValueError):
+        raise UserError(f"{flag} {text}: write step counts separated by commas, e.g. {flag} 50,200,800") from None
+    if any(s < 0 for s in steps):
+        raise UserError(f"{flag} {text}: step counts are 0 or more")
+    return tuple(steps)

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from training.batching import batches, pad_batch
-from training.checkpoint import load_checkpoint, save_checkpoint
+from training.checkpoint import kept_checkpoint, load_checkpoint, parse_steps, save_checkpoint
 from training.distributed import DataParallel, active
 
 
@@ -59,6 +59,10 @@ class TrainConfig:
     corpus: str = ""
     budget: str = "full"  # "quick" for the tiny budgets of --quick (make demo)
     tags: dict = field(default_factory=dict)
+    keep_steps: tuple = ()  # also keep the weights at these optimizer steps: step-<N>.pt (0: before training)
+
+    def __post_init__(self) -> None:
+        self.keep_steps = parse_steps(self.keep_steps)  # "50,200,800" from the command line, or ints
 
     def params(self) -> dict:
         d = asdict(self)
@@ -181,6 +185,9 @@ def train(
         return {"kind": trainable.kind, "model": model.state_dict(), "epoch": epoch, "step": step, "best": best,
                 "best_metric_name": metric, "data_hash": cfg.data_hash, **trainable.checkpoint_state(), **extra}
 
+    keep = set(cfg.keep_steps)
+    if main and step in keep and not cfg.resume:  # step 0: the initial weights
+        save_checkpoint(checkpoint(), kept_checkpoint(ckpt_dir, step))
     dp = DataParallel(trainable, ranks) if ranks else None
     started = time.perf_counter()
     deadline = started + cfg.max_minutes * 60 if cfg.max_minutes else None
@@ -208,6 +215,8 @@ def train(
             opt.step()
             sched.step()
             step += 1
+            if main and step in keep:
+                save_checkpoint(checkpoint(), kept_checkpoint(ckpt_dir, step))
             loss_value = loss.item()  # syncs CUDA, so the timing below is real
             if dp:
                 loss_value = global_loss

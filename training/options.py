@@ -24,6 +24,8 @@ TRAIN_OPTIONS = {
     "log_every": (int, 25, "Log train_loss, tokens_per_s and lr to MLflow every this many steps.", {"min": 1}),
     "val_every": (Optional[int], None, "Also validate every this many steps within an epoch (default: once per epoch).",
                   {"min": 1}),
+    "keep_steps": (Optional[str], None, "Also keep the weights at these optimizer steps (comma-separated; gan: "
+                   "adversarial updates), as step-N.pt beside best.pt, for `audit --run-id`.", {}),
 }
 
 

@@ -203,10 +203,12 @@ def training_run(experiment: str, run_name: str, tags: dict[str, str], params: d
 
 
 def latest_run(experiment: str, data_hash: str, **tags: str):
-    """The newest complete FINISHED run of `experiment` with tag data_hash and `tags`, or None."""
+    """The newest complete FINISHED run of `experiment` with tag data_hash and `tags`, or None. A
+    training made for an audit (tag `audit`, `benchmark/audit.py`) is never "the newest model"."""
     import mlflow
 
-    filters = [f"tags.data_hash = '{data_hash}'", "attributes.status = 'FINISHED'", "tags.complete = 'true'"]
+    filters = [f"tags.data_hash = '{data_hash}'", "attributes.status = 'FINISHED'", "tags.complete = 'true'",
+               "tags.audit IS NULL"]
     filters += [f"tags.{k} = '{v}'" for k, v in tags.items()]
     runs = with_retries(lambda: mlflow.search_runs(
         experiment_ids=[experiment_id(experiment)], filter_string=" and ".join(filters),
