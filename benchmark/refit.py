@@ -1,7 +1,7 @@
 """Give a trained critic what `train-critic` now does after its steps, without training it again:
-the bland side fitted on the validation split (`VAECritic.finish_training`'s `fit_blandness`), both
-sides of the validity suite and the ladder on the test split (`train.assess_critic`), the metric
-card. How the default critic v4 was made from v3's weights (README: The default critic):
+the bland side fitted on the validation split and the domain profile of the training split (what
+`VAECritic.finish_training` fits), both sides of the validity suite and the ladder on the test split
+(`train.assess_critic`), the metric card. How the default critic v4 was made from v3's weights (README: The default critic):
 
     git show b59df17:critics/default/critic-v3.pt > /tmp/critic-v3.pt
     python -m benchmark.refit /tmp/critic-v3.pt critics/default/critic-v4.pt --version v4
@@ -16,6 +16,7 @@ from benchmark.train import assess_critic, domain_words
 from critics.blandness import fit_blandness
 from critics.card import make_card
 from critics.default import critic_class
+from critics.domain import DomainProfile
 from metrics.plagiarism import TrainingPatterns
 from phrases import PhraseConfig, default_corpus, prepare
 from phrases.files import file_sha256
@@ -27,8 +28,9 @@ def refit(source: Path, out: Path, version: str, corpus: Path, log=print):
     data = prepare(corpus, PhraseConfig.from_dict(critic.phrase_config))
     critic.blandness = fit_blandness(critic.tokenizer, data.val, TrainingPatterns.from_split(data.train),
                                      data.config.phrase_bars)
+    critic.domain = DomainProfile.fit(data.train).to_dict()
     rows, bland, ladder, _ = assess_critic(critic, data, 0, None, log)
-    critic.card = make_card(version, rows, bland, ladder, "monophonic jazz solos: " + domain_words(data))
+    critic.card = make_card(version, rows, bland, ladder, "monophonic jazz solos: " + domain_words(data), critic.domain)
     critic.save(out)
     log(f"{out}: sha256 {file_sha256(out)}, {out.stat().st_size:,} bytes")
     return critic

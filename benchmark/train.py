@@ -148,7 +148,7 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
     client = mlflow.MlflowClient()
     with_retries(lambda: client.log_batch(critic.run_id, metrics=[
         mlflow.entities.Metric(k, v, int(time.time() * 1000), result.state.step) for k, v in figures.items()]))
-    critic.card = make_card(f"run {critic.run_id}", rows, bland, ladder, domain_words(data))
+    critic.card = make_card(f"run {critic.run_id}", rows, bland, ladder, domain_words(data), critic.domain)
     critic.save(result.checkpoint)
     with_retries(lambda: client.log_artifact(critic.run_id, str(result.checkpoint), "checkpoint"))
     mark_complete(critic.run_id)  # last: a critic killed before this is never used
