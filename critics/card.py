@@ -41,6 +41,10 @@ def card_lines(card: dict) -> list[str]:
     if not card:
         return ["this critic carries no metric card (a critic from before cards): train it again with train-critic"]
     lines = [f"critic {card.get('version', '?')}: {card['measures']}", f"domain: {card['domain']}"]
+    if card.get("profile", {}).get("ranges"):
+        from critics.domain import DomainProfile
+
+        lines.append(f"measured range of that music: {DomainProfile.from_dict(card['profile']).summary()}")
     for side, title in (("strange", "strange side (corruptions; critic AUROC vs floor)"),
                         ("bland", "bland side (rule-made families; primary AUROC vs floor)")):
         rows = card.get(side, [])
