@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from critics.domain import DomainProfile
+
 MEASURES = (
     "primary_gap = max(critic_gap, bland_gap), each 2|AUROC - 1/2| of a row's phrases against real reference phrases, "
     "so a row is wrong when it is too strange or too bland, in either direction. critic_gap reads the anomaly: the "
@@ -42,8 +44,6 @@ def card_lines(card: dict) -> list[str]:
         return ["this critic carries no metric card (a critic from before cards): train it again with train-critic"]
     lines = [f"critic {card.get('version', '?')}: {card['measures']}", f"domain: {card['domain']}"]
     if card.get("profile", {}).get("ranges"):
-        from critics.domain import DomainProfile
-
         lines.append(f"measured range of that music: {DomainProfile.from_dict(card['profile']).summary()}")
     for side, title in (("strange", "strange side (corruptions; critic AUROC vs floor)"),
                         ("bland", "bland side (rule-made families; primary AUROC vs floor)")):
