@@ -20,6 +20,7 @@ from critics.domain import DomainProfile
 from metrics.plagiarism import TrainingPatterns
 from phrases import PhraseConfig, default_corpus, prepare
 from phrases.files import file_sha256
+from training import set_threads
 from training.checkpoint import load_checkpoint
 
 
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--version", required=True)
     parser.add_argument("--corpus", type=Path, default=default_corpus())
     args = parser.parse_args()
+    set_threads()
     refit(args.source, args.out, args.version, args.corpus)
 
 
