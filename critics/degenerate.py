@@ -184,6 +184,24 @@ def situations(split, tokenizer, config) -> list[tuple[Situation, float]]:
     return out
 
 
+def _other_songs(songs: np.ndarray, rng) -> list[int]:
+    """For each phrase, another phrase of another song, each used once where the songs allow it (a
+    seeded permutation, then swaps that mend a phrase paired with its own song); drawn with
+    replacement for what no swap can mend."""
+    n = len(songs)
+    picks = rng.permutation(n)
+    for i in range(n):
+        if songs[picks[i]] != songs[i]:
+            continue
+        for j in rng.permutation(n):
+            if songs[picks[j]] != songs[i] and songs[picks[i]] != songs[j]:
+                picks[i], picks[j] = picks[j], picks[i]
+                break
+        else:
+            picks[i] = int(rng.choice(np.flatnonzero(songs != songs[i])))
+    return [int(p) for p in picks]
+
+
 def family_notes(name: str, split, train, tokenizer, config, seed: int = 0) -> list[tuple[dict, Situation, float]]:
     """The continuation notes of family `name` for every phrase of `split` (seeded), with the
     phrase's situation and tempo; `train` is the training split the copy families copy from."""
@@ -198,7 +216,7 @@ def family_notes(name: str, split, train, tokenizer, config, seed: int = 0) -> l
         songs = np.asarray(split.arrays["song"])
         if len(np.unique(songs)) < 2:
             raise UserError("other_context needs phrases from at least two songs; use a larger split")
-        picks = [int(rng.choice(np.flatnonzero(songs != songs[i]))) for i in range(len(split))]
+        picks = _other_songs(songs, rng)
         return [(where[j][0].truth, s, t) for (s, t), j in zip(where, picks)]
     if len(train) == 0:
         raise UserError(f"family {name} copies the training split, which is empty; prepare a larger corpus")
