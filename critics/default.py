@@ -16,7 +16,7 @@ from phrases.files import file_sha256
 
 VERSION = "v4"
 FILE = Path(__file__).resolve().parent / "default" / f"critic-{VERSION}.pt"
-SHA256 = "239d7c611f05dd22465cb3bd7fc8b84c4c615a971e18d3646cbb015ad9283d3f"  # the file's SHA-256, checked on every load
+SHA256 = "fcfec1581bf32b972e564a4bc4f0ff380ed6471be5fd6e4af642f7c7d5bfe1e4"  # the file's SHA-256, checked on every load
 
 
 def available() -> bool:
