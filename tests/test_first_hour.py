@@ -128,7 +128,7 @@ def test_first_hour_as_written(tmp_path):
     done = typed(benchmark)
     assert done.returncode == 0, done.stderr
     assert "mine: 64 of 64 continuations read" in done.stderr, done.stderr
-    assert re.search(r"│ \d+ │ mine", done.stdout), done.stdout
+    assert re.search(r"│ \d+=? +│ mine", done.stdout), done.stdout
     assert "critic: the default critic" in done.stderr
     written = re.search(r"^report: (\S+)$", done.stdout + done.stderr, re.M)
     assert written, done.stdout
