@@ -11,6 +11,10 @@ Notes are arrays of `phrases.NOTE_DTYPE`, one per phrase; a set of phrases is a 
     fcd(emb_gen, emb_ref); c2st_auroc(x_gen, x_ref, seed); critic_gap(scores_gen, scores_ref)
     critic_gap_interval(bootstrap(auroc, scores_gen, scores_ref)) -> critic_gap with its interval
     bootstrap(metric, *samples, seed=0) -> (value, ci_low, ci_high); with_ci(key, interval, bounds)
+    degeneracy(context_notes, continuation_notes, patterns)         -> pitch/rhythm/length flatness, repetition,
+                                                                     context_echo, sameness, copied_run
+    density_coverage(emb_ref, emb_gen)                              -> density, coverage (Naeem et al. 2020)
+    worst_gap(row_scores, ref_scores); tie_groups(rows, ref)        -> the primary gap, tied places (metrics.ranking)
     profile(profile_matrix(gen_notes), profile_matrix(ref_notes)) -> per PROFILE descriptor: value, its
                                                                      interval, ref, distance (in ref sd)
 """
