@@ -239,9 +239,12 @@ def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifes
 
     Example: python cli.py export-contexts outside/ --contexts 64 ; python cli.py benchmark --import mine=outside/mine --contexts 64
     """
-    from benchmark.mirex import export_command
+    from benchmark.mirex import FORMAT, export_command
+    from phrases.errors import UserError
     from phrases.files import writable_folder
 
+    if format_ not in ("midi", FORMAT):  # before the folder is made
+        raise UserError(f"--format {format_}: choose midi or {FORMAT}")
     writable_folder(out, "OUT")  # before any work
     show(export_command(data, out, contexts, seed, format_))
 

@@ -707,6 +707,7 @@ def test_finding_7_ctrl_c_swallowed_on_the_way_still_exits_130_and_marks_nothing
     mark_complete refuses, and the command line exits 130."""
     script = f"""
 import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even when this runs in the background
 sys.path.insert(0, {str(REPO_ROOT)!r})
 import mlflow, typer
 from benchmark.commandline import run_app
