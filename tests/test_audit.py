@@ -17,7 +17,7 @@ from benchmark.leaderboard import DIVERSITY_METRIC, PRIMARY_METRIC
 from benchmark.lookup import MissingModel, find_generator
 from benchmark.options import BenchmarkOptions
 from benchmark.train import train_generator
-from conftest import cli, mlflow_store, train_tiny_critic
+from helpers import cli, mlflow_store, train_tiny_critic
 from generators.lstm import LSTMGenerator
 from training import TrainConfig, load_checkpoint
 from training.checkpoint import kept_checkpoints

@@ -25,7 +25,7 @@ from benchmark.lookup import MissingModel
 from benchmark.pipeline import run_benchmark
 from benchmark.options import BenchmarkOptions
 from benchmark.train import train_generator
-from conftest import mlflow_store, train_tiny_critic
+from helpers import mlflow_store, train_tiny_critic
 from phrases.config import REPO_ROOT
 from training import TrainConfig
 

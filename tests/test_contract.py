@@ -28,7 +28,7 @@ def test_the_plug_in_is_registered():
 
 @pytest.fixture(scope="module", params=available())
 def fitted(request, jazz_data, tmp_path_factory):
-    from conftest import mlflow_store
+    from helpers import mlflow_store
 
     name = request.param
     cls = get_generator_class(name)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import cli, mlflow_store
+from helpers import cli, mlflow_store
 from critics.base import realness_from
 from critics.corruptions import (
     CORRUPTIONS, corrupt, jitter, random_pitch, shuffle_pitch, swap, tritone,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import symusic
 
-from conftest import WJAZZD, cli
+from helpers import WJAZZD, cli
 from critics import default
 from critics.degenerate import FAMILIES
 from critics.validity import bland_suite, mixing_ladder, validity_metrics, validity_suite

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import cli, mlflow_store
+from helpers import cli, mlflow_store
 from phrases.config import REPO_ROOT
 from phrases.errors import UserError
 from training import TrainConfig, batches

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from benchmark.critique import critique, critique_command, report
-from conftest import PIANOMIDI, WJAZZD, cli, scale_notes, write_midi
+from helpers import PIANOMIDI, WJAZZD, cli, scale_notes, write_midi
 from critics import default
 from critics.domain import PROPERTIES, DomainProfile, critic_profile, measure, split_measures, typical
 from phrases import PhraseConfig, prepare

@@ -23,7 +23,7 @@ from benchmark.leaderboard import fetch, table_notes
 from benchmark.options import BenchmarkOptions
 from benchmark.pipeline import run_benchmark
 from benchmark.runner import select_contexts
-from conftest import WJAZZD, cli, copy_corpus, mlflow_store, train_tiny_critic
+from helpers import WJAZZD, cli, copy_corpus, mlflow_store, train_tiny_critic
 from phrases import PhraseConfig, prepare
 from phrases.config import REPO_ROOT
 from phrases.decode import context_end_tick, decode_phrase

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WJAZZD
+from helpers import WJAZZD
 from phrases.config import REPO_ROOT
 
 README = REPO_ROOT / "README.md"

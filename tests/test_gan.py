@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import cli, mlflow_store
+from helpers import cli, mlflow_store
 from generators.base import Length
 from generators.gan import (
     Discriminator, GANConfig, GANGenerator, continuation_length, discriminator_scores, discriminator_step,

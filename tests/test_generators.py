@@ -14,7 +14,7 @@ import pretty_midi
 import pytest
 import torch
 
-from conftest import cli, mlflow_store
+from helpers import cli, mlflow_store
 from generators.base import Length
 from generators.lstm import LSTMConfig, LSTMGenerator
 from generators.registry import available, get_generator_class

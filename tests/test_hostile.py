@@ -18,7 +18,7 @@ import symusic
 import pytest
 import torch
 
-from conftest import REPO_ROOT, WJAZZD, cli, copy_corpus, mlflow_store, scale_notes, write_midi
+from helpers import REPO_ROOT, WJAZZD, cli, copy_corpus, mlflow_store, scale_notes, write_midi
 from phrases import PhraseConfig, prepare
 from phrases.scan import SKIP_REASONS
 from training import load_checkpoint

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from metrics.jsd import N_BEAT_BINS, beat_bins, jsd, jsd_metrics, note_histograms
-from metrics_helpers import make_notes, make_notes_s
+from helpers.notes import make_notes, make_notes_s
 
 
 def test_jsd_identical_is_zero_and_disjoint_is_one():

@@ -11,7 +11,7 @@ from metrics.musical import (
     descriptor_matrix, descriptors, grooving_similarity, musical_metrics, note_density,
     pitch_class_entropy, pitch_range, polyphony_rate, scale_consistency,
 )
-from metrics_helpers import make_notes
+from helpers.notes import make_notes
 
 
 def test_uniform_pitch_classes_have_entropy_log2_12():

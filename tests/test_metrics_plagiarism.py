@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from metrics.plagiarism import TrainingPatterns, copy_rate, longest_copied_run, note_symbols
-from metrics_helpers import make_notes
+from helpers.notes import make_notes
 
 LICK = [(60, 0.5), (62, 0.5), (63, 1 / 3), (65, 1 / 3), (67, 1 / 3), (70, 1.0), (68, 0.25), (67, 0.25),
         (65, 0.5), (63, 2.0)]

@@ -15,7 +15,7 @@ from metrics.musical import (
     scale_consistency,
 )
 from metrics.profile import PROFILE, profile, profile_matrix, standardized_difference
-from metrics_helpers import make_notes
+from helpers.notes import make_notes
 
 
 def test_groove_consistency_compares_neighbouring_bars_only():

@@ -17,7 +17,7 @@ from benchmark.imported import read_continuation
 from benchmark.mirex import GENERATION_START, export_mirex, prompt_offset, to_sixteenths
 from benchmark.options import BenchmarkOptions
 from benchmark.pipeline import run_benchmark
-from conftest import cli
+from helpers import cli
 from phrases.decode import decode_phrase
 
 CONTEXTS = 12

@@ -1,5 +1,5 @@
 """The profile's descriptors against MusPy's own code (a test-only dependency, the `test` extra)
-on real WJazzD phrases: every continuation of the chosen files (tests/conftest.py), put on
+on real WJazzD phrases: every continuation of the chosen files (tests/helpers/__init__.py), put on
 MusPy's grid (resolution 12 per beat, the tokenizer's grid here).
 
 Tolerance: 1e-9 (the same numbers up to float rounding). Where the project differs from MusPy
@@ -45,7 +45,7 @@ def to_muspy(notes: np.ndarray, shorten: int = 0, end: int | None = None) -> mus
     return muspy.Music(resolution=GRID, tracks=[track])
 
 
-NOT_4_4 = ("MyFavoriteThings", "SongForBilbao")  # 3/4, and meter changes (tests/conftest.py)
+NOT_4_4 = ("MyFavoriteThings", "SongForBilbao")  # 3/4, and meter changes (tests/helpers/__init__.py)
 
 
 def phrases(data) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -88,7 +88,7 @@ def test_profile_descriptors_agree_with_muspy_on_real_phrases(jazz_data):
 
 def test_where_the_project_differs_from_muspy_on_purpose():
     """A line that stops after two bars of a 4-bar phrase: its silence counts here, not in MusPy."""
-    from metrics_helpers import make_notes
+    from helpers.notes import make_notes
 
     notes = make_notes([(60 + k, k, 0.5) for k in range(8)])  # eighth notes on the beats of bars 1-2 of 4
     music = to_muspy(notes)

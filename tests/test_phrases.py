@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import symusic
 
-from conftest import PIANOMIDI, PIANOMIDI_FILES, WJAZZD, copy_corpus, scale_notes, write_midi
+from helpers import PIANOMIDI, PIANOMIDI_FILES, WJAZZD, copy_corpus, scale_notes, write_midi
 from phrases import PhraseConfig, load_tokenizer, prepare, split_songs
 from phrases.config import REPO_ROOT
 from phrases.decode import decode_phrase

@@ -1,7 +1,7 @@
 """Hearing and seeing every row: FluidSynth audio of real phrases, the HTML report loaded in
 headless Chromium, and the MLflow UI as a user meets it (it opens on the leaderboard's runs, the
 report and an audio player in a run's artifacts). Tests that need FluidSynth or Chromium skip
-with the reason when they are missing (fail in CI: tests/system_helpers.py)."""
+with the reason when they are missing (fail in CI: tests/helpers/system.py)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from benchmark.audio import find_synth, render, seconds
 from benchmark.leaderboard import EXPERIMENT_LEADERBOARD, fetch
 from benchmark.options import BenchmarkOptions
 from benchmark.pipeline import run_benchmark
-from conftest import mlflow_store, train_tiny_critic
+from helpers import mlflow_store, train_tiny_critic
 from phrases.config import REPO_ROOT
 from phrases.decode import decode_phrase
-from system_helpers import Browser, chromium_or_skip, synth_or_skip
+from helpers.system import Browser, chromium_or_skip, synth_or_skip
 
 EXAMPLES = 2
 

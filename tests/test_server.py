@@ -27,7 +27,7 @@ import pytest
 from benchmark.audio import find_synth
 from benchmark.leaderboard import LEADERBOARD_KEYS
 from benchmark.train import train_generator
-from conftest import WJAZZD, WJAZZD_FILES, cli, tracking, train_tiny_critic
+from helpers import WJAZZD, WJAZZD_FILES, cli, tracking, train_tiny_critic
 from generators.lstm import LSTMConfig
 from generators.transformer import TransformerConfig
 from phrases.config import REPO_ROOT

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import mlflow_store
+from helpers import mlflow_store
 from generators.base import Length
 from generators.registry import get_generator_class
 from generators.transformer import TransformerConfig, TransformerGenerator

@@ -17,7 +17,7 @@ import mlflow
 import optuna
 import pytest
 
-from conftest import PLUGINS, cli, tracking
+from helpers import PLUGINS, cli, tracking
 from phrases.config import REPO_ROOT
 from training.tracking import EXPERIMENT_GENERATORS
 
