@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: venv demo test ui speed clean system-packages
+.PHONY: venv demo test check ui speed clean system-packages
 
 venv: $(VENV)/.installed
 
@@ -23,8 +23,14 @@ demo: venv
 	$(PY) cli.py leaderboard
 	@echo "next: source $(VENV)/bin/activate, then the README's First hour (python cli.py report, make ui, ...)"
 
+# Everything (what CI runs, 10+ minutes on 2 cores).
 test: venv
 	$(PY) -m pytest -q
+
+# The fast tier: everything but the tests marked slow (servers, torchrun, the whole corpus);
+# a few minutes on 2 cores.
+check: venv
+	PHRASEBENCH_THREADS=$${PHRASEBENCH_THREADS:-1} $(PY) -m pytest -q -m "not slow"
 
 UI_PORT ?= 5000
 ui: venv

@@ -14,6 +14,22 @@ from helpers import PLUGINS, WJAZZD, WJAZZD_FILES, copy_corpus, mlflow_store
 # on the path before collection, so `registry.available()` lists the test-only plug-in
 sys.path.insert(0, str(PLUGINS))
 
+# Whole modules in the slow tier (`make test` runs them, `make check` does not), and why; single
+# slow tests carry `@pytest.mark.slow` in their module.
+SLOW_MODULES = {
+    "test_distributed.py": "torchrun",
+    "test_server.py": "a team server (PostgreSQL and mlflow server)",
+    "test_first_hour.py": "the README's first hour as written: the whole corpus, `make ui`",
+    "test_default_critic.py": "the whole corpus under the shipped critic",
+    "test_two_sided.py": "the whole corpus under the shipped critic",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def jazz_dir(tmp_path_factory) -> Path:

