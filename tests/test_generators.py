@@ -19,7 +19,7 @@ from generators.base import Length
 from generators.lstm import LSTMConfig, LSTMGenerator
 from generators.registry import available, get_generator_class
 from generators.sampling import StopTracker, sample_next
-from phrases import UserError, Vocab
+from phrases import NOTE_DTYPE, UserError, Vocab
 from phrases.config import REPO_ROOT
 from phrases.decode import decode_phrase
 from training import CheckpointError, TrainConfig, config_from_options, load_checkpoint
@@ -152,11 +152,17 @@ def test_top_p_and_greedy():
 def test_decoding_random_tokens_never_crashes(jazz_data):
     rng = np.random.default_rng(0)
     tok = jazz_data.tokenizer
+    kept = 0
     for _ in range(20):
         ids = rng.integers(-5, len(tok) + 5, size=120)
         decoded = decode_phrase(tok, ids[:60], ids[60:])
         assert decoded.malformed > 0
-        assert len(decoded.continuation_notes) >= 0
+        for notes in (decoded.context_notes, decoded.continuation_notes):  # what was kept is well-formed
+            assert notes.dtype == NOTE_DTYPE
+            assert ((notes["pitch"] >= 0) & (notes["pitch"] <= 127)).all() and (notes["duration_beats"] > 0).all()
+        assert sum(len(t.notes) for t in decoded.score.tracks) == len(decoded.context_notes) + len(decoded.continuation_notes)
+        kept += len(decoded.continuation_notes)
+    assert kept > 0  # the valid stretches of random ids still decode to notes
 
 
 def test_save_load_round_trip_and_bad_checkpoints(trained, jazz_data, tmp_path):
