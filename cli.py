@@ -276,11 +276,11 @@ def ui(host: Annotated[str, typer.Option(help="Address to bind; loopback unless 
     """Start `mlflow ui` over the project's store (one worker: starts in seconds)."""
     import os
 
-    from training.tracking import mlflow_ui_command
+    from store import ui_command
 
     from benchmark.leaderboard import ui_links
 
-    argv = mlflow_ui_command(host, port)
+    argv = ui_command(host, port)
     say(f"MLflow UI on http://{host}:{port} over {argv[3]}")
     show(ui_links(f"http://{host}:{port}"))
     sys.stdout.flush()

@@ -31,7 +31,8 @@ from benchmark.options import BenchmarkOptions
 from benchmark.runner import Benchmark, Row
 from phrases.errors import UserError
 from training.checkpoint import kept_checkpoints, parse_steps
-from training.tracking import DESCRIPTION_TAG, experiment_id, mark_complete, process_tags, with_retries
+from store import (DESCRIPTION_TAG, end_run, experiment_id, find_run, log_run_batch, log_run_table, log_run_text,
+                   mark_complete, process_tags, start_run)
 
 EXPERIMENT_AUDITS = "phrasebench-audits"
 AGREE = 0.8  # |rho| at or above which two figures are said to move together
@@ -236,15 +237,9 @@ def _train(name: str, data, training: dict, steps: tuple[int, ...], audit_id: st
 
 def _kept_of_run(name: str, data, run_id: str, steps: tuple[int, ...]) -> dict[int, Path]:
     """The kept checkpoints of an existing training run of `name` (those of `steps` when given)."""
-    import mlflow
+    from store import EXPERIMENT_GENERATORS
 
-    from training.tracking import EXPERIMENT_GENERATORS, tracking_uri
-
-    try:
-        run = with_retries(lambda: mlflow.MlflowClient(tracking_uri()).get_run(run_id))
-    except mlflow.exceptions.MlflowException:
-        raise UserError(f"--run-id {run_id}: no such MLflow run in {tracking_uri()}; copy a run id from `mlflow ui` "
-                        f"(experiment {EXPERIMENT_GENERATORS})") from None
+    run = find_run(run_id, "--run-id", EXPERIMENT_GENERATORS)
     kind = run.data.tags.get("generator", "")
     if kind != name:
         raise UserError(f"--run-id {run_id}: a training of {kind or 'no generator'!r}, not {name!r}; "
@@ -337,10 +332,9 @@ def _text(items: list) -> str:
 def log_audit(result: AuditResult, data_hash: str) -> str:
     """One run in `phrasebench-audits`: tags, per-step figures as metrics at step=N, rho values,
     the table as artifacts; tagged `complete` last. Returns its id."""
-    import mlflow
     import pandas as pd
 
-    exp = experiment_id(EXPERIMENT_AUDITS, EXPERIMENT_DESCRIPTION)
+    experiment_id(EXPERIMENT_AUDITS, EXPERIMENT_DESCRIPTION)  # made with its description
     o, verdict = result.options, {True: "trustworthy", False: "not shown", None: "cannot say"}[result.trustworthy]
     tags = {"generator": result.name, "generator_run_id": result.generator_run_id, "audit_id": result.audit_id,
             "critic_sha": result.critic.sha256, "critic_run_id": result.critic.run_id, "data_hash": data_hash,
@@ -349,24 +343,19 @@ def log_audit(result: AuditResult, data_hash: str) -> str:
             DESCRIPTION_TAG: f"Audit of `{result.name}` (training run `{result.generator_run_id}`) at steps "
                              f"{', '.join(map(str, result.steps))}.\n\n" + "\n\n".join(result.lines),
             **process_tags()}
-    client = mlflow.MlflowClient()
-    run = with_retries(lambda: client.create_run(exp, run_name=f"audit-{result.name}-{result.audit_id}", tags=tags))
-    run_id = run.info.run_id
-    now = int(time.time() * 1000)
+    run_id = start_run(EXPERIMENT_AUDITS, f"audit-{result.name}-{result.audit_id}", tags)
     keys = [k + s for k in (PRIMARY_METRIC, "nll", DIVERSITY_METRIC) for s in ("", "_ci_low", "_ci_high")]
-    metrics = [mlflow.entities.Metric(k, float(r.metrics[k]), now, step) for step, r in zip(result.steps, result.rows)
+    metrics = [(k, float(r.metrics[k]), step) for step, r in zip(result.steps, result.rows)
                if r.status == "ok" for k in keys if k in r.metrics and np.isfinite(r.metrics[k])]
-    metrics += [mlflow.entities.Metric(k, v, now, 0) for k, v in result.rho.items() if np.isfinite(v)]
-    params = [mlflow.entities.Param(k, str(v)) for k, v in
-              (("steps", ",".join(map(str, result.steps))), ("contexts", result.contexts),
-               ("seed", o.seed), ("temperature", o.temperature), ("top_p", o.top_p), ("n_boot", o.n_boot),
-               ("agree_threshold", AGREE))]
-    with_retries(lambda: client.log_batch(run_id, metrics=metrics, params=params))
+    metrics += [(k, v, 0) for k, v in result.rho.items() if np.isfinite(v)]
+    params = {"steps": ",".join(map(str, result.steps)), "contexts": result.contexts, "seed": o.seed,
+              "temperature": o.temperature, "top_p": o.top_p, "n_boot": o.n_boot, "agree_threshold": AGREE}
+    log_run_batch(run_id, metric_list=metrics, params=params)
     result.mlflow_run_id = run_id
     title, header, cells = audit_table(result)
-    with_retries(lambda: client.log_text(run_id, _text(audit_report(result)), "audit.txt"))
+    log_run_text(run_id, _text(audit_report(result)), "audit.txt")
     table = pd.DataFrame([dict(zip([h.split("\n")[0] for h in header], c)) for c in cells], dtype=object)
-    with_retries(lambda: client.log_table(run_id, table, "audit.json"))
-    with_retries(lambda: client.set_terminated(run_id))
+    log_run_table(run_id, table, "audit.json")
+    end_run(run_id)
     mark_complete(run_id)
     return run_id

@@ -10,7 +10,7 @@ import time
 
 from benchmark.profile import profile_table
 from phrases.errors import UserError
-from training.tracking import experiment_id, with_retries
+from store import experiment_id, find_experiment, search_runs, set_experiment_tag, tracking_uri
 
 EXPERIMENT_LEADERBOARD = "phrasebench-leaderboard"
 # The figures `audit` follows (benchmark/audit.py): the primary score the leaderboard ranks by,
@@ -180,26 +180,19 @@ def _view(name: str, facets: dict) -> str:
 
 def point_latest_view(benchmark_id: str) -> None:
     """The 'Latest leaderboard' view shows this benchmark's rows, ranked."""
-    import mlflow
-
     exp = leaderboard_experiment()
     view = _view(f"Latest leaderboard ({benchmark_id})", {"searchFilter": f"tags.benchmark_id = '{benchmark_id}'",
                                                         "orderByKey": "metrics.`rank`", "orderByAsc": True})
-    with_retries(lambda: mlflow.MlflowClient().set_experiment_tag(exp, _view_tag(VIEW_LATEST), view))
+    set_experiment_tag(exp, _view_tag(VIEW_LATEST), view)
 
 
 def ui_links(base: str) -> list[str]:
     """Links into the MLflow UI at `base` (http://host:port) that open on the leaderboard's runs."""
-    import mlflow
-
-    from training.tracking import tracking_uri
-
-    mlflow.set_tracking_uri(tracking_uri())
-    exp = with_retries(lambda: mlflow.get_experiment_by_name(EXPERIMENT_LEADERBOARD))
+    exp = find_experiment(EXPERIMENT_LEADERBOARD)
     if exp is None:
         return [f"no leaderboard in this store yet: run `python cli.py benchmark` first; the UI is at {base}"]
-    runs = f"{base}/#/experiments/{exp.experiment_id}/runs?workflowType=machine_learning&viewStateShareKey="
-    view = VIEW_LATEST if _view_tag(VIEW_LATEST) in exp.tags else VIEW_ALL
+    runs = f"{base}/#/experiments/{exp[0]}/runs?workflowType=machine_learning&viewStateShareKey="
+    view = VIEW_LATEST if _view_tag(VIEW_LATEST) in exp[1] else VIEW_ALL
     return [f"leaderboard, ranked: {runs}{view}", f"every leaderboard row: {runs}{VIEW_ALL}"]
 
 
@@ -207,20 +200,17 @@ def fetch(benchmark_id: str | None = None, log=lambda _: None) -> tuple[str, lis
     """(benchmark_id, [(row name, status, metrics, tags)]) of the latest complete benchmark (or a
     given one), in the order of its logged `rank`. A benchmark is complete when all its rows are
     tagged `complete` (written last); `log` is told when a newer one is not."""
-    import mlflow
-
     exp = experiment_id(EXPERIMENT_LEADERBOARD)
     if benchmark_id and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", benchmark_id):  # it goes into a filter string
         raise UserError(f"--benchmark-id {benchmark_id[:80]!r}: not a benchmark id (like 20260101-120000-abc123); "
                         "`python cli.py leaderboard` shows the latest")
     where = f"tags.benchmark_id = '{benchmark_id}'" if benchmark_id else ""
-    runs = with_retries(lambda: mlflow.search_runs([exp], filter_string=where, order_by=["attributes.start_time DESC"],
-                                                   max_results=50_000, output_format="list"))
+    runs = search_runs(exp, where, max_results=50_000)
     by_id: dict[str, list] = {}
     for run in runs:  # newest benchmark first
         by_id.setdefault(run.data.tags.get("benchmark_id", ""), []).append(run)
     if benchmark_id and benchmark_id not in by_id:
-        raise UserError(f"--benchmark-id {benchmark_id}: no such benchmark in {mlflow.get_tracking_uri()}")
+        raise UserError(f"--benchmark-id {benchmark_id}: no such benchmark in {tracking_uri()}")
     for bid, rows in by_id.items():
         done = [r for r in rows if r.data.tags.get("complete") == "true"]
         expected = int(rows[0].data.params.get("rows", -1))

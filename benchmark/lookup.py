@@ -10,7 +10,7 @@ from pathlib import Path
 
 from phrases.files import file_sha256
 from phrases.errors import UserError
-from training.tracking import EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, latest_run, run_artifact
+from store import get_run, latest_run, list_artifacts, run_artifact
 
 
 class MissingModel(UserError):
@@ -50,7 +50,7 @@ def _load(load, what: str, run, checkpoint: Path | None, command: str, data_hash
 def find_generator(name: str, data_hash: str, device: str = "auto", checkpoint: Path | None = None) -> Found:
     from generators.registry import get_generator_class
 
-    run = None if checkpoint else latest_run(EXPERIMENT_GENERATORS, data_hash, generator=name)
+    run = None if checkpoint else latest_run("generator", data_hash, generator=name)
     cls = get_generator_class(name)
     return _load(lambda path: cls.load(path, device), name, run, checkpoint, f"train-generator {name}", data_hash)
 
@@ -62,7 +62,7 @@ def find_critic(data, device: str = "auto", checkpoint: Path | None = None) -> F
     from critics import default
     from training.checkpoint import load_checkpoint
 
-    run = None if checkpoint else latest_run(EXPERIMENT_CRITICS, data.data_hash)
+    run = None if checkpoint else latest_run("critic", data.data_hash)
     if run is None and checkpoint is None and default.available():
         critic = default.load(device)
         if default.matches(critic, data):
@@ -80,11 +80,7 @@ def find_critic(data, device: str = "auto", checkpoint: Path | None = None) -> F
 
 def pretrained_checkpoint(run_id: str) -> Path | None:
     """The MLE starting point a generator run logged (the gan's `pretrain_checkpoint`), if any."""
-    import mlflow
-
-    from training.tracking import with_retries
-
-    names = {a.path for a in with_retries(lambda: mlflow.MlflowClient().list_artifacts(run_id, "pretrain_checkpoint"))}
+    names = list_artifacts(run_id, "pretrain_checkpoint")
     if "pretrain_checkpoint/best.pt" not in names:
         return None
     return run_artifact(run_id, "pretrain_checkpoint/best.pt")
@@ -92,8 +88,4 @@ def pretrained_checkpoint(run_id: str) -> Path | None:
 
 def run_budget(run_id: str) -> str:
     """The `budget` tag of a training run: "quick" for the minutes-long models of --quick."""
-    import mlflow
-
-    from training.tracking import with_retries
-
-    return with_retries(lambda: mlflow.get_run(run_id)).data.tags.get("budget", "full") if run_id else "full"
+    return get_run(run_id).data.tags.get("budget", "full") if run_id else "full"

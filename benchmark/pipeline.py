@@ -13,7 +13,7 @@ from benchmark.options import BENCHMARK_OPTIONS, BenchmarkOptions
 from benchmark.runner import REFERENCE_ROWS, Benchmark, BenchmarkResult, Row, new_benchmark_id, rank
 from phrases.files import file_sha256, writable_folder
 from phrases.errors import UserError
-from training.tracking import run_artifact
+from store import run_artifact
 
 
 def load_generator(name: str, data, options: BenchmarkOptions, train_missing: bool, quick: bool, log):

@@ -23,7 +23,8 @@ from benchmark.profile import profile_chart
 from benchmark.report import ExampleMedia, RowMedia, write_report
 from benchmark.runner import REFERENCE_ROWS, Benchmark, BenchmarkResult, Row
 from phrases.decode import context_end_tick
-from training.tracking import DESCRIPTION_TAG, mark_complete, process_tags, with_retries
+from store import (DESCRIPTION_TAG, active_run, log_artifact, log_figure, log_metrics, log_params, log_table, log_text,
+                   mark_complete, process_tags, with_retries)
 
 
 def row_tags(row: Row, result: BenchmarkResult, bench: Benchmark) -> dict[str, str]:
@@ -136,7 +137,6 @@ def publish(result: BenchmarkResult, bench: Benchmark, quick: bool = False, log=
     """Log every row to `phrasebench-leaderboard`, write the report; sets result.entries and
     result.report."""
     import matplotlib.pyplot as plt
-    import mlflow
     import pandas as pd
 
     t0 = time.perf_counter()
@@ -167,23 +167,23 @@ def publish(result: BenchmarkResult, bench: Benchmark, quick: bool = False, log=
         run_ids = []
         for rank, (row, (_, _, metrics, tags)) in enumerate(zip(result.rows, result.entries), 1):
             def log_run(row=row, metrics=metrics, tags=tags, rank=rank) -> str:
-                with mlflow.start_run(experiment_id=exp, run_name=f"{row.name}-{result.benchmark_id}",
-                                      tags={**tags, DESCRIPTION_TAG: description(rank, result.entries, result),
-                                            **process_tags()}) as run:
-                    mlflow.log_params({"contexts": len(bench.context_index), "samples": o.samples,
-                                       "temperature": o.temperature, "top_p": o.top_p, "quick": quick,
-                                       "rows": len(result.rows)})
-                    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
+                with active_run(exp, run_name=f"{row.name}-{result.benchmark_id}",
+                                tags={**tags, DESCRIPTION_TAG: description(rank, result.entries, result),
+                                      **process_tags()}) as run:
+                    log_params({"contexts": len(bench.context_index), "samples": o.samples,
+                                "temperature": o.temperature, "top_p": o.top_p, "quick": quick,
+                                "rows": len(result.rows)})
+                    log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
                     for ex in media[row.name].examples:
-                        mlflow.log_artifact(str(ex.midi), "examples")
+                        log_artifact(ex.midi, "examples")
                         if ex.audio is not None:
-                            mlflow.log_artifact(str(ex.audio), "examples")
+                            log_artifact(ex.audio, "examples")
                     if media[row.name].rolls_png:
-                        mlflow.log_artifact(str(Path(tmp) / row.name / "piano_rolls.png"))
-                        mlflow.log_text(_per_phrase_csv(row, bench), "phrases.csv")
-                    mlflow.log_figure(picture, "leaderboard.png")
-                    mlflow.log_table(pd.DataFrame(table, dtype=object), "leaderboard.json")
-                    mlflow.log_artifact(str(report))
+                        log_artifact(Path(tmp) / row.name / "piano_rolls.png")
+                        log_text(_per_phrase_csv(row, bench), "phrases.csv")
+                    log_figure(picture, "leaderboard.png")
+                    log_table(pd.DataFrame(table, dtype=object), "leaderboard.json")
+                    log_artifact(report)
                     return run.info.run_id
 
             run_ids.append(with_retries(log_run))

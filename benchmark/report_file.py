@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmark.leaderboard import EXPERIMENT_LEADERBOARD, fetch
 from benchmark.options import BenchmarkOptions
 from phrases.errors import UserError
-from training.tracking import experiment_id, with_retries
+from store import download_artifact, experiment_id, search_runs
 
 REPORT = "report.html"
 
@@ -21,22 +21,16 @@ def report_path(benchmark_id: str | None = None, log=lambda _: None) -> tuple[st
     """(benchmark_id, path of its report.html): the file `benchmark` wrote under the default
     `--report-dir` when it is there, else the copy logged with the benchmark's runs, downloaded
     there."""
-    import mlflow
-
-    from training.tracking import tracking_uri
-
-    mlflow.set_tracking_uri(tracking_uri())
     bid, _ = fetch(benchmark_id, log=log)
     written = BenchmarkOptions([]).report_dir / bid / REPORT
     if written.is_file():
         return bid, written
-    runs = with_retries(lambda: mlflow.search_runs([experiment_id(EXPERIMENT_LEADERBOARD)],
-                                                   filter_string=f"tags.benchmark_id = '{bid}'", output_format="list"))
+    runs = search_runs(experiment_id(EXPERIMENT_LEADERBOARD), f"tags.benchmark_id = '{bid}'", max_results=50_000)
     for run in runs:
         try:
             written.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=written.parent, prefix=".report-") as tmp:  # whole, or not there
-                got = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path=REPORT, dst_path=tmp)
+                got = download_artifact(run.info.run_id, REPORT, tmp)
                 os.replace(got, written)
             return bid, written
         except OSError as e:

@@ -148,11 +148,9 @@ def reproduce_csc413(data, generator: str, seeds: list[int], config, model_opts:
                      device: str = "auto", log=print) -> Reproduction:
     """Train `generator` once per seed on `data` (a `PhraseConfig.csc413()` preparation), sample,
     score; log everything to the MLflow experiment `phrasebench-reproductions`."""
-    import mlflow
-
     from benchmark.train import train_generator
     from training import distributed, resolve_device
-    from training.tracking import experiment_id, process_tags
+    from store import active_run, experiment_id, log_metrics, log_params, log_text, process_tags
 
     distributed.refuse("reproduce")
     if data.config.protocol != "csc413":
@@ -176,21 +174,21 @@ def reproduce_csc413(data, generator: str, seeds: list[int], config, model_opts:
         result.seeds.append(one)
         log(f"seed {seed}: test " + ", ".join(f"{k} {v:.4f}" for k, v in one.jsd["test"].items())
             + f"; test NLL {one.test_nll:.3f} nats/token")
-    with mlflow.start_run(experiment_id=experiment_id(EXPERIMENT_REPRODUCTIONS, REPRODUCTIONS_DESCRIPTION),
-                          run_name=f"csc413-{generator}",
-                          tags={"reproduction": "csc413", "generator": generator, "data_hash": data.data_hash,
+    with active_run(experiment_id(EXPERIMENT_REPRODUCTIONS, REPRODUCTIONS_DESCRIPTION),
+                    run_name=f"csc413-{generator}",
+                    tags={"reproduction": "csc413", "generator": generator, "data_hash": data.data_hash,
                                 "corpus": data.report["corpus"], **process_tags()}) as parent:
         result.run_id = parent.info.run_id
-        mlflow.log_params({"seeds": ",".join(map(str, seeds)), "epochs": config.epochs,
-                           "max_minutes": config.max_minutes, "samples": SAMPLES, "notes": NOTES,
-                           "temperature": TEMPERATURE, **{f"model.{k}": v for k, v in (model_opts or {}).items()}})
-        mlflow.log_metrics(result.summary())
-        mlflow.log_text(result.markdown(), "table.md")
+        log_params({"seeds": ",".join(map(str, seeds)), "epochs": config.epochs,
+                    "max_minutes": config.max_minutes, "samples": SAMPLES, "notes": NOTES,
+                    "temperature": TEMPERATURE, **{f"model.{k}": v for k, v in (model_opts or {}).items()}})
+        log_metrics(result.summary())
+        log_text(result.markdown(), "table.md")
         for one in result.seeds:
-            with mlflow.start_run(experiment_id=parent.info.experiment_id, run_name=f"seed{one.seed}", nested=True,
-                                  tags={"generator": generator, "seed": str(one.seed),
-                                        "generator_run_id": one.generator_run_id or "", **process_tags()}):
-                mlflow.log_metrics({**{f"{s}_{k}": v for s in SPLITS for k, v in one.jsd[s].items()},
-                                    **{f"test_beats_{k}": v for k, v in one.beats_jsd.items()},
-                                    "test_nll": one.test_nll, "notes_per_sample": one.notes_per_sample})
+            with active_run(parent.info.experiment_id, run_name=f"seed{one.seed}", nested=True,
+                            tags={"generator": generator, "seed": str(one.seed),
+                                  "generator_run_id": one.generator_run_id or "", **process_tags()}):
+                log_metrics({**{f"{s}_{k}": v for s in SPLITS for k, v in one.jsd[s].items()},
+                             **{f"test_beats_{k}": v for k, v in one.beats_jsd.items()},
+                             "test_nll": one.test_nll, "notes_per_sample": one.notes_per_sample})
     return result

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Optional
 
 from phrases.errors import UserError
+from store import server_command
 
 DEFAULT_DATA = Path("mlflow-server")
 
@@ -64,18 +64,6 @@ def postgres(data: Path):
 
     with private_postgres(data) as (uri, env):
         yield uri, env
-
-
-def mlflow_server_command(artifacts: Path, host: str, port: int, workers: int, extra: tuple = ()) -> list[str]:
-    """The `mlflow server` command line; the backend store URI is not in it (it may hold a
-    password, and every account can read a process's arguments): MLflow reads it from
-    MLFLOW_BACKEND_STORE_URI in its environment."""
-    mlflow_bin = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow")
-    if mlflow_bin is None:
-        raise UserError("the mlflow command is not installed here; run `make venv`")
-    return [mlflow_bin, "server", "--serve-artifacts", "--artifacts-destination", str(artifacts.resolve()),
-            "--host", host, "--port", str(port), "--workers", str(workers), *extra,
-            "--uvicorn-opts=--no-access-log"]  # no line per request
 
 
 def shown_uri(uri: str) -> str:
@@ -202,7 +190,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data: Path = DEFAULT_DATA, 
         with (postgres(data) if backend_store_uri is None else _given(backend_store_uri)) as (uri, pg_env):
             say(f"PostgreSQL: {'data in ' + str(data / 'postgres') if backend_store_uri is None else shown_uri(uri)}")
             (data / "artifacts").mkdir(parents=True, exist_ok=True)
-            argv = mlflow_server_command(data / "artifacts", host, port, workers, extra)
+            argv = server_command(data / "artifacts", host, port, workers, extra)
             # its own session: a Ctrl-C reaches us, and we stop the MLflow server before PostgreSQL
             env = {**os.environ, **pg_env, "MLFLOW_BACKEND_STORE_URI": uri, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
                    **(auth_settings(data, admin) if auth else {})}

@@ -8,7 +8,6 @@ DDP, and only rank 0 says anything, logs to MLflow and writes checkpoints.
 from __future__ import annotations
 
 import shutil
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from phrases.unigram import Unigram
 from phrases.files import writable_folder
 from training import TrainConfig, config_from_options, distributed, set_threads
 from training.model import CHECKPOINT_ROOT
-from training.tracking import (EXPERIMENT_CRITICS, EXPERIMENT_GENERATORS, experiment_id, mark_complete, run_artifact,
-                               with_retries)
+from store import (EXPERIMENT_GENERATORS, find_run, log_run_artifact, log_run_batch, mark_complete, newest_training,
+                   run_artifact)
 
 # Tiny budgets for `--quick` (make demo): minutes, not quality, counted in steps so that every
 # machine trains the same models. Sizes are --model-opt values.
@@ -33,15 +32,12 @@ QUICK_CRITIC = ({"d_embed": "64", "enc_hidden": "64", "hidden": "128", "latent":
                 {"epochs": 1, "max_steps": 150, "batch_size": 32})
 
 
-def resume_folder(experiment: str, role: str, name: str, data_hash: str) -> Path:
+def resume_folder(role: str, name: str, data_hash: str) -> Path:
     """The checkpoint folder of the newest training of `name` on this data (any status), for a
     `--resume` without `--checkpoint-dir`. When its last.pt is not on this machine, the one the
     run uploaded to the tracking server is fetched into that folder."""
-    import mlflow
-
-    runs = with_retries(lambda: mlflow.search_runs(
-        [experiment_id(experiment)], filter_string=f"tags.{role} = '{name}' and tags.data_hash = '{data_hash}'",
-        order_by=["attributes.start_time DESC"], max_results=1, output_format="list"))
+    newest = newest_training(role, name, data_hash)
+    runs = [newest] if newest is not None else []
     folder = Path(runs[0].data.params.get("checkpoint_dir", "")) if runs else None
     if folder is not None and not (folder / "last.pt").is_file():
         try:
@@ -57,7 +53,7 @@ def resume_folder(experiment: str, role: str, name: str, data_hash: str) -> Path
     return folder
 
 
-def _settle(config: TrainConfig, data, kind_info: tuple[str, str, str]) -> TrainConfig:
+def _settle(config: TrainConfig, data, kind_info: tuple[str, str]) -> TrainConfig:
     """The config with its data settled and its checkpoint folder checked before any training
     (under torchrun by rank 0, which writes the checkpoints and reads last.pt)."""
     if distributed.is_main():
@@ -101,12 +97,25 @@ def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, 
                   f"{', '.join(f'{k}={v}' for k, v in {**tuned, **train}.items())}")
     model_config = config_from_options(cls.config_class, model_opts)
     with distributed.session(device) as device:
-        generator = cls.from_run(init_from, model_config, device) if init_from else \
+        generator = init_from_run(cls, init_from, model_config, device) if init_from else \
             cls(data.tokenizer, model_config, device, config.seed)
-        config = _settle(config, data, (EXPERIMENT_GENERATORS, "generator", name))
+        config = _settle(config, data, ("generator", name))
         _say(log)(f"{name}: {generator.num_parameters():,} parameters on {generator.device}{_processes()}; "
                   f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
         return generator, generator.fit(data.train, data.val, config)
+
+
+def init_from_run(cls, run_id: str, model_config=None, device="auto"):
+    """`--init-from RUN_ID`: the generator started from the `checkpoint/best.pt` of a training run."""
+    run = find_run(run_id, "--init-from", EXPERIMENT_GENERATORS)
+
+    def checkpoint() -> Path:
+        try:
+            return run_artifact(run_id, "checkpoint/best.pt")
+        except Exception:  # mlflow's error for a run without that artifact
+            raise UserError(f"--init-from {run_id}: the run has no checkpoint artifact; it may not have finished") from None
+
+    return cls.from_checkpoint(run.data.tags.get("generator", ""), checkpoint, run_id, model_config, device)
 
 
 def _say(log):
@@ -129,8 +138,6 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
     """Build the VAE critic, train and calibrate it on `data`, then run the validity suite and the
     mixing ladder on the test split and log them to its run; returns (critic, FitResult, suite
     rows, ladder)."""
-    import mlflow
-
     from critics.vae import VAECritic
     from critics.card import make_card
 
@@ -138,19 +145,17 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
     with distributed.session(device) as device:
         critic = VAECritic(data.tokenizer, config_from_options(VAECritic.config_class, model_opts), device, config.seed)
         critic.phrase_config = data.config.to_dict()
-        config = _settle(config, data, (EXPERIMENT_CRITICS, "critic", critic.name))
+        config = _settle(config, data, ("critic", critic.name))
         _say(log)(f"critic: {critic.num_parameters():,} parameters on {critic.device}{_processes()}; "
                   f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
         result = critic.fit(data.train, data.val, config)
     if not distributed.is_main():  # rank 0 runs the validity suite and logs it
         return critic, result, ([], []), []
     rows, bland, ladder, figures = assess_critic(critic, data, config.seed, suite_phrases, log)
-    client = mlflow.MlflowClient()
-    with_retries(lambda: client.log_batch(critic.run_id, metrics=[
-        mlflow.entities.Metric(k, v, int(time.time() * 1000), result.state.step) for k, v in figures.items()]))
+    log_run_batch(critic.run_id, metric_list=[(k, v, result.state.step) for k, v in figures.items()])
     critic.card = make_card(f"run {critic.run_id}", rows, bland, ladder, domain_words(data), critic.domain)
     critic.save(result.checkpoint)
-    with_retries(lambda: client.log_artifact(critic.run_id, str(result.checkpoint), "checkpoint"))
+    log_run_artifact(critic.run_id, result.checkpoint, "checkpoint")
     mark_complete(critic.run_id)  # last: a critic killed before this is never used
     return critic, result, (rows, bland), ladder
 

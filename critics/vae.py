@@ -78,7 +78,6 @@ from phrases.errors import UserError
 from phrases.sequences import model_sequences
 from training import TrainableModel, batches, pad_batch
 from training.options import require
-from training.tracking import EXPERIMENT_CRITICS
 
 SIGNALS = ("wrong_notes", "timing", "coherence")  # what the anomaly combines
 SIGNAL_WEIGHTS = (4.0, 1.0, 2.0)
@@ -317,7 +316,6 @@ class VAECritic(TrainableModel, Critic):
     name = "vae"
     kind = "critic-vae2"  # checkpoint kind: v2 = free rows, signals and a combiner
     role = "critic"
-    experiment = EXPERIMENT_CRITICS
     best_metric_name = "val_elbo"
     config_class = VAEConfig
     complete_after_fit = False  # complete once its validity suite is logged (benchmark.train.train_critic)

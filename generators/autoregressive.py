@@ -17,7 +17,6 @@ from generators.sampling import forced_prefix
 from phrases.sequences import split_sequences
 from phrases.unigram import Unigram
 from training import TrainableModel, batches, pad_batch
-from training.tracking import EXPERIMENT_GENERATORS
 
 
 def token_nll(model: torch.nn.Module, batch: torch.Tensor, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,7 +33,6 @@ class AutoregressiveGenerator(TrainableModel, Generator):
     continuation + EOS."""
 
     role = "generator"
-    experiment = EXPERIMENT_GENERATORS
     best_metric_name = "val_nll"
 
     def __init_subclass__(cls, **kwargs) -> None:

@@ -21,7 +21,7 @@ schedule whose bias depends on the annealing. Choices inside SeqGAN:
   past the requested length, which `StopTracker` does not keep) gets none.
 - Fakes are continuations of the batch's own real contexts, as long in bars as the median real
   continuation, sampled at temperature 1 without nucleus truncation: the policy itself.
-- Pretraining: the shared loop (`generators.training.train`) on the same phrases, exactly like
+- Pretraining: the shared loop (`training.loop.train`) on the same phrases, exactly like
   the `lstm` generator, or a trained `lstm` / `transformer` checkpoint (`--init-from RUN_ID`).
   The discriminator then gets `disc_warmup` updates alone before the generator moves (SeqGAN
   pretrains its discriminator too), and `disc_steps` updates per generator update afterwards.
@@ -72,6 +72,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -289,27 +290,16 @@ class GANGenerator(AutoregressiveGenerator):
         return gan
 
     @classmethod
-    def from_run(cls, run_id: str, config: GANConfig | None = None, device="auto") -> GANGenerator:
-        """Start from the logged `checkpoint/best.pt` of an `lstm` / `transformer` run in
-        `phrasebench-generators`."""
-        import mlflow
-
+    def from_checkpoint(cls, kind: str, checkpoint: Callable[[], Path], run_id: str, config: GANConfig | None = None,
+                        device="auto") -> GANGenerator:
+        """Start from the trained `kind` (lstm / transformer) checkpoint of training run `run_id`
+        (`--init-from RUN_ID`: the caller finds the run in the store; `checkpoint()` fetches its
+        best.pt once the kind is known to fit)."""
         from generators.registry import get_generator_class
-        from training.tracking import EXPERIMENT_GENERATORS, run_artifact, tracking_uri, with_retries
 
-        try:
-            run = with_retries(lambda: mlflow.MlflowClient(tracking_uri()).get_run(run_id))
-        except mlflow.exceptions.MlflowException:
-            raise UserError(f"--init-from {run_id}: no such MLflow run in {tracking_uri()}; "
-                            f"copy a run id from `mlflow ui` (experiment {EXPERIMENT_GENERATORS})") from None
-        kind = run.data.tags.get("generator", "")
         if kind not in BASES:
             raise UserError(f"--init-from {run_id}: a {kind or 'untagged'!r} run; give the run of an lstm or transformer")
-        try:
-            path = run_artifact(run_id, "checkpoint/best.pt")
-        except mlflow.exceptions.MlflowException:
-            raise UserError(f"--init-from {run_id}: the run has no checkpoint artifact; it may not have finished") from None
-        gan = cls.from_base(get_generator_class(kind).load(path, device), config, device)
+        gan = cls.from_base(get_generator_class(kind).load(checkpoint(), device), config, device)
         gan.init_from = run_id
         return gan
 
@@ -318,9 +308,7 @@ class GANGenerator(AutoregressiveGenerator):
         """Phase 1: MLE pretraining with the shared loop for `config.epochs` epochs (none when 0,
         e.g. after --init-from). Phase 2: `self.config.adv_steps` adversarial generator updates.
         One MLflow run in `phrasebench-generators`."""
-        import mlflow
-
-        from training.tracking import mark_complete, with_retries
+        from store import log_artifact, log_metrics, mark_complete, set_tag
 
         distributed.refuse("gan training (its adversarial phase samples and updates in one process)")
         if config.resume:
@@ -332,7 +320,7 @@ class GANGenerator(AutoregressiveGenerator):
         tags = {"gan_base": self.config.base, **({"init_from": self.init_from} if self.init_from else {})}
         with self.tracked_run(config, tags=tags, params={"discriminator_parameters": disc_params}) as config:
             figures = self.baseline_metrics(train_split, val_split)
-            with_retries(lambda: mlflow.log_metrics(figures))
+            log_metrics(figures)
             ckpt_dir = Path(config.checkpoint_dir)
 
             # phase 1: maximum likelihood, the shared loop
@@ -345,18 +333,18 @@ class GANGenerator(AutoregressiveGenerator):
                 self.save(pre_cfg.checkpoint_dir / "best.pt")
                 tokens_per_s, step0 = None, 0
                 state = TrainState(0, 0, "val_nll", pre_best, {"val_nll": pre_best}, float("nan"), "no_pretraining")
-            with_retries(lambda: mlflow.log_metric("pretrain_best_val_nll", pre_best, step=step0))
-            with_retries(lambda: mlflow.log_artifact(str(pre_cfg.checkpoint_dir / "best.pt"), "pretrain_checkpoint"))
+            log_metrics({"pretrain_best_val_nll": pre_best}, step=step0)
+            log_artifact(pre_cfg.checkpoint_dir / "best.pt", "pretrain_checkpoint")
 
             # phase 2: adversarial
             adv = self.train_adversarial(train_split, val_split, config.seed, ckpt_dir, step0=step0,
                                          keep_steps=config.keep_steps,
-                                         log=lambda m, s: with_retries(lambda: mlflow.log_metrics(m, step=s)))
+                                         log=lambda m, s: log_metrics(m, step=s))
             final = adv["val_nll"]
             tokens_per_s = tokens_per_s if tokens_per_s is not None else adv["tokens_per_s"]
-            with_retries(lambda: mlflow.log_metrics({"val_nll": final, "best_val_nll": final, "tokens_per_s": tokens_per_s,
-                                                     "adv_steps_per_s": adv["steps_per_s"]}, step=adv["last_step"]))
-            with_retries(lambda: mlflow.set_tag("stop_reason", adv["stop_reason"]))
+            log_metrics({"val_nll": final, "best_val_nll": final, "tokens_per_s": tokens_per_s,
+                         "adv_steps_per_s": adv["steps_per_s"]}, step=adv["last_step"])
+            set_tag("stop_reason", adv["stop_reason"])
             self.log_checkpoint(ckpt_dir / "best.pt")
             mark_complete(self.run_id)
         state = TrainState(state.epoch, adv["last_step"], "val_nll", final, {"val_nll": final}, tokens_per_s,

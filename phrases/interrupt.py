@@ -1,7 +1,7 @@
 """Ctrl-C that is never lost. Python turns SIGINT into a KeyboardInterrupt wherever the main
 thread happens to be; raised inside a destructor or a finalizer it is printed as "Exception
 ignored" and the program carries on. So the handler here also records it: the last writes that
-make work count (`training.tracking.mark_complete`) refuse to happen after it, and the command
+make work count (`store.mark_complete`) refuse to happen after it, and the command
 line exits 130 whatever became of the exception."""
 
 from __future__ import annotations

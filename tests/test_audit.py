@@ -168,7 +168,7 @@ def test_audit_trains_keeps_scores_and_logs(store, jazz_dir, jazz_data):
 
 def critic_sha(critic, uri) -> str:
     from phrases.files import file_sha256
-    from training.tracking import run_artifact
+    from store import run_artifact
 
     return file_sha256(run_artifact(critic.run_id, "checkpoint/best.pt"))
 

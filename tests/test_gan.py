@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from helpers import cli, mlflow_store
+from benchmark.train import init_from_run
 from generators.base import Length
 from generators.gan import (
     Discriminator, GANConfig, GANGenerator, continuation_length, discriminator_scores, discriminator_step,
@@ -203,7 +204,7 @@ def test_init_from_an_lstm_run(jazz_data, tmp_path, store):
     lstm.fit(few, jazz_data.val, TrainConfig(epochs=1, batch_size=8, warmup_steps=2, checkpoint_dir=tmp_path / "lstm",
                                              data_hash=jazz_data.data_hash))
     cfg = GANConfig(disc_embed=16, disc_hidden=16, adv_steps=2, disc_warmup=1, adv_batch=4, val_every=1)
-    gan = GANGenerator.from_run(lstm.run_id, cfg, "cpu")
+    gan = init_from_run(GANGenerator, lstm.run_id, cfg, "cpu")
     assert gan.config.base == "lstm" and gan.init_from == lstm.run_id
     phrases = jazz_data.test.subset(range(3))
     for a, b in zip(lstm.nll(phrases), gan.nll(phrases)):
@@ -216,10 +217,10 @@ def test_init_from_an_lstm_run(jazz_data, tmp_path, store):
     loaded = GANGenerator.load(tmp_path / "gan" / "best.pt", "cpu")
     assert loaded.init_from == lstm.run_id and loaded.adv_step == 2
     with pytest.raises(ValueError, match="data"):
-        GANGenerator.from_run(lstm.run_id, cfg, "cpu").fit(
+        init_from_run(GANGenerator, lstm.run_id, cfg, "cpu").fit(
             few, jazz_data.val, TrainConfig(epochs=0, checkpoint_dir=tmp_path / "x", data_hash="another"))
     with pytest.raises(ValueError, match="no such MLflow run"):
-        GANGenerator.from_run("0123456789abcdef", cfg, "cpu")
+        init_from_run(GANGenerator, "0123456789abcdef", cfg, "cpu")
 
 
 def test_a_transformer_can_be_the_generator_network(jazz_data, tmp_path):

@@ -714,7 +714,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, ev
 sys.path.insert(0, {str(REPO_ROOT)!r})
 import mlflow, typer
 from benchmark.commandline import run_app
-from training.tracking import mark_complete
+from store import mark_complete
 app = typer.Typer()
 @app.command()
 def work():

@@ -19,7 +19,7 @@ import pytest
 
 from helpers import PLUGINS, cli, tracking
 from phrases.config import REPO_ROOT
-from training.tracking import EXPERIMENT_GENERATORS
+from store import EXPERIMENT_GENERATORS
 
 TUNE = ("--max-steps", "20", "--val-every", "5")
 

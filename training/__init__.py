@@ -7,7 +7,7 @@
     save_checkpoint, load_checkpoint, CheckpointError     atomic; torch.load(weights_only=True)
     resolve_device, set_threads, seeded                   one device per model; seeded weights
     config_from_options, parse_model_options, TRAIN_OPTIONS   --model-opt key=value; the train options
-    training.tracking       the MLflow store: runs of trainings, look-ups, retries
+    (the MLflow store it logs to is the `store` package, one layer below: store.training_run, ...)
 
 Names are imported on first use (PEP 562): the CLI reads TRAIN_OPTIONS without importing torch.
 """

@@ -18,14 +18,12 @@ def epoch_line(name: str, metrics: dict, step: int) -> str:
 
 def metric_logger(name: str) -> Callable[[dict, int], None]:
     """Metrics to the active MLflow run; one line per epoch (metrics holding `epoch`) on stderr."""
-    import mlflow
-
-    from training.tracking import with_retries
+    from store import log_metrics
 
     console = Console(stderr=True)
 
     def log(metrics: dict, step: int) -> None:
-        with_retries(lambda: mlflow.log_metrics(metrics, step=step))
+        log_metrics(metrics, step=step)
         if "epoch" in metrics:
             console.print(epoch_line(name, metrics, step), highlight=False, soft_wrap=True)
 

@@ -69,8 +69,7 @@ class FitResult:
 class TrainableModel(ABC):
     name: str  # registry name, e.g. "lstm", "vae"
     kind: str  # checkpoint kind, checked on load
-    role: str  # "generator" or "critic": the MLflow tag that names the model
-    experiment: str  # the MLflow experiment of its trainings
+    role: str  # "generator" or "critic": the MLflow tag that names the model (the store knows its experiment)
     best_metric_name: str  # lower is better
     config_class: type
     complete_after_fit = True  # False: whoever trains it marks the run complete (the critic, after its suite)
@@ -162,7 +161,7 @@ class TrainableModel(ABC):
     def tracked_run(self, config: TrainConfig, tags: dict | None = None, params: dict | None = None):
         """Open the MLflow run of a training (reopen it on `config.resume`); yields the config with
         its data_hash and checkpoint folder settled."""
-        from training.tracking import training_run
+        from store import training_run
 
         if not config.data_hash:
             raise ValueError("TrainConfig.data_hash is empty: say which data the model is trained on")
@@ -173,7 +172,7 @@ class TrainableModel(ABC):
             self.run_id = load_checkpoint(Path(config.checkpoint_dir) / "last.pt", kind=self.kind).get("run_id") or None
         config = replace(config, checkpoint_dir=Path(config.checkpoint_dir or new_checkpoint_dir(self.kind, self.data_hash)))
         remove_stale(writable_folder(config.checkpoint_dir, "--checkpoint-dir"))  # and what a killed run left there
-        with training_run(self.experiment, f"{self.name}-{self.data_hash}", {**self.run_tags(config), **(tags or {})},
+        with training_run(self.role, f"{self.name}-{self.data_hash}", {**self.run_tags(config), **(tags or {})},
                           {**self.run_params(config), **(params or {})},
                           resume_run_id=self.run_id if config.resume else None) as run:
             self.run_id = run.info.run_id
@@ -182,7 +181,7 @@ class TrainableModel(ABC):
     def run_loop(self, train_split, val_split, config: TrainConfig) -> TrainState:
         """The shared loop on a split, logging to the active run; the best weights loaded after
         (on a torchrun rank other than 0: the loop's share of the work only)."""
-        from training.tracking import upload_checkpoint
+        from store import upload_checkpoint
 
         train_seqs = self.training_sequences(train_split)
         if not train_seqs or len(val_split) == 0:
@@ -202,19 +201,16 @@ class TrainableModel(ABC):
 
     def log_checkpoint(self, path: Path, artifact_dir: str = "checkpoint") -> None:
         """The checkpoint file and the tokenizer, as artifacts of the active run."""
-        import mlflow
+        from store import log_artifact, log_text
 
-        from training.tracking import with_retries
-
-        with_retries(lambda: mlflow.log_artifact(str(path), artifact_dir))
-        with_retries(lambda: mlflow.log_text(tokenizer_to_json(self.tokenizer), "tokenizer.json"))
+        log_artifact(path, artifact_dir)
+        log_text(tokenizer_to_json(self.tokenizer), "tokenizer.json")
 
     def fit(self, train_split, val_split, config: TrainConfig) -> FitResult:
-        """Train on `train_split`, validate on `val_split`: one MLflow run in `self.experiment`
-        (under torchrun: rank 0's; the other ranks return a result without run or checkpoint)."""
-        import mlflow
-
-        from training.tracking import mark_complete, with_retries
+        """Train on `train_split`, validate on `val_split`: one MLflow run in the experiment of the
+        model's role (under torchrun: rank 0's; the other ranks return a result without run or
+        checkpoint)."""
+        from store import log_metrics, mark_complete, set_tag
 
         if not distributed.is_main():
             return FitResult(self.run_loop(train_split, val_split, config), None, None)
@@ -222,16 +218,15 @@ class TrainableModel(ABC):
         with self.tracked_run(config) as config:
             figures = self.baseline_metrics(train_split, val_split)
             if not config.resume:
-                with_retries(lambda: mlflow.log_metrics(figures))
+                log_metrics(figures)
             state = self.run_loop(train_split, val_split, config)
             best_path = Path(config.checkpoint_dir) / "best.pt"
             final = self.finish_training(train_split, val_split)
             if final:
                 self.save(best_path)  # the best weights with what finishing added (calibration)
             figures.update(final)
-            with_retries(lambda: mlflow.log_metrics({f"best_{state.metric}": state.best,
-                                                     "tokens_per_s": state.tokens_per_s, **final}, step=state.step))
-            with_retries(lambda: mlflow.set_tag("stop_reason", state.stop_reason))
+            log_metrics({f"best_{state.metric}": state.best, "tokens_per_s": state.tokens_per_s, **final}, step=state.step)
+            set_tag("stop_reason", state.stop_reason)
             self.log_checkpoint(best_path)
             if self.complete_after_fit:
                 mark_complete(self.run_id)

@@ -25,7 +25,7 @@ ENV = "PHRASEBENCH_OPTUNA_STORAGE"
 
 
 def storage_url(given: str | None = None) -> str:
-    from training.tracking import tracking_uri
+    from store import tracking_uri
 
     url = given or os.environ.get(ENV)
     if url:

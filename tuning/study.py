@@ -87,7 +87,7 @@ def _on_stale(study, trial) -> None:
     is marked KILLED, and its parameters are queued once more."""
     from optuna.storages import RetryHeartbeatStaleTrialCallback
 
-    from training.tracking import end_run, set_run_tags
+    from store import end_run, set_run_tags
 
     run_id = trial.user_attrs.get("mlflow_run_id")
     if run_id:
@@ -105,7 +105,7 @@ def open_study(name: str, data_hash: str, opts: TuneOptions, log=print):
     MLflow parent run) unless it exists; refused when it tunes another generator or data, when
     `--resume` finds none, or when it is already done and `--resume` is not given."""
     optuna = _optuna()
-    from training.tracking import EXPERIMENT_GENERATORS, start_run
+    from store import EXPERIMENT_GENERATORS, start_run
 
     url = storage_url(opts.storage or None)
     storage = open_storage(url, opts.heartbeat, _on_stale)
@@ -262,7 +262,7 @@ def tune(name: str, data, opts: TuneOptions, log=print) -> list:
 
 
 def _tag(run_id: str, state: str) -> None:
-    from training.tracking import set_run_tags
+    from store import set_run_tags
 
     set_run_tags(run_id, {"trial_state": state})
 
@@ -275,7 +275,7 @@ def _best(study, optuna):
 def _mark_best(study, parent: str) -> None:
     """The best trial's run tagged `best_trial` and `complete` (a candidate for `benchmark`), every
     other trial's run without them; the parent run says which it is."""
-    from training.tracking import EXPERIMENT_GENERATORS, child_runs, log_run_metrics, set_run_tags
+    from store import EXPERIMENT_GENERATORS, child_runs, log_run_metrics, set_run_tags
 
     optuna = _optuna()
     best = _best(study, optuna)
@@ -295,7 +295,7 @@ def _mark_best(study, parent: str) -> None:
 def summary(study, parent: str, mine: list[int], opts: TuneOptions, log=print) -> list:
     """What a worker prints at its end, and the study's pictures and counts on the parent run
     (which is ended once no trial of the study is running)."""
-    from training.tracking import end_run, get_run, log_run_metrics, set_run_tags
+    from store import end_run, get_run, log_run_metrics, set_run_tags
 
     optuna = _optuna()
     states = [t.state for t in study.get_trials(deepcopy=False)]
@@ -334,7 +334,7 @@ def _pictures(study, parent: str, log=print) -> dict[str, float]:
     optuna = _optuna()
     from optuna.visualization import matplotlib as oplt
 
-    from training.tracking import log_run_figure, log_run_metrics
+    from store import log_run_figure, log_run_metrics
 
     importances: dict[str, float] = {}
     try:
