@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from helpers import PLUGINS, WJAZZD, WJAZZD_FILES, copy_corpus, mlflow_store
+from helpers import PLUGINS, TINY_GENERATORS, WJAZZD, WJAZZD_FILES, copy_corpus, mlflow_store, train_tiny_critic
 
 # on the path before collection, so `registry.available()` lists the test-only plug-in
 sys.path.insert(0, str(PLUGINS))
@@ -50,6 +51,30 @@ def one_torch_thread():
     import torch
 
     torch.set_num_threads(1)
+
+
+@dataclass
+class TinyStore:
+    folder: Path  # mlflow.db, mlartifacts/, the checkpoints
+    critic: object  # the tiny critic (critics.vae.VAECritic)
+
+
+@pytest.fixture(scope="session")
+def tiny_store(jazz_data, tmp_path_factory) -> TinyStore:
+    """One sqlite store with the tiny models the benchmark tests share, trained once per session
+    as the CLI trains them (benchmark.train): an lstm and a transformer (`TINY_GENERATORS`, 15
+    steps) and a critic (`TINY_CRITIC`, with its validity suite). A module takes a copy of its own
+    (`helpers.store_copy`), so what one module writes no other sees."""
+    from benchmark.train import train_generator
+    from training import TrainConfig
+
+    folder = tmp_path_factory.mktemp("tiny-store")
+    with mlflow_store(folder):
+        for name, opts in TINY_GENERATORS.items():
+            train_generator(name, jazz_data, TrainConfig(epochs=1, max_steps=15, batch_size=8, warmup_steps=5,
+                                                         checkpoint_dir=folder / name), opts, "cpu", lambda *_: None)
+        critic = train_tiny_critic(jazz_data, folder / "critic")[0]
+    return TinyStore(folder, critic)
 
 
 @pytest.fixture()

@@ -17,7 +17,7 @@ from benchmark.leaderboard import DIVERSITY_METRIC, PRIMARY_METRIC
 from benchmark.lookup import MissingModel, find_generator
 from benchmark.options import BenchmarkOptions
 from benchmark.train import train_generator
-from helpers import cli, mlflow_store, train_tiny_critic
+from helpers import cli, mlflow_store, store_copy
 from generators.lstm import LSTMGenerator
 from training import TrainConfig, load_checkpoint
 from training.checkpoint import kept_checkpoints
@@ -95,12 +95,11 @@ def test_the_gan_keeps_its_adversarial_updates(jazz_data, tmp_path):
 
 # -- the command ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def store(jazz_data, tmp_path_factory):
-    """A real sqlite store holding a tiny critic trained on the test data."""
+def store(tiny_store, tmp_path_factory):
+    """A real sqlite store holding a tiny critic trained on the test data (a copy of the shared one)."""
     tmp = tmp_path_factory.mktemp("audit")
-    with mlflow_store(tmp) as uri:
-        critic = train_tiny_critic(jazz_data, tmp / "critic")[0]
-        yield tmp, uri, critic
+    with store_copy(tiny_store.folder, tmp) as uri:
+        yield tmp, uri, tiny_store.critic
 
 
 def _data(jazz_dir, jazz_data):

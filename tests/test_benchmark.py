@@ -25,27 +25,19 @@ from benchmark.lookup import MissingModel
 from benchmark.pipeline import run_benchmark
 from benchmark.options import BenchmarkOptions
 from benchmark.train import train_generator
-from helpers import mlflow_store, train_tiny_critic
+from helpers import TINY_GENERATORS, mlflow_store, store_copy
 from phrases.config import REPO_ROOT
 from training import TrainConfig
 
-TINY = {
-    "lstm": {"d_embed": "32", "hidden": "64", "layers": "1"},
-    "transformer": {"dim": "32", "depth": "1", "heads": "2", "max_seq_len": "128"},
-}
+TINY = TINY_GENERATORS
 GENERATORS = list(TINY)
 
 
 @pytest.fixture(scope="module")
-def store(jazz_data, tmp_path_factory):
-    """A real sqlite MLflow store holding tiny trained generators and a tiny critic."""
+def store(tiny_store, tmp_path_factory):
+    """A real sqlite MLflow store holding tiny trained generators and a tiny critic (a copy of the shared one)."""
     tmp = tmp_path_factory.mktemp("bench")
-    with mlflow_store(tmp) as uri:
-        quiet = lambda *_: None  # noqa: E731
-        for name in GENERATORS:
-            train_generator(name, jazz_data, TrainConfig(epochs=1, max_steps=15, batch_size=8, warmup_steps=5,
-                                                         checkpoint_dir=tmp / name), TINY[name], "cpu", quiet)
-        train_tiny_critic(jazz_data, tmp / "critic", suite_phrases=None)
+    with store_copy(tiny_store.folder, tmp) as uri:
         yield tmp, uri
 
 

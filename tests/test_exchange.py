@@ -23,7 +23,7 @@ from benchmark.leaderboard import fetch, table_notes
 from benchmark.options import BenchmarkOptions
 from benchmark.pipeline import run_benchmark
 from benchmark.runner import select_contexts
-from helpers import WJAZZD, cli, copy_corpus, mlflow_store, train_tiny_critic
+from helpers import WJAZZD, cli, copy_corpus, mlflow_store, store_copy
 from phrases import PhraseConfig, prepare
 from phrases.config import REPO_ROOT
 from phrases.decode import context_end_tick, decode_phrase
@@ -37,11 +37,10 @@ WALTZ_FILES = ["JohnColtrane_MyFavoriteThings-1_FINAL.mid", "ArtPepper_Anthropol
 
 
 @pytest.fixture(scope="module")
-def store(jazz_data, tmp_path_factory):
-    """A real sqlite MLflow store holding a tiny critic (imported rows need no generator)."""
+def store(tiny_store, tmp_path_factory):
+    """A real sqlite MLflow store holding a tiny critic (imported rows need no generator; a copy of the shared store)."""
     tmp = tmp_path_factory.mktemp("exchange")
-    with mlflow_store(tmp) as uri:
-        train_tiny_critic(jazz_data, tmp / "critic")
+    with store_copy(tiny_store.folder, tmp) as uri:
         yield tmp, uri
 
 

@@ -18,7 +18,7 @@ import symusic
 import pytest
 import torch
 
-from helpers import REPO_ROOT, WJAZZD, cli, copy_corpus, mlflow_store, scale_notes, write_midi
+from helpers import REPO_ROOT, WJAZZD, cli, copy_corpus, mlflow_store, scale_notes, store_copy, write_midi
 from phrases import PhraseConfig, prepare
 from phrases.scan import SKIP_REASONS
 from training import load_checkpoint
@@ -304,18 +304,11 @@ def test_a_killed_training_is_marked_killed_and_never_used(jazz_dir, jazz_data, 
 
 
 @pytest.fixture(scope="module")
-def trained_store(jazz_data, tmp_path_factory):
-    """A store with a tiny lstm and a tiny critic trained on the test corpus."""
-    from benchmark.train import train_critic, train_generator
-    from training import TrainConfig
-
+def trained_store(tiny_store, tmp_path_factory):
+    """A store with a tiny lstm and a tiny critic trained on the test corpus (a copy of the shared one)."""
     tmp = tmp_path_factory.mktemp("killstore")
-    with mlflow_store(tmp) as uri:
-        train_generator("lstm", jazz_data, TrainConfig(max_steps=5, batch_size=8, checkpoint_dir=tmp / "lstm"),
-                        {"d_embed": "16", "hidden": "32", "layers": "1"}, "cpu", lambda *_: None)
-        train_critic(jazz_data, TrainConfig(max_steps=5, batch_size=16, checkpoint_dir=tmp / "critic"),
-                     {"d_embed": "8", "enc_hidden": "8", "hidden": "16", "latent": "4"}, "cpu", lambda *_: None,
-                     suite_phrases=8)
+    with store_copy(tiny_store.folder, tmp) as uri:
+        pass
     return tmp, uri
 
 

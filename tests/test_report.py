@@ -20,7 +20,7 @@ from benchmark.audio import find_synth, render, seconds
 from benchmark.leaderboard import EXPERIMENT_LEADERBOARD, fetch
 from benchmark.options import BenchmarkOptions
 from benchmark.pipeline import run_benchmark
-from helpers import mlflow_store, train_tiny_critic
+from helpers import mlflow_store, store_copy
 from phrases.config import REPO_ROOT
 from phrases.decode import decode_phrase
 from helpers.system import Browser, chromium_or_skip, synth_or_skip
@@ -29,11 +29,10 @@ EXAMPLES = 2
 
 
 @pytest.fixture(scope="module")
-def bench(jazz_data, tmp_path_factory):
+def bench(jazz_data, tiny_store, tmp_path_factory):
     """A benchmark of the reference rows in a real store with a tiny critic: its result and store."""
     tmp = tmp_path_factory.mktemp("report")
-    with mlflow_store(tmp) as uri:
-        train_tiny_critic(jazz_data, tmp / "critic")
+    with store_copy(tiny_store.folder, tmp) as uri:
         options = BenchmarkOptions([], contexts=8, n_boot=20, device="cpu", examples=EXAMPLES, report_dir=tmp / "reports")
         result = run_benchmark(jazz_data, options, log=lambda *_: None, command="python cli.py benchmark (a test)")
         yield result, uri, tmp

@@ -72,7 +72,14 @@ def scale_notes(bars: int, tpq: int = 480, per_bar: int = 8, low: int = 60) -> l
     return [(i * step, step, low + scale[i % len(scale)]) for i in range(bars * per_bar)]
 
 
-# A critic small enough to train in seconds, where a test needs a critic of its own.
+# Generators small enough to train in seconds (--model-opt values): those of the shared store
+# (conftest.py `tiny_store`) and of tests that train their own.
+TINY_GENERATORS = {
+    "lstm": {"d_embed": "32", "hidden": "64", "layers": "1"},
+    "transformer": {"dim": "32", "depth": "1", "heads": "2", "max_seq_len": "128"},
+}
+
+# A critic small enough to train in seconds (the shared store's, and where a test needs its own).
 TINY_CRITIC = {"d_embed": "32", "enc_hidden": "32", "hidden": "64", "latent": "16", "kl_warmup_steps": "20"}
 
 
@@ -90,6 +97,19 @@ def train_tiny_critic(data, folder: Path, suite_phrases: int | None = 64, **conf
 def mlflow_store(folder: Path):
     """A real sqlite MLflow store in `folder`, the current one for the block (see `tracking`)."""
     with tracking(f"sqlite:///{Path(folder) / 'mlflow.db'}") as uri:
+        yield uri
+
+
+@contextmanager
+def store_copy(source: Path, folder: Path):
+    """A copy of the sqlite store in `source` (its runs, tags and metrics; the artifacts stay where
+    they are, in `source`/mlartifacts, and the new runs' go there too, each in a folder of its own),
+    the current store for the block, in `folder`: the trained models of a shared store, without
+    another module's writes."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(source) / "mlflow.db", folder / "mlflow.db")
+    with mlflow_store(folder) as uri:
         yield uri
 
 
