@@ -1,6 +1,6 @@
 """`reproduce csc413`: the CSC413 report's Table 3 on piano-midi.de, with our generators.
 
-Their protocol (DESIGN.md, "Reference numbers to beat"): the data as `PhraseConfig.csc413()`
+Their protocol (ARCHITECTURE.md, "Reference numbers"): the data as `PhraseConfig.csc413()`
 cuts it (first instrument, 64-note segments, songs 60/20/20 with seed 42); a generator trained
 on the training segments; 50 sequences of 100 notes generated from scratch at temperature 0.8;
 `csc413`-protocol JSD (`metrics.jsd`) of their pitch / step / duration histograms against the
@@ -20,7 +20,7 @@ from metrics.jsd import jsd_metrics
 from metrics.loss import nll_per_token
 from phrases.errors import UserError
 
-# Their 5.7M-parameter LSTM, test set, quoted from the report's Table 3 (as DESIGN.md gives them).
+# Their 5.7M-parameter LSTM, test set, quoted from the report's Table 3 (as ARCHITECTURE.md, "Reference numbers", gives them).
 THEIRS = {"jsd_pitch": "0.135–0.139", "jsd_step": "0.041", "jsd_duration": "0.035–0.037"}
 THEIRS_BEST = {"jsd_pitch": 0.135, "jsd_step": 0.041, "jsd_duration": 0.035}
 SAMPLES, NOTES, TEMPERATURE = 50, 100, 0.8

@@ -4,8 +4,8 @@ Rotary positions (Su et al., 2021), so the KV cache keeps working past `max_seq_
 flash attention through torch's `scaled_dot_product_attention` where the build has it.
 
 Default size, chosen for a 2-core CPU and a 15-minute budget: 4 layers, width 256, 4 heads,
-~3.3 M parameters; measured here at ~3,800 training tokens/s (DESIGN.md), about 40% of the
-fp32 matmul peak in model FLOPs (`cli.py speed` prints the current figure). Every size is a
+~3.3 M parameters; measured here at ~3,800 training tokens/s (ARCHITECTURE.md, "Reference
+numbers"), about 40% of the fp32 matmul peak in model FLOPs (`cli.py speed` prints the current figure). Every size is a
 `--model-opt`.
 
 Generation mirrors `x_transformers.AutoregressiveWrapper.generate` (left-aligned prompts are

@@ -7,7 +7,7 @@ three histograms:
   beats, on the tokenizer's grid of 1/12 beat up to 4 beats (so sixteenths 0.25, triplet eighths
   1/3 and eighths 0.5 land in different bins), plus one last bin for everything longer. No
   pseudo-counts: identical histograms give 0, disjoint ones 1.
-- `csc413`: the protocol of the CSC413 report's Table 3 (see DESIGN.md), in seconds: pitch 128
+- `csc413`: the protocol of the CSC413 report's Table 3 (ARCHITECTURE.md, "Reference numbers"), in seconds: pitch 128
   bins; step and duration 30 bins of 0.5 s, values past the last bin clipped into it; a
   pseudo-count of 1e-4 added to every bin's count before normalizing; a note whose step is 0
   has its duration put in bin 0 (a quirk of their code, kept for comparability).

@@ -24,7 +24,7 @@ def critic_gap(scores_a: np.ndarray, scores_ref: np.ndarray) -> float:
     """critic_gap = 2 |AUROC - 0.5| of critic anomaly scores, set a vs the reference set.
 
     0: the critic cannot tell the sets apart; 1: it separates them fully, in either direction
-    (too strange and too bland are both wrong). DESIGN.md, leaderboard table.
+    (too strange and too bland are both wrong). ARCHITECTURE.md, "Why the critic is two-sided".
     """
     return 2 * abs(auroc(scores_a, scores_ref) - 0.5)
 

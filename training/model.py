@@ -6,8 +6,8 @@ naming the one that keeps best.pt). From here it gets:
 
 - construction on one device, with initial weights that depend on the seed alone: the device a
   model is built or loaded on is the one it trains, scores and generates on;
-- `fit`: one MLflow run per training (tags and params of DESIGN.md), the shared loop
-  (`training.loop.train`), per-epoch log lines and a progress bar, the best weights reloaded at
+- `fit`: one MLflow run per training (its tags and params: ARCHITECTURE.md, "The MLflow
+  store"), the shared loop (`training.loop.train`), per-epoch log lines and a progress bar, the best weights reloaded at
   the end, the checkpoint and tokenizer logged as artifacts; it returns what the CLI prints;
 - checkpoints: `save` / `load` of a plain dict read with `torch.load(weights_only=True)`, from
   which the model is rebuilt (its config, its tokenizer, its weights), nanoGPT-style; against a
