@@ -103,7 +103,7 @@ class Benchmark:
             self.ref_profile = profile_matrix(self.ref_notes, data.config.phrase_bars,
                                               contexts=[ref[i].context_notes for i in range(len(ref))])
             self.patterns = TrainingPatterns.from_split(data.train)
-            self.vocab = Vocab.from_tokenizer(self.tokenizer)
+            self.vocab = Vocab.of(self.tokenizer)
             self.unigram = Unigram.fit(data.train, self.vocab)
             self.blandness = getattr(critic, "blandness", None)
             if self.blandness is None:  # a critic from before the bland side: the same fit, made here

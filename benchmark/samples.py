@@ -25,7 +25,7 @@ def write_samples(generator, out: Path, length: Length, num: int, temperature: f
     tok = generator.tokenizer
     ctx, tempo = context_from_midi(tok, context, context_bars, config, start_bar) if context else ([], 120.0)
     lines = []
-    if context and not Vocab.from_tokenizer(tok).is_pitch[np.asarray(ctx, dtype=np.int64)].any():
+    if context and not Vocab.of(tok).is_pitch[np.asarray(ctx, dtype=np.int64)].any():
         lines.append(f"warning: bars {start_bar + 1}-{start_bar + context_bars} of {context} hold no note: the "
                      "continuations start from an empty context (see --start-bar)")
     continuations = generator.generate([ctx] * num, length, temperature, top_p, seed)

@@ -76,7 +76,7 @@ def context_end_tick(tokenizer: miditok.MusicTokenizer, context, phrase_bars: in
     """Tick (at the tokenizer's resolution) where a continuation of `context` starts: the bar line
     after the context's bars, as `decode_phrase` places it."""
     ctx, _ = clean_ids(tokenizer, context)
-    return _continuation_origin(Vocab.from_tokenizer(tokenizer), ctx, phrase_bars, tokenizer.time_division)
+    return _continuation_origin(Vocab.of(tokenizer), ctx, phrase_bars, tokenizer.time_division)
 
 
 def decode_phrase(
@@ -98,7 +98,7 @@ def decode_phrase(
     if notes is None or len(notes["time"]) == 0:
         empty = np.zeros(0, NOTE_DTYPE)
         return DecodedPhrase(empty, empty, malformed, score, 0)
-    origin = _continuation_origin(Vocab.from_tokenizer(tokenizer), ctx, phrase_bars, tpq)
+    origin = _continuation_origin(Vocab.of(tokenizer), ctx, phrase_bars, tpq)
     t, d, p = notes["time"], notes["duration"], notes["pitch"]
     c, k = slice(0, n_ctx), slice(n_ctx, None)
     return DecodedPhrase(

@@ -197,7 +197,7 @@ def prepare(
     songs = np.array(sorted(per_song), dtype=str)
     song_index = {s: i for i, s in enumerate(songs)}
     assignment = split_songs(list(songs), config.split_fractions, config.seed)
-    vocab = Vocab.from_tokenizer(tokenizer)
+    vocab = Vocab.of(tokenizer)
     splits = {}
     for split in SPLITS:
         collected = {k: [] for k in (*RAGGED, "song", "start_bar", "transpose", "tempo_qpm")}

@@ -48,7 +48,18 @@ class Vocab:
     position_id: dict[int, int] = field(repr=False)  # position -> id
 
     @classmethod
+    def of(cls, tokenizer: miditok.MusicTokenizer) -> Vocab:
+        """The vocabulary facts of `tokenizer`, read once and kept with it (for as long as the
+        tokenizer lives): what every caller uses, so decoding a phrase reads nothing again."""
+        vocab = getattr(tokenizer, _KEPT, None)
+        if vocab is None or vocab.size != len(tokenizer):
+            vocab = cls.from_tokenizer(tokenizer)
+            setattr(tokenizer, _KEPT, vocab)  # miditok's equality reads the vocabulary and config, not this
+        return vocab
+
+    @classmethod
     def from_tokenizer(cls, tokenizer: miditok.MusicTokenizer) -> Vocab:
+        """The facts read afresh from `tokenizer` (`Vocab.of` keeps them)."""
         n = len(tokenizer)
         res = max(tokenizer.config.beat_res.values())
         pitch, position = np.full(n, -1), np.full(n, -1)
@@ -98,3 +109,6 @@ class Vocab:
         for p, i in self.pitch_id.items():
             table[i] = self.pitch_id.get(p + semitones, -1)
         return table
+
+
+_KEPT = "_phrasebench_vocab"  # the attribute of a tokenizer that keeps its Vocab (`Vocab.of`)

@@ -76,7 +76,7 @@ class TrainableModel(ABC):
 
     def __init__(self, tokenizer, config=None, device: str | torch.device = "auto", seed: int = 0) -> None:
         self.tokenizer = tokenizer
-        self.vocab = Vocab.from_tokenizer(tokenizer)
+        self.vocab = Vocab.of(tokenizer)
         self.config = config or self.config_class()
         self.device = resolve_device(device)
         with seeded(seed):  # the initial weights depend on the seed alone
