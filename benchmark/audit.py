@@ -30,7 +30,8 @@ from benchmark.leaderboard import BEST, DIVERSITY_METRIC, PRIMARY_METRIC, fmt
 from benchmark.options import BenchmarkOptions
 from benchmark.runner import Benchmark, Row
 from phrases.errors import UserError
-from training.checkpoint import kept_checkpoints, parse_steps
+from training.checkpoint import kept_checkpoints
+from training.options import parse_steps
 from store import (DESCRIPTION_TAG, end_run, experiment_id, find_run, log_run_batch, log_run_table, log_run_text,
                    mark_complete, process_tags, start_run)
 

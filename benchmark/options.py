@@ -21,15 +21,16 @@ class BenchmarkOptions:
 
 
 # `benchmark`'s sampling and scoring options (cli.py turns them into --options):
-# name -> (type, default, help, bounds).
+# name -> (type, default, help, bounds); the defaults are BenchmarkOptions'.
+_B = lambda name: BenchmarkOptions.__dataclass_fields__[name].default  # noqa: E731
 BENCHMARK_OPTIONS = {
-    "contexts": (int, 256, "Test contexts, the same for every generator, from one half of the test split "
+    "contexts": (int, _B("contexts"), "Test contexts, the same for every generator, from one half of the test split "
                  "(the other half is the reference; --quick: 64).", {"min": 2, "max": 100_000}),
-    "samples": (int, 1, "Continuations per context.", {"min": 1, "max": 100}),
-    "temperature": (float, 1.0, "Sampling temperature; 0 is greedy.", {"min": 0.0, "max": 10.0}),
-    "top_p": (float, 0.95, "Nucleus sampling mass.", {"min": 0.01, "max": 1.0}),
-    "seed": (int, 0, "Seed of the test contexts, the sampling, the random row and the bootstrap.", {}),
-    "n_boot": (int, 200, "Bootstrap resamples for the 95% intervals.", {"min": 5, "max": 100_000}),
-    "device": (str, "auto", "auto (CUDA when present), cpu or cuda.", {}),
-    "report_dir": (Path, Path("outputs") / "benchmarks", "Folder for the HTML report (a subfolder per benchmark).", {}),
+    "samples": (int, _B("samples"), "Continuations per context.", {"min": 1, "max": 100}),
+    "temperature": (float, _B("temperature"), "Sampling temperature; 0 is greedy.", {"min": 0.0, "max": 10.0}),
+    "top_p": (float, _B("top_p"), "Nucleus sampling mass.", {"min": 0.01, "max": 1.0}),
+    "seed": (int, _B("seed"), "Seed of the test contexts, the sampling, the random row and the bootstrap.", {}),
+    "n_boot": (int, _B("n_boot"), "Bootstrap resamples for the 95% intervals.", {"min": 5, "max": 100_000}),
+    "device": (str, _B("device"), "auto (CUDA when present), cpu or cuda.", {}),
+    "report_dir": (Path, _B("report_dir"), "Folder for the HTML report (a subfolder per benchmark).", {}),
 }

@@ -26,26 +26,6 @@ PROTOCOLS = ("bars", "csc413")
 SPLITS = ("train", "val", "test")
 
 
-# The data options of every command that reads phrases (cli.py turns them into --options):
-# name -> (type, default, help, bounds). The same options give the same data_hash, so a model is
-# found by the data it was trained on.
-DATA_OPTIONS = {
-    "corpus": (Optional[Path], None, "MIDI folder (default: $PHRASEBENCH_CORPUS or ../shared/corpora/wjazzd).", {}),
-    "tokenizer": (str, "remi", "miditok tokenization: remi or tsd.", {}),
-    "tracks": (str, "merge", "merge: all pitched tracks in one stream; melody: their skyline.", {}),
-    "phrase_bars": (int, 4, "Bars in a context (the continuation has as many).", {"min": 1, "max": 64}),
-    "stride": (Optional[int], None, "Bars between window starts (default: --phrase-bars).", {"min": 1, "max": 64}),
-    "min_notes": (int, 4, "Drop windows with fewer notes in either half.", {"min": 0, "max": 1000}),
-    "max_tokens": (int, 512, "Drop windows longer than this (context + continuation).", {"min": 8, "max": 100_000}),
-    "split": (str, "0.8,0.1,0.1", "train,val,test fractions of the songs.", {}),
-    "split_seed": (int, 0, "Seed of the song split (which songs are train, val, test).", {}),
-    "transpose": (int, 0, "Augment the training split by +-K semitones.", {"min": 0, "max": 11}),
-    "cache_dir": (Optional[Path], None, "Cache folder (default: $PHRASEBENCH_CACHE or .cache/phrasebench).", {}),
-    "max_bars": (Optional[int], None, "Skip a file longer than this many bars (default 20000, or $PHRASEBENCH_MAX_BARS).", {"min": 1}),
-    "max_notes": (Optional[int], None, "Skip a file with more notes (default 200000, or $PHRASEBENCH_MAX_NOTES).", {"min": 1}),
-}
-
-
 def data_from_options(v: dict) -> tuple[Path, PhraseConfig, Path | None]:
     """(corpus, config, cache folder) from the values of `DATA_OPTIONS`; --max-bars / --max-notes
     are set for the process (phrases.scan.set_limits)."""
@@ -144,3 +124,24 @@ class PhraseConfig:
     def digest(self) -> str:
         payload = json.dumps({"format": FORMAT_VERSION, **self.to_dict()}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# The data options of every command that reads phrases (cli.py turns them into --options):
+# name -> (type, default, help, bounds); the defaults are PhraseConfig's. The same options give the
+# same data_hash, so a model is found by the data it was trained on.
+_P = lambda name: PhraseConfig.__dataclass_fields__[name].default  # noqa: E731
+DATA_OPTIONS = {
+    "corpus": (Optional[Path], None, "MIDI folder (default: $PHRASEBENCH_CORPUS or ../shared/corpora/wjazzd).", {}),
+    "tokenizer": (str, _P("tokenizer"), "miditok tokenization: remi or tsd.", {}),
+    "tracks": (str, _P("tracks"), "merge: all pitched tracks in one stream; melody: their skyline.", {}),
+    "phrase_bars": (int, _P("phrase_bars"), "Bars in a context (the continuation has as many).", {"min": 1, "max": 64}),
+    "stride": (Optional[int], _P("stride_bars"), "Bars between window starts (default: --phrase-bars).", {"min": 1, "max": 64}),
+    "min_notes": (int, _P("min_notes"), "Drop windows with fewer notes in either half.", {"min": 0, "max": 1000}),
+    "max_tokens": (int, _P("max_tokens"), "Drop windows longer than this (context + continuation).", {"min": 8, "max": 100_000}),
+    "split": (str, ",".join(map(str, _P("split_fractions"))), "train,val,test fractions of the songs.", {}),
+    "split_seed": (int, _P("seed"), "Seed of the song split (which songs are train, val, test).", {}),
+    "transpose": (int, _P("transpose"), "Augment the training split by +-K semitones.", {"min": 0, "max": 11}),
+    "cache_dir": (Optional[Path], None, "Cache folder (default: $PHRASEBENCH_CACHE or .cache/phrasebench).", {}),
+    "max_bars": (Optional[int], None, "Skip a file longer than this many bars (default 20000, or $PHRASEBENCH_MAX_BARS).", {"min": 1}),
+    "max_notes": (Optional[int], None, "Skip a file with more notes (default 200000, or $PHRASEBENCH_MAX_NOTES).", {"min": 1}),
+}

@@ -18,7 +18,7 @@ _EXPORTS = {
     "batches": "training.batching", "pad_batch": "training.batching", "CheckpointError": "training.checkpoint",
     "load_checkpoint": "training.checkpoint", "save_checkpoint": "training.checkpoint",
     "resolve_device": "training.device", "seeded": "training.device", "set_threads": "training.device",
-    "TrainConfig": "training.loop", "TrainState": "training.loop", "train": "training.loop",
+    "TrainConfig": "training.options", "TrainState": "training.loop", "train": "training.loop",
     "FitResult": "training.model", "TrainableModel": "training.model", "new_checkpoint_dir": "training.model",
     "TRAIN_OPTIONS": "training.options", "config_from_options": "training.options",
     "parse_model_options": "training.options",

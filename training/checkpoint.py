@@ -65,18 +65,3 @@ def kept_checkpoints(folder: Path) -> dict[int, Path]:
         if digits.isdigit():
             found[int(digits)] = path
     return dict(sorted(found.items()))
-
-
-def parse_steps(text, flag: str = "--keep-steps") -> tuple[int, ...]:
-    """ "50,200,800" (or a sequence of ints) -> (50, 200, 800): distinct, sorted, each >= 0; a
-    `UserError` naming `flag` otherwise."""
-    if text is None or text == "":
-        return ()
-    parts = [p.strip() for p in text.split(",")] if isinstance(text, str) else list(text)
-    try:
-        steps = sorted({int(p) for p in parts if p != ""})
-    except (TypeError, ValueError):
-        raise UserError(f"{flag} {text}: write step counts separated by commas, e.g. {flag} 50,200,800") from None
-    if any(s < 0 for s in steps):
-        raise UserError(f"{flag} {text}: step counts are 0 or more")
-    return tuple(steps)

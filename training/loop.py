@@ -34,41 +34,9 @@ import numpy as np
 import torch
 
 from training.batching import batches, pad_batch
-from training.checkpoint import kept_checkpoint, load_checkpoint, parse_steps, save_checkpoint
+from training.checkpoint import kept_checkpoint, load_checkpoint, save_checkpoint
 from training.distributed import DataParallel, active
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 10
-    max_minutes: float | None = None  # a cap, not a recipe: what must reproduce is counted in steps
-    max_steps: int | None = None  # stop after this many optimizer steps in total
-    batch_size: int = 16
-    lr: float = 2e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 200
-    min_lr_ratio: float = 0.05
-    grad_clip: float = 1.0
-    patience: int = 3
-    seed: int = 0
-    checkpoint_dir: Path | None = None  # None: checkpoints/NAME/DATA_HASH/RUN_ID
-    resume: bool = False
-    log_every: int = 25  # train_loss / tokens_per_s / lr every this many steps
-    val_every: int | None = None  # also validate every this many steps within an epoch
-    data_hash: str = ""
-    corpus: str = ""
-    budget: str = "full"  # "quick" for the tiny budgets of --quick (make demo)
-    tags: dict = field(default_factory=dict)
-    keep_steps: tuple = ()  # also keep the weights at these optimizer steps: step-<N>.pt (0: before training)
-
-    def __post_init__(self) -> None:
-        self.keep_steps = parse_steps(self.keep_steps)  # "50,200,800" from the command line, or ints
-
-    def params(self) -> dict:
-        d = asdict(self)
-        d.pop("tags")
-        d["checkpoint_dir"] = str(self.checkpoint_dir)
-        return d
+from training.options import TrainConfig  # defined with its command-line options
 
 
 class Trainable(Protocol):
