@@ -60,6 +60,7 @@ def find_critic(data, device: str = "auto", checkpoint: Path | None = None) -> F
     user trained on this data; else the shipped default critic when it fits the data
     (`critics.default`)."""
     from critics import default
+    from critics.registry import critic_class_of_kind
     from training.checkpoint import load_checkpoint
 
     run = None if checkpoint else latest_run("critic", data.data_hash)
@@ -69,7 +70,7 @@ def find_critic(data, device: str = "auto", checkpoint: Path | None = None) -> F
             return Found(critic, critic.run_id or "", f"the default critic {default.VERSION} (sha256 "
                          f"{default.SHA256[:12]}, {default.FILE.name})", default.SHA256, "default", "default")
     def load(path: Path):  # the critic class a checkpoint holds
-        return default.critic_class(load_checkpoint(path)["kind"]).load(path, device)
+        return critic_class_of_kind(load_checkpoint(path)["kind"]).load(path, device)
 
     found = _load(load, "critic", run, checkpoint, "train-critic", data.data_hash)
     if len(found.model.calibration) == 0:

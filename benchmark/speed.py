@@ -262,7 +262,7 @@ def quick_benchmark_speed(data) -> list[SpeedRow]:
 def measure(corpus: Path, workers: int | None = None, with_benchmark: bool = True) -> list:
     """Every figure `cli.py speed` prints, as one (title, header, rows) table."""
     from benchmark.lookup import MissingModel, find_critic
-    from critics.vae import VAECritic
+    from critics.registry import get_critic_class
     from training import set_threads
 
     rows = prepare_data_speed(corpus, workers)
@@ -274,7 +274,7 @@ def measure(corpus: Path, workers: int | None = None, with_benchmark: bool = Tru
     try:  # the trained critic when there is one; the speed of an untrained one is the same
         critic = find_critic(data, "cpu").model
     except MissingModel:
-        critic = VAECritic(data.tokenizer, device="cpu")
+        critic = get_critic_class("vae")(data.tokenizer, device="cpu")
         critic.calibrate(data.val)
     rows += critic_speed(critic, data.test)
     if with_benchmark:

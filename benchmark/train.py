@@ -134,16 +134,17 @@ def quick_generator(name: str, data, device: str = "auto", seed: int = 0, log=pr
 
 
 def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = None, device: str = "auto",
-                 log=print, suite_phrases: int | None = None):
-    """Build the VAE critic, train and calibrate it on `data`, then run the validity suite and the
-    mixing ladder on the test split and log them to its run; returns (critic, FitResult, suite
-    rows, ladder)."""
-    from critics.vae import VAECritic
+                 log=print, suite_phrases: int | None = None, name: str = "vae"):
+    """Build critic `name` (critics.registry; the VAE critic), train and calibrate it on `data`,
+    then run the validity suite and the mixing ladder on the test split and log them to its run;
+    returns (critic, FitResult, suite rows, ladder)."""
     from critics.card import make_card
+    from critics.registry import get_critic_class
 
+    cls = get_critic_class(name)
     set_threads()
     with distributed.session(device) as device:
-        critic = VAECritic(data.tokenizer, config_from_options(VAECritic.config_class, model_opts), device, config.seed)
+        critic = cls(data.tokenizer, config_from_options(cls.config_class, model_opts), device, config.seed)
         critic.phrase_config = data.config.to_dict()
         config = _settle(config, data, ("critic", critic.name))
         _say(log)(f"critic: {critic.num_parameters():,} parameters on {critic.device}{_processes()}; "

@@ -83,14 +83,14 @@ TINY_GENERATORS = {
 TINY_CRITIC = {"d_embed": "32", "enc_hidden": "32", "hidden": "64", "latent": "16", "kl_warmup_steps": "20"}
 
 
-def train_tiny_critic(data, folder: Path, suite_phrases: int | None = 64, **config):
+def train_tiny_critic(data, folder: Path, suite_phrases: int | None = 64, name: str = "vae", **config):
     """A tiny critic trained on `data` into the current store, checkpoints under `folder`."""
     from benchmark.train import train_critic
     from training import TrainConfig
 
     config = {"epochs": 2, "batch_size": 16, "warmup_steps": 5, **config}
     return train_critic(data, TrainConfig(checkpoint_dir=Path(folder), **config), TINY_CRITIC, "cpu",
-                        lambda *_: None, suite_phrases=suite_phrases)
+                        lambda *_: None, suite_phrases=suite_phrases, name=name)
 
 
 @contextmanager
