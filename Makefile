@@ -27,8 +27,8 @@ demo: venv
 test: venv
 	$(PY) -m pytest -q
 
-# The fast tier: everything but the tests marked slow (servers, torchrun, the whole corpus);
-# a few minutes on 2 cores.
+# The fast tier: everything but the tests marked slow (cli.py in a process of its own: servers,
+# torchrun, workers, kills; the whole corpus; long trainings), in-process; under 3 minutes on 2 cores.
 check: venv
 	PHRASEBENCH_THREADS=$${PHRASEBENCH_THREADS:-1} $(PY) -m pytest -q -m "not slow"
 

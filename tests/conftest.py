@@ -15,8 +15,9 @@ from helpers import PLUGINS, TINY_GENERATORS, WJAZZD, WJAZZD_FILES, copy_corpus,
 # on the path before collection, so `registry.available()` lists the test-only plug-in
 sys.path.insert(0, str(PLUGINS))
 
-# Whole modules in the slow tier (`make test` runs them, `make check` does not), and why; single
-# slow tests carry `@pytest.mark.slow` in their module.
+# The slow tier (`make test` runs it, `make check` does not): tests that run cli.py in a process
+# of their own (servers, torchrun, workers, kills), read the whole corpus, or train for long. Whole
+# modules are listed here with the reason; single tests carry `@pytest.mark.slow` and theirs.
 SLOW_MODULES = {
     "test_distributed.py": "torchrun",
     "test_server.py": "a team server (PostgreSQL and mlflow server)",

@@ -106,6 +106,7 @@ def _data(jazz_dir, jazz_data):
     return ["--corpus", jazz_dir, "--cache-dir", jazz_data.path.parent.parent, "--device", "cpu"]
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_audit_trains_keeps_scores_and_logs(store, jazz_dir, jazz_data):
     tmp, uri, critic = store
     ck = tmp / "lstm"
@@ -172,6 +173,7 @@ def critic_sha(critic, uri) -> str:
     return file_sha256(run_artifact(critic.run_id, "checkpoint/best.pt"))
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_audit_of_the_gan(store, jazz_dir, jazz_data):
     tmp, uri, _ = store
     ck = tmp / "gan"

@@ -142,6 +142,7 @@ def _cli(*args, uri):
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "MLFLOW_TRACKING_URI": uri})
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_two_benchmarks_at_once_into_one_store(store, jazz_dir, jazz_data):
     """Two invocations started together: both finish and every row of both is logged."""
     uri = store[1]

@@ -383,6 +383,7 @@ def cli_trained(jazz_dir, tmp_path_factory):
     return tmp, env, out
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_train_critic_logs_the_validity_suite(cli_trained):
     tmp, env, out = cli_trained
     assert "auroc" in out.stdout and "random_pitch_100" in out.stdout and "active_units" in out.stdout
@@ -396,6 +397,7 @@ def test_train_critic_logs_the_validity_suite(cli_trained):
     assert "mean_interval" in out.stdout and "mixing ladder" in out.stdout
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_sigkill_then_resume_reaches_the_same_weights(cli_trained, jazz_dir):
     tmp, env, _ = cli_trained
     ckpt = tmp / "killed"
@@ -417,6 +419,7 @@ def test_sigkill_then_resume_reaches_the_same_weights(cli_trained, jazz_dir):
     assert b["run_id"] == killed_at["run_id"] != a["run_id"]  # the resumed training logs into its own run
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_critique_rates_files_and_folders(cli_trained, jazz_dir, tmp_path):
     tmp, _, _ = cli_trained
     best = tmp / "whole" / "best.pt"

@@ -353,6 +353,7 @@ def _readme_script() -> str:
     return match.group(1)
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_user_workflow_with_the_readme_script(store, jazz_dir, jazz_data, tmp_path):
     """export-contexts, the README's pretty_midi script, benchmark --import, leaderboard."""
     data = ["--corpus", jazz_dir, "--cache-dir", jazz_data.path.parent.parent]

@@ -61,6 +61,7 @@ def test_initial_weights_follow_the_seed(jazz_data):
     assert torch.equal(weights[0][key], weights[1][key]) and not torch.equal(weights[0][key], weights[2][key])
 
 
+@pytest.mark.slow  # four epochs of discriminator training on the whole training split
 def test_discriminator_separates_real_from_random_continuations(jazz_data):
     """Trained on the training split's contexts (real continuation vs unigram-random), it tells
     them apart on held-out songs (validation + test) at better than 90%."""
@@ -92,6 +93,7 @@ def test_discriminator_separates_real_from_random_continuations(jazz_data):
     assert all_finite(disc)
 
 
+@pytest.mark.slow  # 55 adversarial steps, sampling every held-out context twice
 def test_adversarial_steps_change_the_generator_and_raise_its_score(trained, jazz_data, tmp_path):
     """Against a fixed discriminator that has learnt to spot this generator's samples, policy
     gradient steps (no MLE mix, no leash) move every parameter group and raise the discriminator's
@@ -245,12 +247,14 @@ def test_a_transformer_can_be_the_generator_network(jazz_data, tmp_path):
     assert gan.generate(ctx, Length(bars=1), seed=1) == again.generate(ctx, Length(bars=1), seed=1)
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_cli_gan_options_only_apply_to_gan(tmp_path):
     out = cli("train-generator", "lstm", "--adv-steps", "3", "--init-from", "abc")
     assert out.returncode == 2
     assert "--adv-steps, --init-from: only for the gan generator" in " ".join(out.stderr.split())
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_cli_trains_a_tiny_gan(jazz_dir, tmp_path):
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     ck = tmp_path / "ck"

@@ -196,6 +196,7 @@ def _train_args(corpus, ckpt, epochs):
             "--model-opt", "layers=2", "--model-opt", "dropout=0.1"]
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_sigkill_then_resume_reaches_the_same_weights(jazz_dir, tmp_path):
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     epochs = 4
@@ -221,6 +222,7 @@ def test_sigkill_then_resume_reaches_the_same_weights(jazz_dir, tmp_path):
     assert b["run_id"] == killed_at["run_id"]  # the resumed training logs into the same MLflow run
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_generate_cli_writes_midi_that_pretty_midi_opens(trained, tmp_path):
     gen, tmp, _ = trained
     ctx = REPO_ROOT.parent / "shared" / "corpora" / "wjazzd" / "MilesDavis_SoWhat_FINAL.mid"

@@ -106,6 +106,7 @@ def test_no_file_stops_a_corpus_and_the_counts_add_up(hostile_corpus, tmp_path):
     assert again.report["cached"] and again.data_hash == data.data_hash
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_prepare_data_cli_reports_the_broken_files(hostile_corpus, tmp_path):
     folder, _, n_files = hostile_corpus
     out = cli("prepare-data", "--corpus", folder, "--cache-dir", tmp_path / "cache")
@@ -114,6 +115,7 @@ def test_prepare_data_cli_reports_the_broken_files(hostile_corpus, tmp_path):
     assert "tpq0.mid" in out.stdout and "fifo.mid" in out.stdout
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_critique_and_generate_refuse_a_bad_file_in_one_line(hostile_corpus, jazz_data, tmp_path):
     from critics.vae import VAECritic, VAEConfig
     from generators.lstm import LSTMConfig, LSTMGenerator
@@ -134,6 +136,7 @@ def test_critique_and_generate_refuse_a_bad_file_in_one_line(hostile_corpus, jaz
     assert res.returncode == 0 and "skipped" in res.stdout and "overall:" in res.stdout, res.stderr
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_generate_warns_when_the_context_bars_are_silent(jazz_data, tmp_path):
     from generators.lstm import LSTMConfig, LSTMGenerator
 
@@ -199,6 +202,7 @@ NONSENSE = [
 ]
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 @pytest.mark.parametrize("args,named", NONSENSE, ids=[" ".join(a) for a, _ in NONSENSE])
 def test_nonsense_options_get_one_line_and_exit_2(args, named, jazz_dir, tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -231,6 +235,7 @@ def _gone(pids: list[int], wait_s: float = 30) -> bool:
     return False
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_prepare_data_workers_die_with_it_and_its_temp_folder_is_removed(hostile_corpus, tmp_path, sig):
     folder, _, _ = hostile_corpus
@@ -258,6 +263,7 @@ def _train_args(corpus, cache, seed, max_steps=6):
             "--batch-size", "8", "--seed", str(seed), "--device", "cpu", *TINY_LSTM]
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_two_trainings_at_once_on_a_fresh_store_each_keep_their_weights(jazz_dir, jazz_data, tmp_path):
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     cache = jazz_data.path.parent.parent
@@ -282,6 +288,7 @@ def test_two_trainings_at_once_on_a_fresh_store_each_keep_their_weights(jazz_dir
     assert cli("leaderboard", env=env, cwd=tmp_path).returncode == 2  # the store works: "no leaderboard yet"
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_a_killed_training_is_marked_killed_and_never_used(jazz_dir, jazz_data, tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "cli.py"),
@@ -312,6 +319,7 @@ def trained_store(tiny_store, tmp_path_factory):
     return tmp, uri
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_kill_9_of_a_benchmark_never_shows_a_partial_leaderboard(trained_store, jazz_dir, jazz_data):
     from benchmark.leaderboard import fetch
 
@@ -364,6 +372,7 @@ def _fill(folder: Path, leave: int) -> None:
     (folder / "ballast").write_bytes(b"\0" * max(free - leave, 0))
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_a_full_disk_is_one_line_and_leaves_no_empty_file(small_disk, jazz_data, jazz_dir, tmp_path):
     from generators.lstm import LSTMConfig, LSTMGenerator
 
@@ -381,6 +390,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_empty_file(small_disk, jazz_data,
     assert not any((small_disk / "cache" / "phrases").glob("[!.]*/report.json"))
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_read_only_or_file_outputs_are_refused_before_any_work(small_disk, jazz_data, jazz_dir, tmp_path):
     from generators.lstm import LSTMConfig, LSTMGenerator
 
@@ -539,6 +549,7 @@ def test_findings_3_5_6_a_team_server_with_auth_on_every_interface(server_home, 
 BAD_NAMES = ["../../../tmp/phrasebench-escape", "/tmp/phrasebench-escape", "a/b", "x" * 252, "m$\\foo$x", ".hidden", ""]
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 @pytest.mark.parametrize("name", BAD_NAMES, ids=["dotdot", "absolute", "slash", "long", "mathtext", "dot", "empty"])
 def test_finding_3_an_import_name_that_is_no_file_name_is_refused_before_any_work(name, jazz_dir, tmp_path):
     folder = tmp_path / "mine"
@@ -584,6 +595,7 @@ def write_bombs(folder: Path) -> dict[str, str]:
             "notes_2000000.mid": "too_many_notes"}
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_finding_4_bombs_are_skipped_by_name_and_prepare_data_stays_under_1_gb(tmp_path):
     corpus = copy_corpus(WJAZZD, SEEDS[:2], tmp_path / "corpus")
     bombs = write_bombs(corpus / "bombs")
@@ -639,6 +651,7 @@ def test_finding_7_a_manifest_of_any_shape_is_named_unreadable(text, tmp_path):
     assert tag == "unreadable" and "not a manifest" in line
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_finding_7_outputs_are_checked_before_any_work(jazz_dir, tmp_path):
     (tmp_path / "a_file").write_text("x")
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
@@ -693,11 +706,13 @@ def test_finding_7_a_corpus_1500_folders_deep_is_read(tmp_path):
             deep = deep.parent
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_finding_7_a_benchmark_id_with_a_quote_is_one_line(tmp_path):
     done = cli("leaderboard", "--benchmark-id", "x'", env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'm.db'}"})
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "--benchmark-id" in done.stderr
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_finding_7_ctrl_c_swallowed_on_the_way_still_exits_130_and_marks_nothing_complete(tmp_path):
     """A KeyboardInterrupt that something swallows (as a destructor's does) still stops the run:
     mark_complete refuses, and the command line exits 130."""

@@ -156,6 +156,7 @@ def test_bad_mirex_answers_are_counted_not_fatal(jazz_data, tmp_path):
     assert read_continuation(tmp_path / "output.json", *args).ids
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_cli_export_mirex_and_a_bad_format(jazz_dir, jazz_data, tmp_path):
     data = ["--corpus", jazz_dir, "--cache-dir", jazz_data.path.parent.parent]
     done = cli("export-contexts", tmp_path / "x", "--contexts", 4, "--format", "mirex2025", *data)

@@ -123,6 +123,7 @@ def test_bad_files_are_skipped_and_counted(tmp_path):
     assert data.train.song_names() == {"MilesDavis_SoWhat_FINAL.mid"}
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_messy_multitrack_corpus_through_the_cli(tmp_path):
     """Band files with drums, piano multitrack, corrupt files, nested folders: no crash."""
     corpus = copy_corpus(PIANOMIDI, PIANOMIDI_FILES, tmp_path / "messy")
@@ -153,6 +154,7 @@ def test_messy_multitrack_corpus_through_the_cli(tmp_path):
     assert all(set(np.unique(p.context_notes["pitch"])) & set(range(36, 49)) for p in band)
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_missing_or_empty_corpus_is_one_clear_line(tmp_path):
     (tmp_path / "empty").mkdir()
     for corpus in [tmp_path / "nope", tmp_path / "empty"]:
@@ -240,6 +242,7 @@ def test_tsd_tokenizer(jazz_dir, tmp_path):
         np.testing.assert_allclose(steps, np.diff(phrase.continuation_notes["onset_beats"]), atol=1e-5)
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_bad_options_name_the_option(tmp_path, jazz_dir):
     for args, option in [(["--tokenizer", "abc"], "--tokenizer"), (["--split", "0.5,0.1"], "--split"), (["--tracks", "all"], "--tracks")]:
         out = subprocess.run(

@@ -45,6 +45,7 @@ def _runs(uri: str, filter_string: str) -> list:
                                   output_format="list", max_results=1000)
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_tune_logs_a_parent_and_one_child_per_trial_with_pruned_and_best(jazz_dir, tmp_path):
     env = _env(tmp_path)
     done = cli("tune", "bigram", "--corpus", jazz_dir, "--trials", 6, *TUNE, "--study", "six", env=env, cwd=tmp_path)
@@ -107,6 +108,7 @@ def test_tune_logs_a_parent_and_one_child_per_trial_with_pruned_and_best(jazz_di
     assert len(_study(tmp_path, "six").trials) == 7
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_tune_refuses_what_it_cannot_do(jazz_dir, tmp_path):
     env = _env(tmp_path)
     for args, words in ((("bigram", "--objective", "score"), "--objective score: not implemented"),
@@ -129,6 +131,7 @@ def _start(jazz_dir, tmp: Path, *args) -> subprocess.Popen:
                             text=True)  # os.environ: a PGPASSFILE set by the test reaches the workers
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_two_workers_split_one_sqlite_study(jazz_dir, tmp_path):
     # the data cache is built once first, so that both workers start their trials together
     assert cli("prepare-data", "--corpus", jazz_dir, env=_env(tmp_path), cwd=tmp_path).returncode == 0
@@ -150,6 +153,7 @@ def test_two_workers_split_one_sqlite_study(jazz_dir, tmp_path):
     assert len(_runs(uri, f"tags.`mlflow.parentRunId` = '{parents[0].info.run_id}'")) == len(study.trials)
 
 
+@pytest.mark.slow  # runs cli.py in a process of its own
 def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(jazz_dir, tmp_path):
     assert cli("prepare-data", "--corpus", jazz_dir, env=_env(tmp_path), cwd=tmp_path).returncode == 0
     args = ("--trials", "6", "--max-steps", "60", "--val-every", "10", "--study", "killed", "--heartbeat", "1")
