@@ -190,7 +190,7 @@ def benchmark(
     """
     import shlex
 
-    from benchmark.pipeline import benchmark_command
+    from benchmark.command import benchmark_command
 
     show(benchmark_command(data, options, all_, generator, import_, train_missing, quick, wide,
                            shlex.join(["python", "cli.py", *sys.argv[1:]]), say))

@@ -268,7 +268,7 @@ def run_audit(name: str, data, options: BenchmarkOptions, training: dict | None 
               adv_steps: int | None = None) -> AuditResult:
     """Train (or, with `run_id`, find) `name`'s checkpoints at `steps`, score each as a
     leaderboard row on the same contexts, judge, and log one MLflow run."""
-    from benchmark.pipeline import load_critic
+    from benchmark.command import load_critic
     from generators.registry import get_generator_class
     from training import distributed, set_threads
 

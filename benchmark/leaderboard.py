@@ -8,7 +8,7 @@ import math
 import re
 import time
 
-from benchmark.profile import profile_table
+from benchmark.row_profile import profile_table
 from phrases.errors import UserError
 from store import experiment_id, find_experiment, search_runs, set_experiment_tag, tracking_uri
 

@@ -19,8 +19,8 @@ from benchmark.leaderboard import (
     BEST, LEADERBOARD_KEYS, RANK_RULE, fmt, leaderboard_experiment, point_latest_view, table_notes, table_rows,
 )
 from benchmark.plots import RollExample, bar_lines, piano_roll_grid, table_png
-from benchmark.profile import profile_chart
-from benchmark.report import ExampleMedia, RowMedia, write_report
+from benchmark.row_profile import profile_chart
+from benchmark.html_report import ExampleMedia, RowMedia, write_report
 from benchmark.runner import REFERENCE_ROWS, Benchmark, BenchmarkResult, Row
 from phrases.decode import context_end_tick
 from store import (DESCRIPTION_TAG, active_run, log_artifact, log_figure, log_metrics, log_params, log_table, log_text,

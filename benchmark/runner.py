@@ -19,7 +19,7 @@ import numpy as np
 
 from benchmark.leaderboard import rank_key
 from benchmark.options import BenchmarkOptions
-from benchmark.profile import profile_metrics
+from benchmark.row_profile import profile_metrics
 from critics.blandness import fit_blandness
 from metrics import (
     TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, with_ci,

@@ -21,7 +21,7 @@ from benchmark.contexts import MANIFEST, Manifest, export_contexts
 from benchmark.imported import read_continuation
 from benchmark.leaderboard import fetch, table_notes
 from benchmark.options import BenchmarkOptions
-from benchmark.pipeline import run_benchmark
+from benchmark.command import run_benchmark
 from benchmark.runner import select_contexts
 from helpers import WJAZZD, cli, copy_corpus, mlflow_store, store_copy
 from phrases import PhraseConfig, prepare

@@ -78,3 +78,18 @@ def test_the_checker_sees_upward_and_private_imports(tmp_path):
     path = tmp_path / "m.py"
     path.write_text("import os\n\ndef f():\n    from benchmark.runner import _private\n    import mlflow.tracking\n")
     assert list(imports(path)) == [(1, "os", None), (4, "benchmark.runner", ["_private"]), (5, "mlflow.tracking", None)]
+
+
+# Names two packages give their modules on purpose: a generator's and a critic's interface
+# (base.py) and registry (registry.py), a command's options (options.py).
+PARALLEL = {"base.py", "registry.py", "options.py"}
+
+
+def test_no_two_packages_have_a_module_of_the_same_name():
+    seen: dict[str, list[str]] = {}
+    for module, package in modules():
+        name = module.rsplit("/", 1)[-1]
+        if package is not None and name != "__init__.py" and module.count("/") == 1:
+            seen.setdefault(name, []).append(module)
+    shared = {name: where for name, where in seen.items() if len(where) > 1 and name not in PARALLEL}
+    assert not shared, shared

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmark.examples import example_indices
-from benchmark.profile import profile_chart, profile_metrics, profile_table
+from benchmark.row_profile import profile_chart, profile_metrics, profile_table
 from metrics.musical import (
     best_scale, compression_ratio, empty_beat_rate, groove_consistency, key_consistency, mean_abs_interval,
     scale_consistency,

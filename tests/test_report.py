@@ -19,7 +19,7 @@ import pytest
 from benchmark.audio import find_synth, render, seconds
 from benchmark.leaderboard import EXPERIMENT_LEADERBOARD, fetch
 from benchmark.options import BenchmarkOptions
-from benchmark.pipeline import run_benchmark
+from benchmark.command import run_benchmark
 from helpers import mlflow_store, store_copy
 from phrases.config import REPO_ROOT
 from phrases.decode import decode_phrase

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.leaderboard import RANK_RULE, table_notes, table_rows
-from benchmark.validity import CriticFacts
+from benchmark.critic_status import CriticFacts
 from critics.card import card_lines
 
 STYLE = """
@@ -50,7 +50,7 @@ class ExampleMedia:
 class RowMedia:
     name: str
     rolls_png: bytes | None = None
-    profile_png: bytes | None = None  # benchmark/profile.py: where the row sits against real
+    profile_png: bytes | None = None  # benchmark/row_profile.py: where the row sits against real
     examples: list[ExampleMedia] = field(default_factory=list)
 
 

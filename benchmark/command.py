@@ -67,7 +67,7 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
     """Every row of one benchmark invocation (generators, imported folders, reference rows),
     scored, ranked (`leaderboard.rank_key`) and published."""
     from benchmark.publish import publish
-    from benchmark.validity import critic_facts
+    from benchmark.critic_status import critic_facts
     from training import distributed, set_threads
 
     distributed.refuse("benchmark")  # every torchrun process would log its own leaderboard
