@@ -49,6 +49,7 @@ def trained(jazz_data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("critic")
     with mlflow_store(tmp) as uri:
         critic = VAECritic(jazz_data.tokenizer, TINY, "cpu")
+        critic.phrase_config = jazz_data.config.to_dict()  # as train-critic sets it (its context side reads it)
         critic.fit(jazz_data.train, jazz_data.val, tiny_config(tmp / "ck", jazz_data))
     return critic, tmp, uri
 
