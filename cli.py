@@ -11,15 +11,15 @@ try:
     import typer
     from rich.console import Console
 
-    from benchmark.commandline import command_factory, option, print_items, run_app, with_options
+    from operating.commandline import command_factory, option, print_items, run_app, with_options
     from benchmark.options import BENCHMARK_OPTIONS
-    from benchmark.server import SERVER_OPTIONS
+    from operating.server import SERVER_OPTIONS
     from phrases.config import DATA_OPTIONS
     from training.options import TRAIN_OPTIONS
     from tuning.study import TUNE_OPTIONS
 except ModuleNotFoundError as e:  # run by a Python without the project's dependencies: say which to use
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under `python -I`, which leaves it out
-    from benchmark.environment import missing_dependency
+    from operating.environment import missing_dependency
 
     sys.exit(missing_dependency(e, sys.executable, Path(__file__).resolve().parent))
 
@@ -216,7 +216,7 @@ def audit(
 
     Example: python cli.py audit lstm --steps 50,200,800 ; python cli.py audit lstm --run-id RUN
     """
-    from benchmark.audit import audit_report, parse_audit_steps, run_audit
+    from operating.audit import audit_report, parse_audit_steps, run_audit
     from benchmark.options import BenchmarkOptions
     from generators.registry import get_generator_class
 
@@ -294,7 +294,7 @@ def server(options) -> None:
 
     Example: python cli.py server ; elsewhere: export MLFLOW_TRACKING_URI=http://127.0.0.1:5000
     """
-    from benchmark.server import serve
+    from operating.server import serve
 
     serve(**options, say=say, announce=lambda line: show([line]))
 
@@ -317,7 +317,7 @@ def reproduce_csc413(
 
     Example: python cli.py reproduce csc413 --generator lstm --seeds 3
     """
-    from benchmark.reproduce import reproduce_csc413 as run
+    from operating.reproduce import reproduce_csc413 as run
     from phrases import PhraseConfig
     from phrases.config import PIANOMIDI_CORPUS
     from training.console import load_phrases
@@ -334,7 +334,7 @@ def speed(
     benchmark: Annotated[bool, typer.Option(help="Also time `benchmark --all --quick` per stage (minutes; in a scratch store).")] = True,
 ) -> None:
     """Print throughput figures for every stage, each next to a reference measured in the same run."""
-    from benchmark.speed import measure
+    from operating.speed import measure
     from phrases import default_corpus
 
     show(measure(corpus or default_corpus(), workers, benchmark))

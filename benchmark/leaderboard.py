@@ -13,7 +13,7 @@ from phrases.errors import UserError
 from store import experiment_id, find_experiment, search_runs, set_experiment_tag, tracking_uri
 
 EXPERIMENT_LEADERBOARD = "phrasebench-leaderboard"
-# The figures `audit` follows (benchmark/audit.py): the primary score the leaderboard ranks by,
+# The figures `audit` follows (operating/audit.py): the primary score the leaderboard ranks by,
 # and the diversity figure; both are keys of `Row.metrics`.
 PRIMARY_METRIC = "primary_gap"
 DIVERSITY_METRIC = "coverage"

@@ -50,7 +50,7 @@ def training_run(role: str, run_name: str, tags: dict[str, str], params: dict, r
 
 def latest_run(role: str, data_hash: str, **tags: str):
     """The newest complete FINISHED training of a model of `role` with tag data_hash and `tags`, or None. A
-    training made for an audit (tag `audit`, `benchmark/audit.py`) is never "the newest model"."""
+    training made for an audit (tag `audit`, `operating/audit.py`) is never "the newest model"."""
     import mlflow
 
     filters = [f"tags.data_hash = '{data_hash}'", "attributes.status = 'FINISHED'", "tags.complete = 'true'",

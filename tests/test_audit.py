@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.audit import EXPERIMENT_AUDITS, judge, run_audit
+from operating.audit import EXPERIMENT_AUDITS, judge, run_audit
 from benchmark.leaderboard import DIVERSITY_METRIC, PRIMARY_METRIC
 from benchmark.lookup import MissingModel, find_generator
 from benchmark.options import BenchmarkOptions

@@ -269,7 +269,7 @@ def test_cli_trains_a_tiny_gan(jazz_dir, tmp_path):
 
 
 def test_speed_harness_runs_adversarial_steps(jazz_data):
-    from benchmark.speed import adversarial_steps_per_second
+    from operating.speed import adversarial_steps_per_second
 
     torch.manual_seed(0)
     gan = GANGenerator(jazz_data.tokenizer, dataclasses.replace(TINY, adv_batch=4), "cpu")

@@ -440,7 +440,7 @@ def _connect_as(account, socket_path: Path) -> subprocess.CompletedProcess:
 def test_finding_1_another_account_cannot_log_in_to_the_server_postgres(intruder, server_home, length):
     import psycopg
 
-    from benchmark.private_postgres import private_postgres
+    from operating.private_postgres import private_postgres
 
     data = server_home / f"pg-{length}" / ("d" * 110 if length == "long" else "d") / "server"
     data.parent.mkdir(parents=True)
@@ -504,7 +504,7 @@ def test_findings_3_5_6_a_team_server_with_auth_on_every_interface(server_home, 
     import urllib.request
     from base64 import b64encode
 
-    from benchmark.private_postgres import password_of, private_postgres
+    from operating.private_postgres import password_of, private_postgres
 
     admin = tmp_path / "admin-password"
     admin.write_text("a-long-team-admin-password-23\n")
@@ -721,7 +721,7 @@ import os, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even when this runs in the background
 sys.path.insert(0, {str(REPO_ROOT)!r})
 import mlflow, typer
-from benchmark.commandline import run_app
+from operating.commandline import run_app
 from store import mark_complete
 app = typer.Typer()
 @app.command()
@@ -774,7 +774,7 @@ def test_finding_1_a_cluster_made_with_trust_logins_gets_a_password(server_home)
     password and logins without it are refused."""
     import psycopg
 
-    from benchmark.private_postgres import _as, binaries, private_postgres, service_account
+    from operating.private_postgres import _as, binaries, private_postgres, service_account
 
     data = server_home / "old-trust"
     data.mkdir(mode=0o711)

@@ -18,6 +18,7 @@ LAYERS = [
     {"generators", "critics"},
     {"tuning"},
     {"benchmark"},
+    {"operating"},
 ]
 LAYER = {package: i for i, layer in enumerate(LAYERS) for package in layer}
 # The only package that imports mlflow.

@@ -7,7 +7,7 @@ import mlflow
 import numpy as np
 import pytest
 
-from benchmark.reproduce import KEYS, THEIRS, reproduce_csc413
+from operating.reproduce import KEYS, THEIRS, reproduce_csc413
 from helpers import PIANOMIDI, PIANOMIDI_FILES, copy_corpus, scale_notes, write_midi
 from phrases import PhraseConfig, prepare
 from phrases.decode import decode_phrase

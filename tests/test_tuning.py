@@ -197,7 +197,7 @@ def test_two_workers_split_one_postgresql_study(jazz_dir, tmp_path, server_home,
     study in a database of its own that the first worker creates."""
     import sqlalchemy
 
-    from benchmark.server import postgres
+    from operating.server import postgres
 
     assert cli("prepare-data", "--corpus", jazz_dir, env=_env(tmp_path), cwd=tmp_path).returncode == 0
     with postgres(server_home / "postgres") as (uri, password_env):

@@ -9,7 +9,7 @@ server, artifacts (checkpoints, pictures, MIDI files) are uploaded to it and dow
 The data folder (`--data`, default `mlflow-server/` in the working directory; made mode 0700)
 holds both, and a second start reuses it:
 
-    postgres/         the PostgreSQL cluster (benchmark.private_postgres): password logins only,
+    postgres/         the PostgreSQL cluster (operating.private_postgres): password logins only,
                       its socket in a private folder /tmp/phrasebench-pg-XXXXXXXX, never a network port
     postgres.pgpass   its random password (0600), handed to the MLflow server as PGPASSFILE
     artifacts/        what `--serve-artifacts` stores
@@ -58,9 +58,9 @@ SERVER_OPTIONS = {
 
 @contextmanager
 def postgres(data: Path):
-    """The private PostgreSQL cluster `data`/postgres (benchmark.private_postgres), running for the
+    """The private PostgreSQL cluster `data`/postgres (operating.private_postgres), running for the
     block; yields (SQLAlchemy URI without a password, environment giving the client its password)."""
-    from benchmark.private_postgres import private_postgres
+    from operating.private_postgres import private_postgres
 
     with private_postgres(data) as (uri, env):
         yield uri, env
@@ -148,7 +148,7 @@ def auth_settings(data: Path, admin: dict[str, str]) -> dict[str, str]:
     `data`/basic_auth.db; a request without a known user and password is refused, every known
     user may read and write: EDIT), a Flask secret kept in `data` (0600), and `admin`
     (`admin_password`'s)."""
-    from benchmark.private_postgres import write_private
+    from operating.private_postgres import write_private
 
     users = data / "basic_auth.db"
     config = data / "basic_auth.ini"

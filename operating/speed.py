@@ -153,8 +153,8 @@ def generator_speed(data) -> list[SpeedRow]:
 
 def distributed_speed(corpus: Path) -> list[SpeedRow]:
     """Training tokens/s of the transformer in 2 torchrun processes (DDP over gloo) against 1, the
-    same loop and global batch (`benchmark.distributed_speed`)."""
-    from benchmark.distributed_speed import GLOBAL_BATCH, tokens_per_second
+    same loop and global batch (`operating.distributed_speed`)."""
+    from operating.distributed_speed import GLOBAL_BATCH, tokens_per_second
 
     one, two = tokens_per_second(corpus, 1), tokens_per_second(corpus, 2)
     return [SpeedRow(f"transformer training, 2 processes (torchrun, DDP over gloo), global batch {GLOBAL_BATCH}", two,

@@ -323,7 +323,7 @@ def audit_report(result: AuditResult) -> list:
 def _text(items: list) -> str:
     from rich.console import Console
 
-    from benchmark.commandline import print_items
+    from operating.commandline import print_items
 
     buf = io.StringIO()
     print_items(Console(file=buf, width=200, color_system=None), items)

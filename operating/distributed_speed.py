@@ -7,7 +7,7 @@ the one-process path of the loop, N = 2 trains with DDP over gloo), the shared l
 spent in steps). Each process gets its share of the cores (`set_threads`), or
 `PHRASEBENCH_THREADS` each. Printed, never asserted.
 
-    python -m torch.distributed.run --standalone --nproc-per-node 2 -m benchmark.distributed_speed CORPUS OUT.json
+    python -m torch.distributed.run --standalone --nproc-per-node 2 -m operating.distributed_speed CORPUS OUT.json
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def tokens_per_second(corpus: Path, processes: int, steps: int = STEPS) -> float
     with tempfile.TemporaryDirectory(prefix="phrasebench-ddp-speed-") as tmp:
         out = Path(tmp) / "speed.json"
         done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                               f"--nproc-per-node={processes}", "-m", "benchmark.distributed_speed", str(corpus), str(out),
+                               f"--nproc-per-node={processes}", "-m", "operating.distributed_speed", str(corpus), str(out),
                                str(steps)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200,
                               env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{Path(tmp) / 'mlflow.db'}"})
         if done.returncode != 0:
