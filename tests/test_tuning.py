@@ -109,7 +109,7 @@ def test_tune_logs_a_parent_and_one_child_per_trial_with_pruned_and_best(jazz_di
 
 def test_tune_refuses_what_it_cannot_do(jazz_dir, tmp_path):
     env = _env(tmp_path)
-    for args, words in ((("bigram", "--objective", "score"), "--objective score: not implemented"),
+    for args, words in ((("bigram", "--objective", "loss"), "--objective loss: choose one of nll, score, both"),
                         (("bigram", "--resume", "--study", "none"), "--resume: no study none"),
                         (("gan",), "declares no search space"),
                         (("bigram", "--pruner", "sometimes"), "--pruner sometimes")):
@@ -121,6 +121,77 @@ def test_tune_refuses_what_it_cannot_do(jazz_dir, tmp_path):
     done = cli("tune", "bigram", "--corpus", jazz_dir, "--trials", 2, *TUNE, cwd=tmp_path,
                env={**env, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"})
     assert done.returncode == 2 and "pass --storage postgresql" in done.stderr, done.stderr[-2000:]
+
+
+def test_objective_both_is_a_pareto_front_of_nll_and_the_validation_score(jazz_dir, tmp_path):
+    """--objective both: two values per trial (best val NLL, primary_gap of the trial's model on
+    validation contexts, scored with the shipped default critic), never pruned, the Pareto front
+    printed, tagged on its runs and listed on the parent; the best is the front's lowest score."""
+    env = _env(tmp_path)
+    done = cli("tune", "bigram", "--corpus", jazz_dir, "--trials", 4, *TUNE, "--objective", "both", "--contexts", 8,
+               "--study", "two", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    used = re.search(r"primary_gap on (\d+) validation contexts", done.stderr)  # 8, or all of a smaller half
+    assert used and 2 <= int(used.group(1)) <= 8 and "Pareto front:" in done.stdout, done.stderr[-3000:]
+    study = _study(tmp_path, "two")
+    assert len(study.directions) == 2 and len(study.trials) == 4
+    assert all(t.state == optuna.trial.TrialState.COMPLETE and len(t.values) == 2 for t in study.trials)
+    assert all(0.0 <= t.values[1] <= 1.0 and t.values[0] > 0 for t in study.trials)
+    uri = env["MLFLOW_TRACKING_URI"]
+    parent = _runs(uri, "tags.study = 'two' and tags.tuned_generator = 'bigram'")[0]
+    children = {int(r.data.tags["trial"]): r for r in _runs(uri, f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")}
+    for t in study.trials:  # the run holds the figures the study optimized
+        metrics = children[t.number].data.metrics
+        assert metrics["val_primary_gap"] == pytest.approx(t.values[1])
+        assert metrics["val_primary_gap"] == pytest.approx(max(metrics["val_critic_gap"], metrics["val_bland_gap"]))
+        assert metrics["best_val_nll"] == pytest.approx(t.values[0])
+    front = sorted(t.number for t in study.best_trials)
+    assert sorted(n for n, r in children.items() if r.data.tags.get("pareto_front") == "true") == front
+    best = min(study.best_trials, key=lambda t: (t.values[1], t.values[0], t.number))
+    assert [n for n, r in children.items() if r.data.tags.get("best_trial") == "true"] == [best.number]
+    assert parent.data.tags["best_trial"] == str(best.number)
+    assert [int(x.split(" ")[0]) for x in parent.data.tags["pareto_front"].split("; ")] == front
+    for n in front:  # the printed front: one row per front trial
+        assert re.search(rf"\b{n}\b.*{study.trials[n].values[0]:.4f}.*{study.trials[n].values[1]:.4f}", done.stdout), done.stdout
+    pictures = {a.path for a in mlflow.MlflowClient(uri).list_artifacts(parent.info.run_id, "tuning")}
+    assert {"tuning/pareto_front.png", "tuning/history.png"} <= pictures
+    # --params-from takes the same best trial; a worker with another objective cannot join
+    again = cli("train-generator", "bigram", "--corpus", jazz_dir, "--params-from", "two", "--max-steps", 5,
+                env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _runs(uri, "tags.params_from = 'two'")[0].data.params["model.dim"] == str(best.params["dim"])
+    other = cli("tune", "bigram", "--corpus", jazz_dir, "--trials", 5, *TUNE, "--study", "two", "--resume",
+                env=env, cwd=tmp_path)
+    assert other.returncode == 2 and "optimizes --objective both, not nll" in other.stderr, other.stderr[-2000:]
+
+
+def test_objective_score_is_the_benchmarks_primary_gap_on_validation_contexts(jazz_data, tmp_path):
+    """The score a trial is given is the figure `benchmark` would put in the primary_gap column
+    for the same continuations, were the validation split its test split: same contexts, same
+    reference half, same critic and bland sides; and the contexts are validation windows."""
+    from dataclasses import replace
+
+    from benchmark.lookup import find_critic
+    from benchmark.options import BenchmarkOptions
+    from benchmark.runner import Benchmark
+    from generators.registry import get_generator_class
+    from tuning.score import ValidationScore
+
+    critic = find_critic(jazz_data, "cpu").model
+    cls = get_generator_class("bigram")
+    generator = cls(jazz_data.tokenizer, cls.config_class(), "cpu", 0)
+    scorer = ValidationScore(jazz_data, critic, contexts=10, seed=3)
+    val_contexts = jazz_data.val.token_lists("context")
+    assert [list(c) for c in scorer.context_tokens] == [list(val_contexts[i]) for i in scorer.context_index]
+    ours = scorer(generator)
+    bench = Benchmark(replace(jazz_data, splits={**jazz_data.splits, "test": jazz_data.val}), critic, BenchmarkOptions(["bigram"], contexts=10, seed=3,
+                                                                                       n_boot=5, device="cpu"),
+                      log=lambda *_: None)
+    row = bench.score(bench.generator_row("bigram", generator, ""))
+    assert row.status == "ok", row.error
+    assert ours["primary_gap"] == pytest.approx(row.metrics["primary_gap"])
+    assert ours["critic_gap"] == pytest.approx(row.metrics["critic_gap"])
+    assert ours["bland_gap"] == pytest.approx(row.metrics["bland_gap"])
 
 
 def _start(jazz_dir, tmp: Path, *args) -> subprocess.Popen:
