@@ -46,9 +46,12 @@ TUNE_OPTIONS = {
     "trials": (int, 20, "Finished (complete or pruned) trials the study should hold, all workers together.", {"min": 1}),
     "max_steps": (int, 300, "Optimizer steps of each trial (the budget that reproduces).", {"min": 1}),
     "val_every": (int, 0, "Validate (and report to the pruner) every this many steps (0: max-steps / 5).", {"min": 0}),
-    "study": (str, "", "Study name (default: NAME-DATA_HASH); workers given the same one share it.", {}),
-    "storage": (str, "", "Optuna storage URL (default: sqlite optuna.db beside mlflow.db; PostgreSQL: "
-                "postgresql+psycopg://USER@HOST/DATABASE).", {}),
+    "study": (str, "", "Study name (default: NAME-DATA_HASH, plus -score or -both for those objectives); workers "
+              "given the same one share it.", {}),
+    "storage": (str, "", "Optuna storage URL (default: sqlite optuna.db beside mlflow.db, or the database "
+                "phrasebench_optuna on the PostgreSQL of the `cli.py server` MLFLOW_TRACKING_URI names, on this machine; "
+                "else e.g. postgresql+psycopg://USER@HOST/DATABASE, its password in PHRASEBENCH_OPTUNA_STORAGE or a "
+                "PGPASSFILE, never here).", {}),
     "objective": (str, "nll", "nll (best validation NLL), score (the leaderboard's primary_gap of the trial's model on "
                   "validation contexts, never test) or both (a multi-objective study; its Pareto front is printed).", {}),
     "contexts": (int, 32, "With --objective score or both: validation contexts each trial's model continues.", {"min": 2}),
