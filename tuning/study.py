@@ -357,18 +357,31 @@ def _mark_best(study, parent: str) -> None:
             if tags.get("best_trial") != "true":
                 set_run_tags(best_run, {"best_trial": "true", "complete": "true"})
         elif "best_trial" in tags or "complete" in tags:
-            set_run_tags(run_id, {}, remove=("best_trial", "complete"))
+            _untag(run_id, ("best_trial", "complete"))
         if multi and (run_id in front_runs) != (tags.get("pareto_front") == "true"):
             if run_id in front_runs:
                 set_run_tags(run_id, {"pareto_front": "true"})
             else:
-                set_run_tags(run_id, {}, remove=("pareto_front",))
+                _untag(run_id, ("pareto_front",))
     tags = {"best_trial": str(best.number), "best_run_id": best_run or "",
             "best_params": ", ".join(f"{k}={v}" for k, v in best.params.items())}
     if multi:
         tags["pareto_front"] = "; ".join(f"{t.number} ({_shown(study, t.values)})" for t in front)[:4900]
     set_run_tags(parent, tags)
     log_run_metrics(parent, {f"best_{k}": v for k, v in zip(_names(study), best.values)}, step=best.number)
+
+
+def _untag(run_id: str, keys: tuple[str, ...]) -> None:
+    """Remove tags from a run that another worker may be removing at the same moment (both saw
+    the same old best): a tag already gone is what was wanted."""
+    from training.tracking import set_run_tags
+
+    for key in keys:
+        try:
+            set_run_tags(run_id, {}, remove=(key,))
+        except Exception as e:  # mlflow's MlflowException: RESOURCE_DOES_NOT_EXIST, "No tag with name"
+            if getattr(e, "error_code", "") != "RESOURCE_DOES_NOT_EXIST" and "No tag with name" not in str(e):
+                raise
 
 
 def _front_table(study) -> tuple:
