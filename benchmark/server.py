@@ -213,7 +213,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data: Path = DEFAULT_DATA, 
                 if backend_store_uri is None:  # `tune` on this machine finds its studies' database here
                     from tuning.storage import published_storage
 
-                    stack.enter_context(published_storage(port, uri, pg_env))
+                    stack.enter_context(published_storage(port, uri, pg_env, say))
                 say(f"MLflow server on {url}{' (basic auth: users and passwords required)' if auth else ''}, "
                     f"artifacts in {data / 'artifacts'}; Ctrl-C stops both")
                 announce(f"export MLFLOW_TRACKING_URI={url}")

@@ -91,10 +91,11 @@ def records_folder() -> Path:
 
 
 @contextmanager
-def published_storage(port: int, store_uri: str, client_env: dict[str, str]):
+def published_storage(port: int, store_uri: str, client_env: dict[str, str], say=print):
     """While `cli.py server` runs on `port` with its private PostgreSQL (`store_uri`, a URI without
     a password; `client_env` holds PGPASSFILE): a record telling this account's `tune` processes
-    the studies' database there (`DATABASE`, with libpq's `passfile`); removed after the block."""
+    the studies' database there (`DATABASE`, with libpq's `passfile`); removed after the block.
+    A record that cannot be written is said, and the server runs without it."""
     import sqlalchemy
 
     from phrases.files import write_atomic
@@ -103,10 +104,16 @@ def published_storage(port: int, store_uri: str, client_env: dict[str, str]):
     if client_env.get("PGPASSFILE"):
         url = url.update_query_dict({"passfile": client_env["PGPASSFILE"]})
     folder = records_folder()
-    folder.mkdir(parents=True, mode=0o700, exist_ok=True)
     record = folder / f"{port}.json"
-    write_atomic(record, json.dumps({"pid": os.getpid(), "port": port,
-                                     "storage": url.render_as_string(hide_password=False)}).encode())
+    try:
+        folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+        write_atomic(record, json.dumps({"pid": os.getpid(), "port": port,
+                                         "storage": url.render_as_string(hide_password=False)}).encode())
+    except OSError as e:
+        say(f"tune: cannot publish the studies' database in {folder} ({e.strerror}); `tune` through this server "
+            "needs --storage")
+        yield None
+        return
     try:
         yield url.render_as_string(hide_password=False)
     finally:
