@@ -17,14 +17,15 @@ EXPERIMENT_LEADERBOARD = "phrasebench-leaderboard"
 # and the diversity figure; both are keys of `Row.metrics`.
 PRIMARY_METRIC = "primary_gap"
 DIVERSITY_METRIC = "coverage"
-LEADERBOARD_KEYS = ("primary_gap", "critic_gap", "bland_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step",
+LEADERBOARD_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step",
                     "jsd_duration", "copy_rate", "copy_share", "sameness", "coverage", "fcd", "c2st_auroc")
-PRIMARY_KEYS = ("primary_gap", "critic_gap", "bland_gap", "nll")  # the default table: fits 120 columns
-BEST = {"primary_gap": "0", "critic_gap": "0", "bland_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low",
+PRIMARY_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "nll")  # the default table: fits 120 columns
+BEST = {"primary_gap": "0", "critic_gap": "0", "bland_gap": "0", "misfit_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low",
         "jsd_pitch": "0", "jsd_step": "0", "jsd_duration": "0", "copy_rate": "~real", "copy_share": "~real",
         "sameness": "~real", "coverage": "high", "fcd": "0", "c2st_auroc": "0.5"}
-PRIMARY_SCORE = ("primary_gap = max(critic_gap, bland_gap): the worse of two validated two-sided gaps, the critic's "
-                 "anomaly (too strange, or too typical) and its blandness (too flat, repetitive, echoed, samey or copied)")
+PRIMARY_SCORE = ("primary_gap = max(critic_gap, bland_gap, misfit_gap): the worst of three validated two-sided gaps, "
+                 "the critic's anomaly (too strange, or too typical), its blandness (too flat, repetitive, echoed, samey "
+                 "or copied) and its misfit (a continuation that does not fit its own context)")
 RANK_RULE = ("ranked by primary_gap; rows that copy the training set or have collapsed after every other row; "
              "ties by |c2st_auroc - 0.5|, then by name; failed rows last; a # shared with '=' means the data cannot "
              "tell those neighbours apart (paired bootstrap over the shared contexts, Holm-corrected)")
@@ -39,7 +40,7 @@ share the tag `benchmark_id`; `python cli.py leaderboard` prints the latest.
 ranked, with their main columns (`python cli.py ui` prints its link). `rank` is the row's place in
 its benchmark ({RANK_RULE}; the same order as the printed table, the PNG and the report).
 `<key>_ci_low` / `<key>_ci_high` are the 95% bootstrap interval of `<key>`. Best values:
-primary_gap 0 (what the rank sorts by: {PRIMARY_SCORE}), critic_gap 0, bland_gap 0, realness ~0.5,
+primary_gap 0 (what the rank sorts by: {PRIMARY_SCORE}), critic_gap, bland_gap and misfit_gap 0, realness ~0.5,
 anomaly ~ the real row's, nll low, jsd_* 0, copy_rate, copy_share, sameness and coverage ~ the real row's,
 fcd 0, c2st_auroc 0.5. `flag_copies` / `flag_collapsed` = 1 marks a row that copies the training set or has
 collapsed (ranked after every other row); rows sharing `rank_group` cannot be told apart by the data. Tags: `source` trained / imported / reference; `budget=quick` marks a model
@@ -53,7 +54,8 @@ players), `examples/` (this row's phrases as MIDI and audio: context, then conti
 
 VIEW_LATEST, VIEW_ALL = "latest", "all"
 VIEW_COLUMNS = ["metrics.`rank`", *(f"metrics.`{k}`" for k in ("primary_gap", "primary_gap_ci_low", "primary_gap_ci_high",
-                                                               "critic_gap", "bland_gap", "coverage", "copy_share",
+                                                               "critic_gap", "bland_gap", "misfit_gap", "coverage",
+                                                               "copy_share",
                                                                "realness", "nll", "jsd_pitch", "c2st_auroc")),
                 "tags.`source`", "tags.`budget`", "tags.`benchmark_id`"]
 

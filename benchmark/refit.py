@@ -1,10 +1,14 @@
 """Give a trained critic what `train-critic` now does after its steps, without training it again:
-the bland side fitted on the validation split and the domain profile of the training split (what
-`VAECritic.finish_training` fits), both sides of the validity suite and the ladder on the test split
+the bland side fitted on the validation split, the context side and the domain profile of the
+training split (what `VAECritic.finish_training` fits), both sides of the validity suite and the ladder on the test split
 (`train.assess_critic`), the metric card. How the default critic v4 was made from v3's weights (README: The default critic):
 
     git show b59df17:critics/default/critic-v3.pt > /tmp/critic-v3.pt
     python -m benchmark.refit /tmp/critic-v3.pt critics/default/critic-v4.pt --version v4
+
+and v5 (v4 and the context side) from v4, or from v3 in the same way:
+
+    python -m benchmark.refit critics/default/critic-v4.pt critics/default/critic-v5.pt --version v5
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 from benchmark.train import assess_critic, domain_words
 from critics.blandness import fit_blandness
 from critics.card import make_card
+from critics.context_fit import fit_context_fit
 from critics.default import critic_class
 from critics.domain import DomainProfile
 from metrics.plagiarism import TrainingPatterns
@@ -29,6 +34,7 @@ def refit(source: Path, out: Path, version: str, corpus: Path, log=print):
     data = prepare(corpus, PhraseConfig.from_dict(critic.phrase_config))
     critic.blandness = fit_blandness(critic.tokenizer, data.val, TrainingPatterns.from_split(data.train),
                                      data.config.phrase_bars)
+    critic.context_fit = fit_context_fit(critic.tokenizer, data.train, data.config.phrase_bars, data.config)
     critic.domain = DomainProfile.fit(data.train).to_dict()
     rows, bland, ladder, _ = assess_critic(critic, data, 0, None, log)
     critic.card = make_card(version, rows, bland, ladder, "monophonic jazz solos: " + domain_words(data), critic.domain)

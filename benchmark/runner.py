@@ -112,7 +112,23 @@ class Benchmark:
             ref_decoded = [decode_phrase(self.tokenizer, c, k, t, data.config.phrase_bars) for c, k, t in
                            zip(ref.token_lists("context"), ref.token_lists("continuation"), ref.arrays["tempo_qpm"])]
             self.ref_bland = self.blandness.score(self._degeneracy(ref_decoded))
+            self.context_fit = getattr(critic, "context_fit", None)  # None: a critic from before the context side
+            self.ref_misfit = self._misfit(ref_decoded)
             self.ref_radii = knn_radii(self.ref_embed)
+
+    def _misfit(self, decoded) -> np.ndarray | None:
+        if self.context_fit is None:
+            return None
+        return self.context_fit.score([d.context_notes for d in decoded], [d.continuation_notes for d in decoded])
+
+    def sides(self, row: Row) -> tuple[np.ndarray, ...]:
+        """The per-phrase scores the primary score reads, in the order of `self.ref_sides`."""
+        p = row.per_phrase
+        return (p["anomaly"], p["blandness"]) + ((p["misfit"],) if self.context_fit is not None else ())
+
+    @property
+    def ref_sides(self) -> tuple[np.ndarray, ...]:
+        return (self.ref_scores, self.ref_bland) + ((self.ref_misfit,) if self.context_fit is not None else ())
 
     def _degeneracy(self, decoded) -> dict[str, np.ndarray]:
         return degeneracy([d.context_notes for d in decoded], [d.continuation_notes for d in decoded], self.patterns,
@@ -177,12 +193,16 @@ class Benchmark:
             m: dict[str, float] = {}
             stats = self._degeneracy(row.decoded)
             bland = self.blandness.score(stats)
+            misfit = self._misfit(row.decoded)
             gaps = {}
-            for key, mine, ref in (("critic_gap", scores, self.ref_scores), ("bland_gap", bland, self.ref_bland)):
+            for key, mine, ref in (("critic_gap", scores, self.ref_scores), ("bland_gap", bland, self.ref_bland),
+                                   ("misfit_gap", misfit, self.ref_misfit)):
+                if mine is None:
+                    continue
                 gaps[key] = critic_gap_interval(bootstrap(auroc, mine, ref, n_boot=o.n_boot, seed=o.seed))
                 m.update(with_ci(key, gaps[key], UNIT))
-            # the worst of the two validated gaps; max is monotone, so the ends of its interval
-            # are the maxima of the two intervals' ends
+            # the worst of the validated gaps; max is monotone, so the ends of its interval are the
+            # maxima of the gaps' intervals' ends
             m.update(with_ci("primary_gap", tuple(max(g[i] for g in gaps.values()) for i in range(3)), UNIT))
             copied = (stats["copied_run"] >= COPIED) & (np.array([len(n) for n in notes]) >= self.patterns.n)
             m.update(with_ci("copy_share", bootstrap(np.mean, copied.astype(float), n_boot=o.n_boot, seed=o.seed), UNIT))
@@ -206,7 +226,8 @@ class Benchmark:
             m.update(profile_metrics(notes, [d.context_notes for d in row.decoded], self.ref_profile,
                                      self.data.config.phrase_bars, o.n_boot, o.seed))
             row.metrics.update(m)  # beside what the row came with (an imported row's import_* counts)
-            row.per_phrase = {"anomaly": scores, "realness": realness, "blandness": bland, **analysis.components, **stats,
+            row.per_phrase = {"anomaly": scores, "realness": realness, "blandness": bland,
+                              **({"misfit": misfit} if misfit is not None else {}), **analysis.components, **stats,
                               "notes": np.array([len(n) for n in notes]),
                               "tokens": np.array([len(c) for c in row.continuations])}
         return row
@@ -235,8 +256,8 @@ def ties(rows: list[Row], bench: Benchmark) -> None:
     """`rank_group` of every ranked row: neighbours in the order that a paired test over their
     shared contexts cannot tell apart share a group (`metrics.ranking.tie_groups`)."""
     ok = [r for r in rows if r.status == "ok" and "anomaly" in r.per_phrase]
-    groups = tie_groups([(r.per_phrase["anomaly"], r.per_phrase["blandness"]) for r in ok],
-                        (bench.ref_scores, bench.ref_bland), n_boot=bench.options.n_boot, seed=bench.options.seed)
+    groups = tie_groups([bench.sides(r) for r in ok], bench.ref_sides, n_boot=bench.options.n_boot,
+                        seed=bench.options.seed)
     for r, g in zip(ok, groups):
         r.metrics["rank_group"] = float(g)
     last = max(groups, default=0)

@@ -10,11 +10,14 @@ import math
 from critics.domain import DomainProfile
 
 MEASURES = (
-    "primary_gap = max(critic_gap, bland_gap), each 2|AUROC - 1/2| of a row's phrases against real reference phrases, "
-    "so a row is wrong when it is too strange or too bland, in either direction. critic_gap reads the anomaly: the "
-    "weighted minimum p-value of a sequence VAE's wrong-note, timing and context-coherence signals (critics/vae.py). "
-    "bland_gap reads the blandness: the minimum p-value of flat pitch, rhythm and duration histograms, repeated and "
-    "echoed 4-note patterns, sameness across contexts and runs copied from the training split (critics/blandness.py)."
+    "primary_gap = max(critic_gap, bland_gap, misfit_gap), each 2|AUROC - 1/2| of a row's phrases against real "
+    "reference phrases, so a row is wrong when it is too strange, too bland or blind to its context, in either "
+    "direction. critic_gap reads the anomaly: the weighted minimum p-value of a sequence VAE's wrong-note, timing and "
+    "context-coherence signals (critics/vae.py). bland_gap reads the blandness: the minimum p-value of flat pitch, "
+    "rhythm and duration histograms, repeated and echoed 4-note patterns, sameness across contexts and runs copied "
+    "from the training split (critics/blandness.py). misfit_gap reads the misfit: a boosted-tree model of 28 "
+    "context-vs-continuation comparisons (key, register, seam, density, feel) trained to tell real phrases from "
+    "contexts continued by another song's line (critics/context_fit.py)."
 )
 
 

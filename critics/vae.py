@@ -51,8 +51,10 @@ wrong_notes, a mean over n notes, enters as (wrong_notes - c) sqrt(n), c its mea
 validation phrases (the sum of the nine validation AUROCs: 8.321 by the mean, 8.342 so). The
 signals, their forms and weights were chosen on corrupted validation phrases, never on test.
 The bland side (`critics.blandness`, fitted in `finish_training` on the same real validation
-phrases): how much more flat, repetitive, echoed, samey or copied a continuation is than real ones;
-the leaderboard ranks by the worse of the anomaly's and the blandness's two-sided gaps.
+phrases): how much more flat, repetitive, echoed, samey or copied a continuation is than real ones.
+The context side (`critics.context_fit`, trained in `finish_training` on the training split): how
+badly a continuation fits its own context. The leaderboard ranks by the worst of the three sides'
+two-sided gaps.
 Calibration: realness of a score is the share of real validation phrases scoring at least as
 high, each validation phrase scored by a combiner fitted on the other songs (5-fold by song), so
 realness is not computed on the combiner's own fit data.
@@ -71,9 +73,11 @@ from torch import nn
 
 from critics.base import Analysis, Critic, Tokens
 from critics.blandness import Blandness, fit_blandness
+from critics.context_fit import ContextFit, fit_context_fit
 from critics.combiner import Combiner
 from critics.domain import DomainProfile
 from metrics.plagiarism import TrainingPatterns
+from phrases.config import PhraseConfig
 from phrases.errors import UserError
 from phrases.sequences import model_sequences
 from training import TrainableModel, batches, pad_batch
@@ -327,6 +331,7 @@ class VAECritic(TrainableModel, Critic):
         self.calibration = np.zeros(0)
         self.combiner: Combiner | None = None
         self.blandness: Blandness | None = None  # the bland side (critics.blandness), fitted with the combiner
+        self.context_fit: ContextFit | None = None  # the context side (critics.context_fit); None: not fitted
         self.phrase_config: dict = {}
         self.validity: dict[str, float] = {}  # its validity suite's figures (critics.validity.validity_metrics)
         self.domain: dict = {}  # the music it was trained on (critics.domain.DomainProfile.to_dict); {} when unknown
@@ -370,11 +375,13 @@ class VAECritic(TrainableModel, Critic):
 
     def finish_training(self, train_split, val_split) -> dict[str, float]:
         """Fit the combiner and calibrate on the validation split, with the best weights; read the
-        bland side's statistics of the same real phrases (`critics.blandness`); measure the domain
-        (the range of the training music's properties, `critics.domain`)."""
+        bland side's statistics of the same real phrases (`critics.blandness`); train the context
+        side on the training split (`critics.context_fit`); measure the domain (the range of the
+        training music's properties, `critics.domain`)."""
         self.calibrate(val_split)
-        self.blandness = fit_blandness(self.tokenizer, val_split, TrainingPatterns.from_split(train_split),
-                                       int(self.phrase_config.get("phrase_bars", 4)))
+        bars = int(self.phrase_config.get("phrase_bars", 4))
+        self.blandness = fit_blandness(self.tokenizer, val_split, TrainingPatterns.from_split(train_split), bars)
+        self.context_fit = fit_context_fit(self.tokenizer, train_split, bars, PhraseConfig.from_dict(self.phrase_config))
         self.domain = DomainProfile.fit(train_split).to_dict()
         final = self.validation_metrics(val_split)
         return {"active_units": final["active_units"], "val_kl": final["val_kl"],
@@ -451,6 +458,7 @@ class VAECritic(TrainableModel, Critic):
         return {"calibration": torch.from_numpy(np.asarray(self.calibration, dtype=np.float64)),
                 "combiner": json.dumps(self.combiner.state() if self.combiner else {}),
                 "blandness": json.dumps(self.blandness.state() if self.blandness else {}),
+                "context_fit": self.context_fit.state() if self.context_fit else {},
                 "phrase_config": json.dumps(self.phrase_config), "validity": json.dumps(self.validity),
                 "card": json.dumps(self.card), "domain": json.dumps(self.domain)}
 
@@ -460,6 +468,7 @@ class VAECritic(TrainableModel, Critic):
         self.combiner = Combiner.from_state(combiner) if combiner else None
         blandness = json.loads(state.get("blandness") or "{}")
         self.blandness = Blandness.from_state(blandness) if blandness else None
+        self.context_fit = ContextFit.from_state(state["context_fit"]) if state.get("context_fit") else None
         self.phrase_config = json.loads(state.get("phrase_config") or "{}")
         self.validity = json.loads(state.get("validity") or "{}")
         self.domain = json.loads(state.get("domain") or "{}")

@@ -15,11 +15,11 @@ baselines (`critics.baselines`). Per corruption:
 The bland side (`bland_suite`): the rule-made continuations of `critics.degenerate` (loops, one- and
 two-pitch lines, mechanical rhythm, runs, echoes, collapse, copies, another context's truth) against
 the real ones, by the primary score and by the trivial statistics that catch them
-(`metrics.degeneracy`). The primary score of the leaderboard is the worse of two gaps, the
-critic's anomaly and its blandness (`critics.blandness`), each two-sided; its AUROC-equivalent on a
-set of phrases is
+(`metrics.degeneracy`). The primary score of the leaderboard is the worst of three gaps, the
+critic's anomaly, its blandness (`critics.blandness`) and its misfit to the context
+(`critics.context_fit`), each two-sided; its AUROC-equivalent on a set of phrases is
 
-    primary = 1/2 + max(|auroc(anomaly) - 1/2|, |auroc(blandness) - 1/2|)
+    primary = 1/2 + max(|auroc(anomaly) - 1/2|, |auroc(blandness) - 1/2|, |auroc(misfit) - 1/2|)
 
 so that primary_gap = 2 (primary - 1/2). A family is caught when `primary` reaches its floor
 (best trivial statistic + 0.05, at most 0.98); the strange side keeps the critic's own AUROC
@@ -57,9 +57,10 @@ def paired_accuracy(corrupted: np.ndarray, real: np.ndarray) -> float:
     return float(np.mean((corrupted > real) + 0.5 * (corrupted == real)))
 
 
-def primary_auroc(critic_auroc: float, bland_auroc: float) -> float:
-    """1/2 + the larger distance from 1/2 of the two AUROCs: the primary score's (see the module)."""
-    return 0.5 + max(abs(critic_auroc - 0.5), abs(bland_auroc - 0.5))
+def primary_auroc(*aurocs: float) -> float:
+    """1/2 + the largest distance from 1/2 of the sides' AUROCs (a side the critic lacks, NaN, left
+    out): the primary score's (see the module)."""
+    return 0.5 + max((abs(a - 0.5) for a in aurocs if not np.isnan(a)), default=0.0)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class ValidityRow:
     primary: float = float("nan")  # the primary score's AUROC-equivalent
     bland: float = float("nan")  # the blandness AUROC
     critic: float = float("nan")  # the critic anomaly's AUROC
+    misfit: float = float("nan")  # the context misfit's AUROC
 
     @property
     def floor(self) -> float:
@@ -89,15 +91,18 @@ def _subsample(split, max_phrases: int | None, seed: int):
     return split
 
 
-def blandness_of(critic, split, continuations, training: TrainingPatterns, seed: int = 0) -> np.ndarray:
-    """The critic's blandness of `continuations` after the contexts of `split`, decoded as a
-    leaderboard row is; NaN when the critic has no bland side."""
-    if getattr(critic, "blandness", None) is None:
-        return np.full(len(continuations), np.nan)
+def other_sides(critic, split, continuations, training: TrainingPatterns, seed: int = 0):
+    """(blandness, misfit, degeneracy statistics) of `continuations` after the contexts of `split`,
+    decoded as a leaderboard row is; a side the critic lacks is NaN."""
     bars = int(critic.phrase_config.get("phrase_bars", 4))
     decoded = [decode_phrase(critic.tokenizer, c, k, t, bars) for c, k, t in
                zip(split.token_lists("context"), continuations, split.arrays["tempo_qpm"])]
-    return critic.blandness.score(_degeneracy(decoded, training, seed))
+    stats = _degeneracy(decoded, training, seed)
+    nan = np.full(len(continuations), np.nan)
+    blandness, context_fit = getattr(critic, "blandness", None), getattr(critic, "context_fit", None)
+    return (blandness.score(stats) if blandness is not None else nan,
+            context_fit.score([d.context_notes for d in decoded], [d.continuation_notes for d in decoded])
+            if context_fit is not None else nan, stats)
 
 
 def _degeneracy(decoded, training: TrainingPatterns, seed: int) -> dict[str, np.ndarray]:
@@ -118,8 +123,8 @@ def validity_suite(critic, split, unigram: Unigram, seed: int = 0, names: Sequen
     real = critic.score(contexts, continuations)
     real_base = baseline_scores(contexts, continuations, vocab, unigram)
     calibrated = len(getattr(critic, "calibration", ())) > 0
-    bland = (lambda conts: blandness_of(critic, split, conts, training, seed)) if training is not None else None
-    real_bland = bland(continuations) if bland else None
+    sides = (lambda conts: other_sides(critic, split, conts, training, seed)[:2]) if training is not None else None
+    real_sides = sides(continuations) if sides else None
 
     def realness(scores):
         return float(critic.realness(scores).mean()) if calibrated else float("nan")
@@ -132,10 +137,11 @@ def validity_suite(critic, split, unigram: Unigram, seed: int = 0, names: Sequen
         scores = critic.score(contexts, corrupted)
         base = baseline_scores(contexts, corrupted, vocab, unigram)
         a = auroc(scores, real)
-        b = _auroc_or_nan(bland(corrupted), real_bland) if bland else float("nan")
+        b, f = ((_auroc_or_nan(mine, real) for mine, real in zip(sides(corrupted), real_sides)) if sides else
+                (float("nan"),) * 2)
         rows.append(ValidityRow(name, a, paired_accuracy(scores, real), float(scores.mean()), realness(scores),
                                 {k: (auroc(base[k], real_base[k]), paired_accuracy(base[k], real_base[k])) for k in base},
-                                primary_auroc(a, b) if not np.isnan(b) else float("nan"), b, a))
+                                primary_auroc(a, b, f) if sides else float("nan"), b, a, f))
     return rows
 
 
@@ -157,29 +163,25 @@ def bland_suite(critic, split, train, seed: int = 0, names: Sequence[str] = FAMI
         raise UserError("the validity suite needs at least two phrases; use a larger test split")
     training = training or TrainingPatterns.from_split(train)
     config = PhraseConfig.from_dict(critic.phrase_config)
-    contexts, tempos = split.token_lists("context"), split.arrays["tempo_qpm"]
     calibrated = len(getattr(critic, "calibration", ())) > 0
 
     def measure(continuations):
-        decoded = [decode_phrase(critic.tokenizer, c, k, t, config.phrase_bars) for c, k, t in
-                   zip(contexts, continuations, tempos)]
-        stats = _degeneracy(decoded, training, seed)
-        anomaly = critic.score(contexts, continuations)
-        return anomaly, critic.blandness.score(stats), stats
+        return (critic.score(split.token_lists("context"), continuations),
+                *other_sides(critic, split, continuations, training, seed))
 
-    real_anomaly, real_bland, real_stats = measure(split.token_lists("continuation"))
+    real_anomaly, real_bland, real_misfit, real_stats = measure(split.token_lists("continuation"))
     realness = (lambda s: float(critic.realness(s).mean())) if calibrated else (lambda s: float("nan"))
     rows = [ValidityRow("real", 0.5, 0.5, float(real_bland.mean()), realness(real_anomaly), primary=0.5, bland=0.5,
-                        critic=0.5)]
+                        critic=0.5, misfit=0.5)]
     for name in names:
         if name == "other_context" and len(np.unique(split.arrays["song"])) < 2:
             continue
-        anomaly, bland, stats = measure(degenerate(name, split, train, critic.tokenizer, config, seed))
-        a, b = auroc(anomaly, real_anomaly), auroc(bland, real_bland)
-        rows.append(ValidityRow(name, primary_auroc(a, b), paired_accuracy(bland, real_bland), float(bland.mean()),
+        anomaly, bland, misfit, stats = measure(degenerate(name, split, train, critic.tokenizer, config, seed))
+        a, b, f = auroc(anomaly, real_anomaly), auroc(bland, real_bland), _auroc_or_nan(misfit, real_misfit)
+        rows.append(ValidityRow(name, primary_auroc(a, b, f), paired_accuracy(bland, real_bland), float(bland.mean()),
                                 realness(anomaly), {k: (auroc(stats[k], real_stats[k]),
                                                         paired_accuracy(stats[k], real_stats[k])) for k in DEGENERACY},
-                                primary_auroc(a, b), b, a))
+                                primary_auroc(a, b, f), b, a, f))
     return rows
 
 
@@ -193,7 +195,8 @@ def validity_metrics(rows: list[ValidityRow], *more: list[ValidityRow]) -> dict[
         if r.name == "real":
             continue
         out.update({f"auroc_{r.name}": r.auroc, f"paired_{r.name}": r.paired, f"floor_{r.name}": r.floor})
-        out.update({f"{k}_auroc_{r.name}": v for k, v in (("primary", r.primary), ("bland", r.bland)) if not np.isnan(v)})
+        out.update({f"{k}_auroc_{r.name}": v for k, v in (("primary", r.primary), ("bland", r.bland),
+                                                                    ("misfit", r.misfit)) if not np.isnan(v)})
         out.update({f"{b}_auroc_{r.name}": a for b, (a, _) in r.baselines.items()})
     out["validity_pass"] = float(all(r.valid for r in everything))
     return out
@@ -222,17 +225,18 @@ def validity_table(rows: list[ValidityRow]) -> tuple[str, list[str], list[list[s
 def bland_table(rows: list[ValidityRow]) -> tuple[str, list[str], list[list[str]]]:
     """(title, header, rows) for people: the bland side, the primary score beside its parts and the
     trivial statistics."""
-    header = ["continuation", "primary", "critic auroc", "bland auroc", "paired", *DEGENERACY, "floor", "valid",
-              "blandness", "realness"]
+    header = ["continuation", "primary", "critic auroc", "bland auroc", "misfit auroc", "paired", *DEGENERACY, "floor",
+              "valid", "blandness", "realness"]
     cells = []
     for r in rows:
         real = r.name == "real"
         base = [f"{r.baselines[b][0]:.3f}" if r.baselines else "-" for b in DEGENERACY]
-        cells.append([r.name, *(("-",) * 4 if real else (_f(r.primary), _f(r.critic), _f(r.bland), _f(r.paired))), *base,
+        cells.append([r.name, *(("-",) * 5 if real else (_f(r.primary), _f(r.critic), _f(r.bland), _f(r.misfit),
+                                                          _f(r.paired))), *base,
                       "-" if real else f"{r.floor:.3f}", "" if real else ("yes" if r.valid else "NO"),
                       f"{r.anomaly:.3f}", f"{r.realness:.3f}"])
     return ("critic validity suite, bland side (test split): AUROC of rule-made vs real continuations by the primary "
-            "score (the worse of the critic's and the blandness gap), the trivial statistics beside it", header, cells)
+            "score (the worst of the critic's, the blandness and the misfit gap), the trivial statistics beside it", header, cells)
 
 
 SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)

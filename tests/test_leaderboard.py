@@ -100,7 +100,7 @@ def test_flagged_rows_rank_after_every_other_and_ties_share_a_place(monkeypatch)
     assert rows[2][1] == "collapsed\nCOLLAPSED" and rows[3][1] == "copier\nCOPIES THE TRAINING SET"
     text = printed(leaderboard_table("b", ranked), 400, monkeypatch)
     assert "copier copies the training set (ranked after every row that does not)" in text
-    assert "primary_gap = max(critic_gap, bland_gap)" in text
+    assert "primary_gap = max(critic_gap, bland_gap, misfit_gap)" in text
 
 
 def test_the_picture_shows_the_printed_table():

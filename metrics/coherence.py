@@ -1,0 +1,122 @@
+"""How a continuation fits its own context: a vector of context-vs-continuation comparisons per
+phrase, what the critic's context-fit model (`critics.context_fit`) reads. Each is a plain
+musical comparison of the two halves of one phrase; none of them alone tells a context continued
+by another song's line from its own (the best, the leap at the seam, reaches AUROC 0.79 on the
+validation split), so a model learns how they combine.
+
+Notation: c = the context's notes, k = the continuation's; P_c(q) = the duration-weighted share of
+pitch class q among c's notes (+1e-3 before normalizing, so no class has probability 0); H(x) the
+histogram of x, with the same +1e-3; JSD the Jensen-Shannon divergence in nats (Lin 1991).
+
+| #  | name               | definition                                                          |
+|----|--------------------|---------------------------------------------------------------------|
+| 0  | key_fit            | mean over k's notes of log P_c(pitch class): k in c's key            |
+| 1  | key_asymmetry      | key_fit - mean over c's notes of log P_k(pitch class)                |
+| 2  | own_key_gain       | mean over k's notes of log P_k - key_fit                             |
+| 3  | first_key_fit      | log P_c(k's first pitch class)                                      |
+| 4  | register_shift     | median pitch of k - median pitch of c (semitones)                    |
+| 5  | seam_step          | k's first pitch - c's last pitch                                     |
+| 6  | seam_leap          | abs(seam_step)                                                      |
+| 7  | seam_shift         | mean of k's first 4 pitches - mean of c's last 4                     |
+| 8  | first_in_range     | (k's first pitch - min c) / (max c - min c)                          |
+| 9  | median_in_range    | (median k - min c) / (max c - min c)                                 |
+| 10 | span_change        | pitch range of k - pitch range of c                                  |
+| 11 | density_ratio      | log((notes of k + 1) / (notes of c + 1))                             |
+| 12 | ioi_ratio          | log(median inter-onset interval of k / of c)                         |
+| 13 | duration_ratio     | log(median duration of k / of c)                                     |
+| 14 | eighth_grid_change | share of k's onsets on the 8th grid - the same share of c's          |
+| 15 | triplet_grid_change| the same on the 8th-triplet grid                                     |
+| 16 | sixteenth_grid_change | the same on the 16th grid                                         |
+| 17 | first_onset        | k's first onset, beats from its start                                |
+| 18 | context_end        | the end of c's last note, beats from the phrase's start              |
+| 19 | step_change        | mean abs(pitch interval) of k - of c                                 |
+| 20 | spread_change      | std of k's pitches - std of c's                                      |
+| 21 | context_notes      | notes of c                                                          |
+| 22 | context_register   | median pitch of c                                                    |
+| 23 | pitch_class_jsd    | JSD(P_c, P_k)                                                       |
+| 24 | beat_position_jsd  | JSD of the onsets' positions in the beat (1/12-beat grid), c vs k    |
+| 25 | bar_position_jsd   | JSD of the onsets' positions in four beats (8th grid), c vs k        |
+| 26 | duration_jsd       | JSD of the durations' half-octave classes, c vs k                    |
+| 27 | interval_jsd       | JSD of the pitch intervals (-12..12, clipped), c vs k                |
+
+A phrase with fewer than two notes in either half has nothing to compare: every feature is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CONTEXT_FIT_FEATURES = (
+    "key_fit", "key_asymmetry", "own_key_gain", "first_key_fit", "register_shift", "seam_step", "seam_leap",
+    "seam_shift", "first_in_range", "median_in_range", "span_change", "density_ratio", "ioi_ratio", "duration_ratio",
+    "eighth_grid_change", "triplet_grid_change", "sixteenth_grid_change", "first_onset", "context_end", "step_change",
+    "spread_change", "context_notes", "context_register", "pitch_class_jsd", "beat_position_jsd", "bar_position_jsd",
+    "duration_jsd", "interval_jsd")
+_EPS = 1e-3
+
+
+def _histogram(values: np.ndarray, bins: int, weights: np.ndarray | None = None) -> np.ndarray:
+    h = np.bincount(np.clip(values, 0, bins - 1), weights=weights, minlength=bins).astype(np.float64) + _EPS
+    return h / h.sum()
+
+
+def _jsd(a: np.ndarray, b: np.ndarray) -> float:
+    m = (a + b) / 2
+    return float(0.5 * np.sum(a * np.log(a / m)) + 0.5 * np.sum(b * np.log(b / m)))
+
+
+def _on_grid(onsets: np.ndarray, per_beat: int) -> float:
+    return float(np.mean(np.abs(onsets * per_beat - np.round(onsets * per_beat)) < 1e-3))
+
+
+def _median_ioi(onsets: np.ndarray) -> float:
+    gaps = np.diff(np.sort(onsets))
+    gaps = gaps[gaps > 0]
+    return float(np.median(gaps)) if len(gaps) else 1.0
+
+
+def context_fit_features(context: np.ndarray, continuation: np.ndarray) -> np.ndarray:
+    """The 28 comparisons of the module's table for one phrase (notes as `phrases` stores them)."""
+    c, k = context, continuation
+    if len(c) < 2 or len(k) < 2:
+        return np.zeros(len(CONTEXT_FIT_FEATURES))
+    pc, pk = c["pitch"].astype(np.int64), k["pitch"].astype(np.int64)
+    oc, ok = c["onset_beats"].astype(np.float64), k["onset_beats"].astype(np.float64)
+    dc, dk = c["duration_beats"].astype(np.float64), k["duration_beats"].astype(np.float64)
+    key_c, key_k = _histogram(pc % 12, 12, dc), _histogram(pk % 12, 12, dk)
+    key_fit = float(np.mean(np.log(key_c[pk % 12])))
+    low, span = pc.min(), max(int(pc.max() - pc.min()), 1)
+
+    def beat_position(onsets):
+        return _histogram(np.round(onsets * 12).astype(np.int64) % 12, 12)
+
+    def bar_position(onsets):
+        return _histogram(np.round(onsets * 2).astype(np.int64) % 8, 8)
+
+    def duration_class(durations):
+        return _histogram(np.round(np.log2(durations + _EPS) * 2).astype(np.int64) + 10, 15)
+
+    def intervals(pitches):
+        return _histogram(np.diff(pitches) + 12, 25)
+
+    return np.nan_to_num(np.array([
+        key_fit, key_fit - float(np.mean(np.log(key_k[pc % 12]))), float(np.mean(np.log(key_k[pk % 12]))) - key_fit,
+        float(np.log(key_c[pk[0] % 12])), float(np.median(pk) - np.median(pc)), float(pk[0] - pc[-1]),
+        float(abs(pk[0] - pc[-1])), float(np.mean(pk[:4]) - np.mean(pc[-4:])), (pk[0] - low) / span,
+        (float(np.median(pk)) - low) / span, float(np.ptp(pk) - np.ptp(pc)), float(np.log((len(k) + 1) / (len(c) + 1))),
+        float(np.log(_median_ioi(ok) / _median_ioi(oc))), float(np.log(np.median(dk) / np.median(dc))),
+        _on_grid(ok, 2) - _on_grid(oc, 2), _on_grid(ok, 3) - _on_grid(oc, 3), _on_grid(ok, 4) - _on_grid(oc, 4),
+        float(ok[0]), float(oc[-1] + dc[-1]), float(np.mean(np.abs(np.diff(pk))) - np.mean(np.abs(np.diff(pc)))),
+        float(np.std(pk) - np.std(pc)), float(len(c)), float(np.median(pc)), _jsd(key_c, key_k),
+        _jsd(beat_position(oc), beat_position(ok)), _jsd(bar_position(oc), bar_position(ok)),
+        _jsd(duration_class(dc), duration_class(dk)), _jsd(intervals(pc), intervals(pk)),
+    ], np.float64))
+
+
+def context_fit_matrix(contexts: list[np.ndarray], continuations: list[np.ndarray]) -> np.ndarray:
+    """(n, 28): `context_fit_features` of every (context, continuation)."""
+    return np.stack([context_fit_features(c, k) for c, k in zip(contexts, continuations)]) if contexts else \
+        np.zeros((0, len(CONTEXT_FIT_FEATURES)))
+
+
+__all__ = ["CONTEXT_FIT_FEATURES", "context_fit_features", "context_fit_matrix"]

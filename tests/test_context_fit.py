@@ -1,0 +1,104 @@
+"""The context side of the critic: the comparisons of `metrics.coherence` and the misfit model of
+`critics.context_fit`, fitted on the test corpus's real phrases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from critics.context_fit import ContextFit, fit_context_fit
+from critics.degenerate import degenerate
+from metrics.coherence import CONTEXT_FIT_FEATURES, context_fit_features
+from metrics.two_sample import auroc
+from phrases.decode import decode_phrase
+from phrases.notes import NOTE_DTYPE
+
+
+def notes(rows) -> np.ndarray:
+    """(pitch, onset beats, duration beats) rows as the phrases' notes."""
+    out = np.zeros(len(rows), NOTE_DTYPE)
+    for i, (pitch, onset, duration) in enumerate(rows):
+        out[i]["pitch"], out[i]["onset_beats"], out[i]["duration_beats"] = pitch, onset, duration
+    return out
+
+
+def features(context, continuation) -> dict[str, float]:
+    return dict(zip(CONTEXT_FIT_FEATURES, context_fit_features(notes(context), notes(continuation))))
+
+
+def test_the_comparisons_read_key_register_and_seam():
+    c_major = [(60 + p, i * 0.5, 0.5) for i, p in enumerate([0, 2, 4, 5, 7, 9, 11, 12])]
+    same = features(c_major, [(p, o, d) for p, o, d in c_major])
+    far = features(c_major, [(p + 18, o, d) for p, o, d in c_major])  # a tritone and an octave up
+    assert same["register_shift"] == 0 and far["register_shift"] == 18
+    assert far["key_fit"] < same["key_fit"] and far["pitch_class_jsd"] > same["pitch_class_jsd"] == 0
+    assert same["seam_leap"] == 12 and same["seam_step"] == -12  # from the context's top C down to its first
+    assert same["density_ratio"] == 0 and same["context_notes"] == 8 and same["context_end"] == 4.0
+
+
+def test_a_half_with_fewer_than_two_notes_has_nothing_to_compare():
+    one = [(60, 0.0, 1.0)]
+    assert not context_fit_features(notes(one), notes(one * 3)).any()
+    assert len(context_fit_features(notes([]), notes([]))) == len(CONTEXT_FIT_FEATURES)
+
+
+def _by_song(split, songs):
+    return split.subset(np.flatnonzero(np.isin(split.arrays["song"], songs)))
+
+
+@pytest.fixture(scope="module")
+def held_out(jazz_data):
+    """Two of the training split's songs, which `fitted` never sees (the test corpus's own test
+    split holds one song, and another song's continuation needs two)."""
+    return _by_song(jazz_data.train, np.unique(jazz_data.train.arrays["song"])[-2:])
+
+
+@pytest.fixture(scope="module")
+def fitted(jazz_data):
+    songs = np.unique(jazz_data.train.arrays["song"])[:-2]
+    return fit_context_fit(jazz_data.tokenizer, _by_song(jazz_data.train, songs), jazz_data.config.phrase_bars,
+                           jazz_data.config)
+
+
+def _misfit(model, data, continuations, split):
+    decoded = [decode_phrase(data.tokenizer, c, k, t, data.config.phrase_bars) for c, k, t in
+               zip(split.token_lists("context"), continuations, split.arrays["tempo_qpm"])]
+    return model.score([d.context_notes for d in decoded], [d.continuation_notes for d in decoded])
+
+
+def test_another_songs_continuation_fits_worse_than_the_true_one_on_held_out_songs(fitted, jazz_data, held_out):
+    real = _misfit(fitted, jazz_data, held_out.token_lists("continuation"), held_out)
+    other = _misfit(fitted, jazz_data, degenerate("other_context", held_out, jazz_data.train, jazz_data.tokenizer,
+                                                  jazz_data.config, 0), held_out)
+    assert auroc(other, real) > 0.65
+
+
+def test_the_stored_trees_survive_a_weights_only_checkpoint(fitted, jazz_data, tmp_path):
+    torch.save(fitted.state(), tmp_path / "fit.pt")
+    again = ContextFit.from_state(torch.load(tmp_path / "fit.pt", weights_only=True))
+    split = jazz_data.val
+    np.testing.assert_array_equal(_misfit(fitted, jazz_data, split.token_lists("continuation"), split),
+                                  _misfit(again, jazz_data, split.token_lists("continuation"), split))
+
+
+def test_the_stored_trees_give_scikit_learns_scores():
+    """`fit` checks this on its own data; here on points it never saw, near every threshold."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from critics.context_fit import BOOSTING
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, len(CONTEXT_FIT_FEATURES)))
+    y = (x[:, 0] + x[:, 5] * x[:, 6] > 0).astype(float)
+    fitted = ContextFit.fit(x[y == 0], x[y == 1], seed=0)
+    model = HistGradientBoostingClassifier(random_state=0, **BOOSTING).fit(np.concatenate([x[y == 0], x[y == 1]]),
+                                                                            np.r_[np.zeros(int((y == 0).sum())), np.ones(int(y.sum()))])
+    fresh = rng.normal(size=(300, len(CONTEXT_FIT_FEATURES)))
+    np.testing.assert_allclose(fitted.score_features(fresh), model.decision_function(fresh), atol=1e-9)
+
+
+def test_a_one_song_split_gets_no_context_side(jazz_data):
+    songs = jazz_data.train.arrays["song"]
+    one = jazz_data.train.subset(np.flatnonzero(songs == songs[0]))
+    assert fit_context_fit(jazz_data.tokenizer, one, jazz_data.config.phrase_bars, jazz_data.config) is None
