@@ -18,7 +18,7 @@ import mlflow
 import optuna
 import pytest
 
-from conftest import PLUGINS, cli, tracking
+from conftest import PLUGINS, cli, mlflow_store, tracking, train_tiny_critic
 from phrases.config import REPO_ROOT
 from training.tracking import EXPERIMENT_GENERATORS
 
@@ -169,10 +169,12 @@ def test_objective_both_is_a_pareto_front_of_nll_and_the_validation_score(jazz_d
     assert other.returncode == 2 and "optimizes --objective both, not nll" in other.stderr, other.stderr[-2000:]
 
 
-def test_objective_score_is_the_benchmarks_primary_gap_on_validation_contexts(jazz_data, tmp_path):
+@pytest.mark.parametrize("which", ["default", "trained"])
+def test_objective_score_is_the_benchmarks_primary_gap_on_validation_contexts(which, jazz_data, tmp_path):
     """The score a trial is given is the figure `benchmark` would put in the primary_gap column
     for the same continuations, were the validation split its test split: same contexts, same
-    reference half, same critic and bland sides; and the contexts are validation windows."""
+    reference half, same sides (the shipped default critic: anomaly and blandness; a critic
+    trained now: the context side too); and the contexts are validation windows."""
     from dataclasses import replace
 
     from benchmark.lookup import find_critic
@@ -181,7 +183,12 @@ def test_objective_score_is_the_benchmarks_primary_gap_on_validation_contexts(ja
     from generators.registry import get_generator_class
     from tuning.score import ValidationScore
 
-    critic = find_critic(jazz_data, "cpu").model
+    if which == "default":
+        critic = find_critic(jazz_data, "cpu").model
+    else:
+        with mlflow_store(tmp_path):
+            critic = train_tiny_critic(jazz_data, tmp_path / "critic", suite_phrases=None)[0]
+        assert critic.context_fit is not None
     cls = get_generator_class("bigram")
     generator = cls(jazz_data.tokenizer, cls.config_class(), "cpu", 0)
     scorer = ValidationScore(jazz_data, critic, contexts=10, seed=3)
@@ -196,6 +203,9 @@ def test_objective_score_is_the_benchmarks_primary_gap_on_validation_contexts(ja
     assert ours["primary_gap"] == pytest.approx(row.metrics["primary_gap"])
     assert ours["critic_gap"] == pytest.approx(row.metrics["critic_gap"])
     assert ours["bland_gap"] == pytest.approx(row.metrics["bland_gap"])
+    assert ("misfit_gap" in ours) == ("misfit_gap" in row.metrics)  # the context side, when the critic has one
+    if "misfit_gap" in ours:
+        assert ours["misfit_gap"] == pytest.approx(row.metrics["misfit_gap"])
 
 
 def _start(jazz_dir, tmp: Path, *args) -> subprocess.Popen:

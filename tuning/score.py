@@ -9,7 +9,9 @@ leaderboard's primary score (`benchmark.runner.Benchmark.score`):
 
     critic_gap  = 2 |AUROC(critic anomaly of the continuations, of the reference) - 0.5|
     bland_gap   = 2 |AUROC(blandness of the continuations, of the reference) - 0.5|
-    primary_gap = max(critic_gap, bland_gap)          (0: indistinguishable from real; lower is better)
+    misfit_gap  = 2 |AUROC(context misfit of the continuations, of the reference) - 0.5|
+                  (only with a critic that has the context side, `critics.context_fit`)
+    primary_gap = max of the gaps above               (0: indistinguishable from real; lower is better)
 
 its point value only (no bootstrap interval: the objective needs one number). The critic is the
 one `benchmark` would use (`cli.py tune` finds it); its blandness reference and calibration come
@@ -57,27 +59,32 @@ class ValidationScore:
         self.blandness = getattr(self.critic, "blandness", None)
         if self.blandness is None:  # a critic from before the bland side: the same fit `benchmark` makes
             self.blandness = fit_blandness(self.data.tokenizer, val, self.patterns, self.bars)
+        self.context_fit = getattr(self.critic, "context_fit", None)  # None: a critic without the context side
         ref_contexts, ref_continuations = ref.token_lists("context"), ref.token_lists("continuation")
         self.ref_anomaly = self.critic.analyze(ref_contexts, ref_continuations).anomaly
-        self.ref_bland = self._bland(ref_contexts, ref_continuations, ref.arrays["tempo_qpm"])
+        self.ref_bland, self.ref_misfit = self._sides(ref_contexts, ref_continuations, ref.arrays["tempo_qpm"])
 
-    def _bland(self, contexts, continuations, tempos) -> np.ndarray:
+    def _sides(self, contexts, continuations, tempos) -> tuple[np.ndarray, np.ndarray | None]:
+        """(blandness, context misfit or None) of each pair, decoded as every leaderboard row is."""
         from metrics.degeneracy import degeneracy
         from phrases.decode import decode_phrase
 
         decoded = [decode_phrase(self.data.tokenizer, c, k, t, self.bars) for c, k, t in zip(contexts, continuations, tempos)]
-        stats = degeneracy([d.context_notes for d in decoded], [d.continuation_notes for d in decoded], self.patterns,
-                           self.seed)
-        return self.blandness.score(stats)
+        context_notes, notes = [d.context_notes for d in decoded], [d.continuation_notes for d in decoded]
+        bland = self.blandness.score(degeneracy(context_notes, notes, self.patterns, self.seed))
+        return bland, (self.context_fit.score(context_notes, notes) if self.context_fit is not None else None)
 
     def __call__(self, generator) -> dict[str, float]:
-        """{critic_gap, bland_gap, primary_gap} of `generator`'s continuations of the contexts."""
+        """{critic_gap, bland_gap, [misfit_gap,] primary_gap} of `generator`'s continuations of the
+        contexts."""
         from generators.base import Length
         from metrics import auroc
 
         continuations = generator.generate(self.context_tokens, Length(bars=self.bars), TEMPERATURE, TOP_P, self.seed)
         anomaly = self.critic.analyze(self.context_tokens, continuations).anomaly
-        bland = self._bland(self.context_tokens, continuations, self.tempos)
+        bland, misfit = self._sides(self.context_tokens, continuations, self.tempos)
         gaps = {"critic_gap": 2 * abs(auroc(anomaly, self.ref_anomaly) - 0.5),
                 "bland_gap": 2 * abs(auroc(bland, self.ref_bland) - 0.5)}
+        if misfit is not None:
+            gaps["misfit_gap"] = 2 * abs(auroc(misfit, self.ref_misfit) - 0.5)
         return {**gaps, "primary_gap": max(gaps.values())}

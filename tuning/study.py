@@ -15,7 +15,7 @@ MLflow (experiment phrasebench-generators): a parent run per study (tags `study`
 `tuned_generator`, `data_hash`; the best trial's number, value and run; the importance of each
 parameter and the study's history as pictures under `tuning/`), a child run per trial (the
 training's own run: params, val_nll curve; tags `study`, `trial`, `trial_state` COMPLETE /
-PRUNED / FAIL; with a score, the metrics val_primary_gap, val_critic_gap, val_bland_gap). Only the
+PRUNED / FAIL; with a score, the metrics val_primary_gap and each side's val_*_gap). Only the
 best trial's run is tagged `best_trial` and `complete`, so it is the one trial `benchmark` can pick
 up as the newest trained model of NAME on this data; the others never are. With `both` the best
 trial is the Pareto front's trial of lowest primary_gap (ties: lowest NLL); every front trial's
