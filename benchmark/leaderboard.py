@@ -20,6 +20,7 @@ DIVERSITY_METRIC = "coverage"
 LEADERBOARD_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step",
                     "jsd_duration", "copy_rate", "copy_share", "sameness", "coverage", "fcd", "c2st_auroc")
 PRIMARY_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "nll")  # the default table: fits 120 columns
+SIDE_GAPS = ("critic_gap", "bland_gap", "misfit_gap")  # the parts of primary_gap: the default table prints no interval
 BEST = {"primary_gap": "0", "critic_gap": "0", "bland_gap": "0", "misfit_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low",
         "jsd_pitch": "0", "jsd_step": "0", "jsd_duration": "0", "copy_rate": "~real", "copy_share": "~real",
         "sameness": "~real", "coverage": "high", "fcd": "0", "c2st_auroc": "0.5"}
@@ -90,13 +91,13 @@ def place_labels(entries: list[tuple]) -> list[str]:
     return out
 
 
-def fmt(metrics: dict, key: str) -> str:
+def fmt(metrics: dict, key: str, interval: bool = True) -> str:
     value = metrics.get(key)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
     digits = 3 if abs(value) < 10 else 1
-    if low is None or high is None or math.isnan(low):
+    if not interval or low is None or high is None or math.isnan(low):
         return f"{value:.{digits}f}"
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
@@ -120,7 +121,7 @@ def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -
         if status != "ok":
             out.append([place, row_label(name, tags), "failed", *["-"] * (len(keys) - 1)])
             continue
-        cells = [fmt(metrics, k) for k in keys]
+        cells = [fmt(metrics, k, interval=wide or k not in SIDE_GAPS) for k in keys]
         if "nll" in keys and "nll" not in metrics and (tags.get("source") == "imported" or name == "real"):
             cells[keys.index("nll")] = "n/a"
         out.append([place, row_label(name, tags, metrics), *cells])
