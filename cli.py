@@ -103,12 +103,21 @@ def tune(name: Annotated[str, typer.Argument(help="Registered generator name, e.
     """Search generator NAME's hyper-parameters with Optuna: one training per trial, hopeless
     trials pruned on their validation curve; a parent MLflow run per study, a child per trial.
     Start it in several terminals (or machines sharing --storage) to share the study.
+    --objective score (the leaderboard's primary_gap on validation contexts) or both (a Pareto
+    front of NLL and score) uses the critic `benchmark` would use; only nll trials are pruned.
 
     Example: python cli.py tune transformer --trials 20 --max-steps 300
     """
     from tuning.study import TuneOptions, tune as run
 
-    show(run(name, data(), TuneOptions(**options), log=say))
+    d, critic = data(), None
+    if options["objective"] in ("score", "both"):
+        from benchmark.lookup import find_critic
+
+        found = find_critic(d, options["device"])
+        say(f"critic: {found.description}")
+        critic = found.model
+    show(run(name, d, TuneOptions(**options), log=say, critic=critic))
 
 
 @command("train-critic")

