@@ -21,8 +21,8 @@ from benchmark.train import assess_critic, domain_words
 from critics.blandness import fit_blandness
 from critics.card import make_card
 from critics.context_fit import fit_context_fit
-from critics.default import critic_class
 from critics.domain import DomainProfile
+from critics.registry import critic_class_of_kind
 from metrics.plagiarism import TrainingPatterns
 from phrases import PhraseConfig, default_corpus, prepare
 from phrases.files import file_sha256
@@ -31,7 +31,7 @@ from training.checkpoint import load_checkpoint
 
 
 def refit(source: Path, out: Path, version: str, corpus: Path, log=print):
-    critic = critic_class(load_checkpoint(source)["kind"]).load(source, "cpu")
+    critic = critic_class_of_kind(load_checkpoint(source)["kind"]).load(source, "cpu")
     data = prepare(corpus, PhraseConfig.from_dict(critic.phrase_config))
     critic.blandness = fit_blandness(critic.tokenizer, data.val, TrainingPatterns.from_split(data.train),
                                      data.config.phrase_bars)

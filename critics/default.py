@@ -25,6 +25,7 @@ def available() -> bool:
 
 def load(device: str = "auto"):
     """The default critic, after checking that its file is the versioned one."""
+    from critics.registry import critic_class_of_kind
     from phrases.errors import UserError
     from training.checkpoint import load_checkpoint
 
@@ -32,18 +33,7 @@ def load(device: str = "auto"):
     if sha != SHA256:
         raise UserError(f"{FILE}: its SHA-256 {sha[:12]} is not the default critic {VERSION}'s ({SHA256[:12]}); "
                         "restore it with `git checkout -- critics/default`")
-    return critic_class(load_checkpoint(FILE)["kind"]).load(FILE, device)
-
-
-def critic_class(kind: str):
-    """The critic class of a checkpoint kind."""
-    from critics.vae import VAECritic
-    from phrases.errors import UserError
-
-    classes = {VAECritic.kind: VAECritic}  # (critic-vae, the first design's kind, is no longer read)
-    if kind not in classes:
-        raise UserError(f"a {kind!r} checkpoint is not a critic this version knows ({', '.join(classes)})")
-    return classes[kind]
+    return critic_class_of_kind(load_checkpoint(FILE)["kind"]).load(FILE, device)
 
 
 def matches(critic, data) -> bool:
