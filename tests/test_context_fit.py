@@ -102,3 +102,28 @@ def test_a_one_song_split_gets_no_context_side(jazz_data):
     songs = jazz_data.train.arrays["song"]
     one = jazz_data.train.subset(np.flatnonzero(songs == songs[0]))
     assert fit_context_fit(jazz_data.tokenizer, one, jazz_data.config.phrase_bars, jazz_data.config) is None
+
+
+def test_the_primary_score_is_the_worst_side_with_or_without_a_context_side(tiny_store, jazz_data):
+    """A critic from before the context side (v4, or one trained on a one-song split) ranks by the
+    two gaps it has; one with it by all three, and the interval's ends are the sides' maxima."""
+    from benchmark.options import BenchmarkOptions
+    from benchmark.runner import Benchmark
+
+    critic = tiny_store.critic
+    fitted = critic.context_fit
+    assert fitted is not None
+    options = BenchmarkOptions([], contexts=12, n_boot=20, device="cpu")
+    try:
+        for side in (fitted, None):
+            critic.context_fit = side
+            bench = Benchmark(jazz_data, critic, options, lambda *_: None)
+            for row in bench.reference_rows():
+                m = bench.score(row).metrics
+                assert ("misfit_gap" in m) == (side is not None) and ("misfit" in row.per_phrase) == (side is not None)
+                keys = [k for k in ("critic_gap", "bland_gap", "misfit_gap") if k in m]
+                for end in ("", "_ci_low", "_ci_high"):
+                    assert m[f"primary_gap{end}"] == max(m[f"{k}{end}"] for k in keys)
+                assert len(bench.sides(row)) == len(bench.ref_sides) == len(keys)
+    finally:
+        critic.context_fit = fitted
