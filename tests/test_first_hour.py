@@ -187,10 +187,10 @@ def test_cli_without_its_dependencies_says_what_to_run(tmp_path):
     assert "has no typer" in done.stderr and "source .venv/bin/activate" in done.stderr, done.stderr
     # a clone without .venv yet: make venv first
     clone = tmp_path / "clone"
-    (clone / "benchmark").mkdir(parents=True)
+    (clone / "operating").mkdir(parents=True)
     shutil.copy(REPO_ROOT / "cli.py", clone)
-    shutil.copy(REPO_ROOT / "benchmark" / "__init__.py", clone / "benchmark")
-    shutil.copy(REPO_ROOT / "benchmark" / "environment.py", clone / "benchmark")
+    shutil.copy(REPO_ROOT / "operating" / "__init__.py", clone / "operating")
+    shutil.copy(REPO_ROOT / "operating" / "environment.py", clone / "operating")
     done = subprocess.run([python, "-I", "cli.py", "--help"], cwd=clone, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert "run `make venv` first" in done.stderr and "source .venv/bin/activate" in done.stderr, done.stderr
