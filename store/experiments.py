@@ -7,6 +7,8 @@ UI (its kind, its description).
 
 from __future__ import annotations
 
+import time
+
 from store.backend import _artifact_root, ensure_store, with_retries
 
 
@@ -68,7 +70,7 @@ def experiment_id(name: str, description: str | None = None, tags: dict[str, str
                 raise
     for key, value in wanted.items():
         if key not in exp.tags:
-            with_retries(lambda: mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, key, value))
+            set_experiment_tag(exp.experiment_id, key, value)
     return exp.experiment_id
 
 
@@ -81,7 +83,18 @@ def find_experiment(name: str) -> tuple[str, dict[str, str]] | None:
     return (exp.experiment_id, dict(exp.tags)) if exp is not None else None
 
 
-def set_experiment_tag(experiment: str, key: str, value: str) -> None:
+def set_experiment_tag(experiment: str, key: str, value: str, attempts: int = 5) -> None:
+    """Set (or replace) an experiment's tag. Two processes that set a tag the experiment does not
+    have yet both insert it, and on a database server the slower one fails on the duplicate key;
+    it tries again, finds the row and replaces it (the last writer wins, as with any tag)."""
     import mlflow
 
-    with_retries(lambda: mlflow.MlflowClient(ensure_store()).set_experiment_tag(experiment, key, value))
+    client = mlflow.MlflowClient(ensure_store())
+    for attempt in range(attempts):
+        try:
+            return with_retries(lambda: client.set_experiment_tag(experiment, key, value))
+        except Exception as e:  # mlflow wraps sqlalchemy's IntegrityError in MlflowException
+            text = str(e).lower()
+            if not ("duplicate key" in text or "unique constraint" in text) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
