@@ -21,10 +21,10 @@ from benchmark.leaderboard import rank_key
 from benchmark.options import BenchmarkOptions
 from benchmark.row_profile import profile_metrics
 from critics.blandness import fit_blandness
+from critics.sides import other_sides
 from metrics import (
     TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, with_ci,
 )
-from metrics.degeneracy import degeneracy
 from metrics.fidelity import density_coverage, knn_radii
 from metrics.profile import profile_matrix
 from metrics.ranking import tie_groups
@@ -111,15 +111,10 @@ class Benchmark:
                 self.blandness = fit_blandness(self.tokenizer, data.val, self.patterns, data.config.phrase_bars)
             ref_decoded = [decode_phrase(self.tokenizer, c, k, t, data.config.phrase_bars) for c, k, t in
                            zip(ref.token_lists("context"), ref.token_lists("continuation"), ref.arrays["tempo_qpm"])]
-            self.ref_bland = self.blandness.score(self._degeneracy(ref_decoded))
             self.context_fit = getattr(critic, "context_fit", None)  # None: a critic from before the context side
-            self.ref_misfit = self._misfit(ref_decoded)
+            self.ref_bland, self.ref_misfit, _ = other_sides(self.blandness, self.context_fit, ref_decoded,
+                                                             self.patterns, options.seed)
             self.ref_radii = knn_radii(self.ref_embed)
-
-    def _misfit(self, decoded) -> np.ndarray | None:
-        if self.context_fit is None:
-            return None
-        return self.context_fit.score([d.context_notes for d in decoded], [d.continuation_notes for d in decoded])
 
     def sides(self, row: Row) -> tuple[np.ndarray, ...]:
         """The per-phrase scores the primary score reads, in the order of `self.ref_sides`."""
@@ -129,10 +124,6 @@ class Benchmark:
     @property
     def ref_sides(self) -> tuple[np.ndarray, ...]:
         return (self.ref_scores, self.ref_bland) + ((self.ref_misfit,) if self.context_fit is not None else ())
-
-    def _degeneracy(self, decoded) -> dict[str, np.ndarray]:
-        return degeneracy([d.context_notes for d in decoded], [d.continuation_notes for d in decoded], self.patterns,
-                          self.options.seed)
 
     @contextmanager
     def _stage(self, name: str):
@@ -191,9 +182,7 @@ class Benchmark:
             scores, embed = analysis.anomaly, analysis.embedding
             realness = self.critic.realness(scores)
             m: dict[str, float] = {}
-            stats = self._degeneracy(row.decoded)
-            bland = self.blandness.score(stats)
-            misfit = self._misfit(row.decoded)
+            bland, misfit, stats = other_sides(self.blandness, self.context_fit, row.decoded, self.patterns, o.seed)
             gaps = {}
             for key, mine, ref in (("critic_gap", scores, self.ref_scores), ("bland_gap", bland, self.ref_bland),
                                    ("misfit_gap", misfit, self.ref_misfit)):

@@ -39,7 +39,8 @@ import numpy as np
 from critics.baselines import baseline_scores
 from critics.corruptions import CORRUPTIONS, corrupt
 from critics.degenerate import FAMILIES, degenerate
-from metrics.degeneracy import DEGENERACY, degeneracy
+from critics.sides import other_sides
+from metrics.degeneracy import DEGENERACY
 from metrics.plagiarism import TrainingPatterns
 from metrics.two_sample import auroc, critic_gap
 from phrases.config import PhraseConfig
@@ -91,22 +92,16 @@ def _subsample(split, max_phrases: int | None, seed: int):
     return split
 
 
-def other_sides(critic, split, continuations, training: TrainingPatterns, seed: int = 0):
+def _sides(critic, split, continuations, training: TrainingPatterns, seed: int = 0):
     """(blandness, misfit, degeneracy statistics) of `continuations` after the contexts of `split`,
-    decoded as a leaderboard row is; a side the critic lacks is NaN."""
+    decoded as a leaderboard row is (`critics.sides`); a side the critic lacks is NaN."""
     bars = int(critic.phrase_config.get("phrase_bars", 4))
     decoded = [decode_phrase(critic.tokenizer, c, k, t, bars) for c, k, t in
                zip(split.token_lists("context"), continuations, split.arrays["tempo_qpm"])]
-    stats = _degeneracy(decoded, training, seed)
+    bland, misfit, stats = other_sides(getattr(critic, "blandness", None), getattr(critic, "context_fit", None),
+                                       decoded, training, seed)
     nan = np.full(len(continuations), np.nan)
-    blandness, context_fit = getattr(critic, "blandness", None), getattr(critic, "context_fit", None)
-    return (blandness.score(stats) if blandness is not None else nan,
-            context_fit.score([d.context_notes for d in decoded], [d.continuation_notes for d in decoded])
-            if context_fit is not None else nan, stats)
-
-
-def _degeneracy(decoded, training: TrainingPatterns, seed: int) -> dict[str, np.ndarray]:
-    return degeneracy([d.context_notes for d in decoded], [d.continuation_notes for d in decoded], training, seed)
+    return (nan if bland is None else bland), (nan if misfit is None else misfit), stats
 
 
 def validity_suite(critic, split, unigram: Unigram, seed: int = 0, names: Sequence[str] = CORRUPTIONS,
@@ -123,7 +118,7 @@ def validity_suite(critic, split, unigram: Unigram, seed: int = 0, names: Sequen
     real = critic.score(contexts, continuations)
     real_base = baseline_scores(contexts, continuations, vocab, unigram)
     calibrated = len(getattr(critic, "calibration", ())) > 0
-    sides = (lambda conts: other_sides(critic, split, conts, training, seed)[:2]) if training is not None else None
+    sides = (lambda conts: _sides(critic, split, conts, training, seed)[:2]) if training is not None else None
     real_sides = sides(continuations) if sides else None
 
     def realness(scores):
@@ -167,7 +162,7 @@ def bland_suite(critic, split, train, seed: int = 0, names: Sequence[str] = FAMI
 
     def measure(continuations):
         return (critic.score(split.token_lists("context"), continuations),
-                *other_sides(critic, split, continuations, training, seed))
+                *_sides(critic, split, continuations, training, seed))
 
     real_anomaly, real_bland, real_misfit, real_stats = measure(split.token_lists("continuation"))
     realness = (lambda s: float(critic.realness(s).mean())) if calibrated else (lambda s: float("nan"))

@@ -66,13 +66,11 @@ class ValidationScore:
 
     def _sides(self, contexts, continuations, tempos) -> tuple[np.ndarray, np.ndarray | None]:
         """(blandness, context misfit or None) of each pair, decoded as every leaderboard row is."""
-        from metrics.degeneracy import degeneracy
+        from critics.sides import other_sides
         from phrases.decode import decode_phrase
 
         decoded = [decode_phrase(self.data.tokenizer, c, k, t, self.bars) for c, k, t in zip(contexts, continuations, tempos)]
-        context_notes, notes = [d.context_notes for d in decoded], [d.continuation_notes for d in decoded]
-        bland = self.blandness.score(degeneracy(context_notes, notes, self.patterns, self.seed))
-        return bland, (self.context_fit.score(context_notes, notes) if self.context_fit is not None else None)
+        return other_sides(self.blandness, self.context_fit, decoded, self.patterns, self.seed)[:2]
 
     def __call__(self, generator) -> dict[str, float]:
         """{critic_gap, bland_gap, [misfit_gap,] primary_gap} of `generator`'s continuations of the
