@@ -1,0 +1,56 @@
+"""`train-generator NAME --against-critic CRITIC`: find the critic and the trained run to start
+from, fine-tune (`adversarial.finetune`), and say what it gained where (`adversarial.gameability`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from phrases.errors import UserError
+
+
+def train_against_critic(name: str, data, critic: str, attack_options: dict[str, str], config, model_opts=None,
+                         device: str = "auto", log=print, init_from: str | None = None):
+    """Fine-tune generator `name` (from run `init_from`; default: its newest complete training on
+    this data that was not itself fine-tuned against a critic) against `critic` ("default": the
+    critic `benchmark` uses for this data; else a critic checkpoint file). Returns (generator,
+    FitResult, gameability table)."""
+    from adversarial.finetune import AttackConfig, CriticPhase
+    from adversarial.gameability import Gameability, gameability_table
+    from adversarial.reward import CriticReward
+    from benchmark.lookup import find_critic, find_judge
+    from benchmark.train import train_generator
+    from store import latest_run, log_run_text
+    from training import config_from_options
+
+    attack = config_from_options(AttackConfig, attack_options, "--attack-opt")
+    if critic != "default" and not Path(critic).is_file():
+        raise UserError(f"--against-critic {critic}: no such file; give a critic checkpoint or 'default'")
+    found = find_critic(data, device, None if critic == "default" else Path(critic))
+    log(f"against the critic: {found.description}")
+    judge = find_judge(data, device)
+    if judge is not None:
+        log(f"judge: {judge.description}")
+    if init_from is None:
+        run = latest_run("generator", data.data_hash, generator=name)
+        if run is None:
+            raise UserError(f"--against-critic: no trained {name} on data {data.data_hash} to start from; run "
+                            f"`python cli.py train-generator {name}` first, or pass --init-from RUN_ID")
+        init_from = run.info.run_id
+    log(f"{name}: starting from run {init_from}")
+    phases: list = []
+
+    def after(generator):
+        phases.append(CriticPhase(generator, data, CriticReward(found.model, data, config.seed),
+                                  Gameability(data, found.model, judge.model if judge else None, attack.val_contexts,
+                                              config.seed, attack.n_boot, device),
+                                  attack, config.seed, found.sha256))
+        return phases
+
+    generator, result = train_generator(name, data, config, model_opts, device, log, init_from=init_from, after=after)
+    table = gameability_table(phases[0].history, found.sha256[:8], judge.sha256[:8] if judge else None) \
+        if phases and result.run_id else None
+    if table:
+        title, header, rows = table
+        log_run_text(result.run_id, "\n".join([title, "\t".join(header), *("\t".join(r) for r in rows)]),
+                     "gameability.tsv")
+    return generator, result, table
