@@ -4,7 +4,8 @@ trained against a discriminator that reads (context, continuation) and says real
 Method: SeqGAN-style policy gradient (Yu et al., 2017, "SeqGAN: Sequence Generative Adversarial
 Nets with Policy Gradient", AAAI) with a baseline (REINFORCE, Williams 1992). The generator is a
 policy over tokens; a sampled continuation of a real context gets the discriminator's
-probability of "real" as its reward; the gradient is (reward - baseline) x grad log p(sample).
+probability of "real" as its reward; the gradient is (reward - baseline) x grad log p(sample)
+(`generators.policy_gradient`, shared with fine-tuning against a critic).
 Why this and not a Gumbel-softmax relaxation (Jang et al., 2017; Kusner & Hernandez-Lobato,
 2016): the policy gradient trains exactly the sampler `generate()` uses (hard tokens, the same
 `sample_batch`), the discriminator only ever sees real token ids, and it needs no temperature
@@ -22,7 +23,8 @@ schedule whose bias depends on the annealing. Choices inside SeqGAN:
 - Fakes are continuations of the batch's own real contexts, as long in bars as the median real
   continuation, sampled at temperature 1 without nucleus truncation: the policy itself.
 - Pretraining: the shared loop (`training.loop.train`) on the same phrases, exactly like
-  the `lstm` generator, or a trained `lstm` / `transformer` checkpoint (`--init-from RUN_ID`).
+  the `lstm` generator (`--epochs`), or a trained `lstm` / `transformer` checkpoint
+  (`--init-from RUN_ID`); the adversarial phase's size is `--model-opt adv_steps=N`.
   The discriminator then gets `disc_warmup` updates alone before the generator moves (SeqGAN
   pretrains its discriminator too), and `disc_steps` updates per generator update afterwards.
 
@@ -43,24 +45,23 @@ Discriminator: token embedding + a segment embedding (0 = context, 1 = continuat
 bidirectional GRU over the whole sequence, the mean and max of its states over the continuation
 positions, an MLP to one logit. Trained with binary cross-entropy, real = 1.
 
-MLflow (one run in `phrasebench-generators`, tag `generator=gan`, plus `init_from` when used):
-pretraining logs what the shared loop logs (`train_loss`, `val_nll`, `best_val_nll`,
-`tokens_per_s`); every adversarial step logs `disc_loss`, `disc_acc_real`, `disc_acc_fake`,
-`gen_reward` (mean discriminator probability of the samples), and on generator updates
-`pg_loss`, `kl`, `train_loss` (the MLE term: the same teacher-forced NLL as pretraining's);
-every `val_every` steps `val_nll`. Steps continue the pretraining's step axis. At the end
-`best_val_nll` is the validation NLL of the checkpoint kept (the final adversarial one, not the
-lowest seen: picking by NLL would undo the adversarial phase) and `pretrain_best_val_nll` that of
-the starting point; `tokens_per_s` stays the pretraining figure (with `--init-from`, without
-pretraining, it is the adversarial phase's real + generated tokens per second).
+Training is the engine's (ARCHITECTURE.md, "The training engine"): maximum likelihood on the
+shared loop, then `AdversarialPhase`, a phase of `training.phases` (`--resume`, checkpoints and
+MLflow from there). MLflow (one run in `phrasebench-generators`, tags `generator=gan`,
+`gan_base`, `init_from` when used): pretraining logs what the shared loop logs; every
+adversarial step logs `disc_loss`, `disc_acc_real`, `disc_acc_fake`, `gen_reward` (mean
+discriminator probability of the samples), and on generator updates `pg_loss`, `kl`,
+`train_loss` (the MLE term); every `val_every` steps `val_nll`. Steps continue the pretraining's
+step axis. At the end `best_val_nll` is the validation NLL of the checkpoint kept (the final
+adversarial one, not the lowest seen: picking by NLL would undo the adversarial phase) and
+`pretrain_best_val_nll` that of the starting point.
 
-Checkpoints (`checkpoint_dir`): `pretrain/best.pt` is the MLE starting point (a `gan`
-checkpoint with no adversarial steps, so the leaderboard can show it beside the GAN);
-`best.pt` is the final generator + discriminator + both optimizers, written atomically;
-`last.pt` is the same, written every `val_every` steps. All load with `weights_only=True`.
-`TrainConfig.keep_steps` counts adversarial generator updates here (the phase that makes it a
-GAN; its MLE pretraining is the `lstm`'s own training): `step-<N>.pt` is the generator after N
-updates, `step-0.pt` the pretrained starting point (what `audit gan --steps` scores).
+Checkpoints (`checkpoint_dir`): `pretrain/best.pt` is the MLE starting point (so the leaderboard
+can show it beside the GAN); `best.pt` is the final generator + discriminator + both optimizers;
+`last.pt` the same with the phase's reference and RNG, every `val_every` steps. All load with
+`weights_only=True`. `TrainConfig.keep_steps` counts adversarial generator updates here
+(`phase_budget_option`): `step-<N>.pt` is the generator after N updates, `step-0.pt` the
+pretrained starting point (what `audit gan --steps` scores).
 """
 
 from __future__ import annotations
