@@ -8,8 +8,10 @@ context followed by the continuation. They are told apart by the file's first ba
 the context's end, the file holds the context too. Either way the continuation is put after the
 benchmark's own context and the phrase is tokenized as one song, then split at the context's end,
 exactly as `phrases.windows.cut_windows` cuts a corpus song (the song going on after the
-continuation's `phrase_bars` bars, so that empty bars at its end get their bar lines), so a true
-continuation comes back as its own tokens. Notes starting after `phrase_bars` bars are cut (and
+continuation's `phrase_bars` bars, so that empty bars at its end get their bar lines, but after
+the context of a window at its song's very end, `Phrase.song_end`, where the song stops with the
+continuation as the corpus's does: `phrases.encode`), so a true continuation comes back as its
+own tokens. Notes starting after `phrase_bars` bars are cut (and
 counted).
 
 The meter is the benchmark's: the context's last one (the manifest's `time_signature`). A file's
@@ -115,20 +117,21 @@ def _declared_meter(path: Path, shift: int, tpq: int) -> Meter | None:
     return (sigs[-1][1], sigs[-1][2]) if sigs else None
 
 
-def read_continuation(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
-    """The continuation a MIDI file holds, as token ids after `context` (see the module docstring);
-    a MIREX 2025 JSON answer is read by `benchmark/mirex.py`."""
+def read_continuation(path: Path, context, tempo: float, tokenizer, config, song_end: bool = False) -> Continuation:
+    """The continuation a MIDI file holds, as token ids after `context` (see the module docstring;
+    `song_end`: the context's window ends its song); a MIREX 2025 JSON answer is read by
+    `benchmark/mirex.py`."""
     if Path(path).suffix.lower() == ".json":
         from benchmark.mirex import read_json_continuation
 
-        return read_json_continuation(path, context, tempo, tokenizer, config)
+        return read_json_continuation(path, context, tempo, tokenizer, config, song_end)
     try:
-        return _read(path, context, tempo, tokenizer, config)
+        return _read(path, context, tempo, tokenizer, config, song_end)
     except Exception as e:  # a hostile file can break the parser or the tokenizer past their own checks
         return Continuation([], "unreadable", detail=f"{type(e).__name__}: {e}"[:160])
 
 
-def _read(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
+def _read(path: Path, context, tempo: float, tokenizer, config, song_end: bool) -> Continuation:
     score, reason = prepared_score(path, config, tokenizer)
     if score is not None:
         score = score.resample(tokenizer.time_division, min_dur=1)  # the decoder's resolution
@@ -156,7 +159,7 @@ def _read(path: Path, context, tempo: float, tokenizer, config) -> Continuation:
     # the phrase as one song: the context's notes and meter, then the file's continuation, in the
     # context's meter but for the changes the file makes inside the continuation
     cont = {k: notes[k][keep] - (shift if k == "time" else 0) for k in ("time", "duration", "pitch", "velocity")}
-    out = encode_after_context(tokenizer, ctx_score, end, tempo, cont, changes, config)
+    out = encode_after_context(tokenizer, ctx_score, end, tempo, cont, changes, config, song_end)
     return Continuation(out.ids, "", with_context, out.cut_notes, out.cut_tokens, meter_overridden=overridden)
 
 
@@ -204,12 +207,12 @@ def import_row(name: str, folder: Path, bench, log) -> tuple[list[int], dict[str
     problems: dict[str, list[str]] = {k: [] for k in COUNTS}
     problems["import_extra"] = sorted(set(files) - set(ids))
     continuations, cut_notes, alone = [], 0, 0
-    for cid, context, tempo in zip(ids, bench.contexts, bench.tempos):
+    for cid, context, tempo, song_end in zip(ids, bench.contexts, bench.tempos, bench.phrases.arrays["song_end"]):
         if cid not in files:
             problems["import_missing"].append(cid)
             continuations.append([])
             continue
-        c = read_continuation(files[cid], context, float(tempo), bench.tokenizer, bench.data.config)
+        c = read_continuation(files[cid], context, float(tempo), bench.tokenizer, bench.data.config, bool(song_end))
         continuations.append(c.ids)
         if c.problem:
             problems[f"import_{c.problem}"].append(f"{cid} ({c.detail})" if c.detail else cid)

@@ -150,7 +150,7 @@ def read_generation(path: Path) -> list[tuple[int, int, int]]:
 MAX_ANSWER_BYTES = 64 << 20  # about 1.5 million notes of JSON, far past --max-notes' default
 
 
-def read_json_continuation(path: Path, context, tempo: float, tokenizer, config):
+def read_json_continuation(path: Path, context, tempo: float, tokenizer, config, song_end: bool = False):
     """`imported.read_continuation` for a MIREX answer: its generation as a MIDI file of the
     continuation alone (time 0 = sixteenth 80, the context's tempo and last meter), read as any
     imported MIDI file is."""
@@ -173,7 +173,7 @@ def read_json_continuation(path: Path, context, tempo: float, tokenizer, config)
             _generation_midi(notes, context, tempo, tokenizer, config).dump_midi(str(midi))
         except Exception as e:  # numbers past what a MIDI file holds (a start of 10^12 sixteenths)
             return Continuation([], "unreadable", detail=f"not a MIREX 2025 answer: {type(e).__name__}: {e}"[:160])
-        return read_continuation(midi, context, tempo, tokenizer, config)
+        return read_continuation(midi, context, tempo, tokenizer, config, song_end)
 
 
 def _generation_midi(notes: list[tuple[int, int, int]], context, tempo: float, tokenizer, config) -> symusic.Score:

@@ -21,7 +21,7 @@ from phrases.files import file_sha256, temp_path
 from phrases.notes import NOTE_DTYPE
 
 RAGGED = ("context", "continuation", "context_notes", "continuation_notes")
-FLAT = ("song", "start_bar", "transpose", "tempo_qpm")
+FLAT = ("song", "start_bar", "transpose", "tempo_qpm", "song_end")
 ARRAY_KEYS = {*RAGGED, *(f"{k}_offsets" for k in RAGGED), *FLAT}
 
 
@@ -54,6 +54,7 @@ class Phrase:
     start_bar: int
     transpose: int
     tempo_qpm: float
+    song_end: bool = False  # the window's last bar is its song's last: nothing follows the continuation
 
     @property
     def tokens(self) -> np.ndarray:
@@ -79,6 +80,7 @@ class PhraseSplit:
         arrays["start_bar"] = np.asarray(windows["start_bar"], dtype=np.int32)
         arrays["transpose"] = np.asarray(windows["transpose"], dtype=np.int8)
         arrays["tempo_qpm"] = np.asarray(windows["tempo_qpm"], dtype=np.float32)
+        arrays["song_end"] = np.asarray(windows["song_end"], dtype=bool)
         return cls(arrays, songs)
 
     def __len__(self) -> int:
@@ -101,6 +103,7 @@ class PhraseSplit:
             start_bar=int(self.arrays["start_bar"][i]),
             transpose=int(self.arrays["transpose"][i]),
             tempo_qpm=float(self.arrays["tempo_qpm"][i]),
+            song_end=bool(self.arrays["song_end"][i]),
         )
 
     def __iter__(self):

@@ -6,6 +6,13 @@ and encoded by the tokenizer exactly as `phrases.windows.cut_windows` encodes a 
 split at the context's end, so a true continuation comes back as (nearly) its own tokens. Notes
 starting after `phrase_bars` bars are cut (and counted), and the continuation is cut at
 `config.max_tokens` tokens.
+
+Where the song ends is the one end rule, the corpus's: a corpus window in the middle of its song
+has the song going on after it, so the bar lines of its last bars are written even where those
+bars hold no note onset; the window at a song's very end (`Phrase.song_end`) has nothing after
+it, and the tokenizer writes no bar line for the bars the song stops in without a new note. A
+continuation is encoded the same way: followed by a note at the next bar line, or, after the
+context of a song-end window, by nothing.
 """
 
 from __future__ import annotations
@@ -44,12 +51,13 @@ def context_meter(ctx_score: symusic.Score) -> tuple[int, int]:
 
 
 def encode_after_context(tokenizer: miditok.MusicTokenizer, ctx_score: symusic.Score, end: int, tempo: float,
-                         notes: dict[str, np.ndarray], changes, config: PhraseConfig) -> Encoded:
+                         notes: dict[str, np.ndarray], changes, config: PhraseConfig, song_end: bool = False) -> Encoded:
     """Token ids of `notes` played after the context, in the context's meter but for `changes`.
 
     `notes`: arrays time, duration, pitch (velocity optional) in ticks of the tokenizer's
     resolution, time 0 = the continuation's first bar line; `changes`: (tick from the
-    continuation's start, numerator, denominator) of every change of meter inside it."""
+    continuation's start, numerator, denominator) of every change of meter inside it; `song_end`:
+    the context is of a window at its song's end (see the module docstring)."""
     notes = {k: np.asarray(notes[k] if k in notes else np.full(len(notes["pitch"]), 80), np.int64)
              for k in NOTE_FIELDS}
     ctx_notes = ctx_score.tracks[0].notes.numpy() if ctx_score.tracks else {k: np.zeros(0, np.int64) for k in NOTE_FIELDS}
@@ -77,20 +85,22 @@ def encode_after_context(tokenizer: miditok.MusicTokenizer, ctx_score: symusic.S
     inside = columns["time"] < stop
     cut = int(np.sum(~inside)) - 1  # the far note is not the continuation's
     # the song goes on after the continuation's bars, as a corpus song does past a window: a note
-    # at the next bar line makes the tokenizer write the bar lines of empty bars at the end too
-    phrase.tracks[0] = _track({k: v[inside] for k, v in columns.items()}, stop)
+    # at the next bar line makes the tokenizer write the bar lines of empty bars at the end too;
+    # after a song-end window's context the song stops with the continuation, as the corpus's does
+    phrase.tracks[0] = _track({k: v[inside] for k, v in columns.items()}, None if song_end else stop)
     seq = encode_song(tokenizer, phrase)
     ids = [int(i) for i in seq.ids[split_ids_at(seq, end):split_ids_at(seq, stop)]]
     return Encoded(ids[: config.max_tokens], cut, max(len(ids) - config.max_tokens, 0))
 
 
-def _track(columns: dict[str, np.ndarray], sentinel: int) -> symusic.Track:
-    """One track of these notes and a short middle C at tick `sentinel`, after all of them."""
+def _track(columns: dict[str, np.ndarray], sentinel: int | None) -> symusic.Track:
+    """One track of these notes and a short middle C at tick `sentinel`, after all of them (none
+    when `sentinel` is None)."""
     track = symusic.Track(name="phrase", program=0)
     dtypes = {"time": np.int32, "duration": np.int32, "pitch": np.int8, "velocity": np.int8}
-    track.notes = symusic.Note.from_numpy(**{k: np.append(np.asarray(v), {"time": sentinel, "duration": 1, "pitch": 60,
-                                                                          "velocity": 64}[k]).astype(dtypes[k])
-                                             for k, v in columns.items()})
+    extra = {"time": sentinel, "duration": 1, "pitch": 60, "velocity": 64}
+    track.notes = symusic.Note.from_numpy(**{k: np.append(np.asarray(v), [] if sentinel is None else [extra[k]])
+                                             .astype(dtypes[k]) for k, v in columns.items()})
     return track
 
 

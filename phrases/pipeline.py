@@ -22,7 +22,7 @@ import numpy as np
 import symusic
 
 from phrases.config import SPLITS, PhraseConfig, default_cache_dir
-from phrases.dataset import RAGGED, PhraseData, PhraseSplit
+from phrases.dataset import FLAT, RAGGED, PhraseData, PhraseSplit
 from phrases.errors import UserError
 from phrases.files import remove_stale, writable_folder
 from phrases.scan import DEFAULT_LIMITS, SKIP_REASONS, Scan, display_name, find_midi_files, limits, load_song, read_midi
@@ -200,7 +200,7 @@ def prepare(
     vocab = Vocab.of(tokenizer)
     splits = {}
     for split in SPLITS:
-        collected = {k: [] for k in (*RAGGED, "song", "start_bar", "transpose", "tempo_qpm")}
+        collected = {k: [] for k in (*RAGGED, *FLAT)}
         for song in sorted(assignment[split]):
             w = per_song[song]
             collected["context"] += w.context_ids
@@ -209,6 +209,7 @@ def prepare(
             collected["continuation_notes"] += w.continuation_notes
             collected["start_bar"] += w.start_bar
             collected["tempo_qpm"] += w.tempo_qpm
+            collected["song_end"] += w.song_end
             collected["song"] += [song_index[song]] * len(w.start_bar)
             collected["transpose"] += [0] * len(w.start_bar)
         if split == "train" and config.transpose:

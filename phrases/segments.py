@@ -89,4 +89,5 @@ def cut_segments(tokenizer: miditok.MusicTokenizer, score: symusic.Score, size: 
         out.continuation_notes.append(notes)
         out.start_bar.append(i)  # the segment's index in its song
         out.tempo_qpm.append(CLOCK_QPM)
+        out.song_end.append(True)  # tokenized alone: its song stops with it
     return out

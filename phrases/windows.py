@@ -33,6 +33,7 @@ class SongWindows:
     continuation_notes: list[np.ndarray] = field(default_factory=list)
     start_bar: list[int] = field(default_factory=list)
     tempo_qpm: list[float] = field(default_factory=list)
+    song_end: list[bool] = field(default_factory=list)  # the continuation ends where the song does
     dropped_too_long: int = 0
     dropped_few_notes: int = 0
     num_tokens: int = 0
@@ -131,6 +132,7 @@ def cut_windows(
         )
         out.start_bar.append(b)
         out.tempo_qpm.append(_tempo_at(tempo_np, a_tick))
+        out.song_end.append(b + 2 * phrase_bars == len(bars) - 1)  # the song stops with this window
     return out
 
 

@@ -28,12 +28,15 @@ from phrases import PhraseConfig, prepare
 from phrases.config import REPO_ROOT
 from phrases.decode import context_end_tick, decode_phrase
 from phrases.pipeline import prepared_score
+from phrases.vocab import Vocab
 
 CONTEXTS = 12
 SAME = ("critic_gap", "realness", "anomaly", "jsd_pitch", "jsd_step", "jsd_duration", "copy_rate", "fcd", "c2st_auroc",
         "notes_per_continuation")
 WALTZ_FILES = ["JohnColtrane_MyFavoriteThings-1_FINAL.mid", "ArtPepper_Anthropology_FINAL.mid",
                "BenWebster_ByeByeBlackbird_FINAL.mid", "MilesDavis_SoWhat_FINAL.mid"]
+SONG_END_FILES = ["CharlieParker_Ornithology_FINAL.mid", "DickieWells_SixCatsAndAPrince_FINAL.mid",
+                  "PatMetheny_MidnightVoyage_FINAL.mid", "MilesDavis_SoWhat_FINAL.mid"]
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +122,25 @@ def waltz_data(tmp_path_factory):
     return data
 
 
+@pytest.fixture(scope="module")
+def song_end_data(tmp_path_factory):
+    """Real solos whose test split (Ornithology, Six Cats and a Prince) ends each song with a window
+    whose last bar holds no note onset, only a held note: the corpus writes no bar line for a bar
+    the song stops in."""
+    folder = copy_corpus(WJAZZD, SONG_END_FILES, tmp_path_factory.mktemp("song-end"))
+    data = prepare(folder, PhraseConfig(split_fractions=(0.5, 0.0, 0.5), seed=2), tmp_path_factory.mktemp("cache"),
+                   workers=1)
+    assert {p.song for p in data.test} == set(SONG_END_FILES[:2])
+    return data
+
+
+def _short_song_ends(data, index) -> list[int]:
+    """The windows at `index` that end their song with fewer bar lines than bars."""
+    is_bar = Vocab.of(data.tokenizer).is_bar
+    return [int(i) for i in index if data.test[int(i)].song_end
+            and is_bar[data.test[int(i)].continuation].sum() < data.config.phrase_bars]
+
+
 def _meters(data, p) -> tuple[list[tuple[int, int, int]], int]:
     """The phrase's time signatures (tick, numerator, denominator) and the tick where its
     continuation starts."""
@@ -156,14 +178,15 @@ def _phrase_file(path: Path, data, p, with_context: bool, meter: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("corpus", ["jazz_data", "waltz_data"])
+@pytest.mark.parametrize("corpus", ["jazz_data", "waltz_data", "song_end_data"])
 def test_reader_gives_back_the_true_tokens_with_or_without_the_context(corpus, request, tmp_path):
     """Every test and validation phrase, both forms of file, with the phrase's time signatures,
     none, or pretty_midi's lone 4/4: the continuation's own tokens, read in the context's meter
-    but for changes of meter inside the continuation. So the files that cannot come back are
-    exactly those of phrases whose meter changes inside the continuation (from a file without
-    them), or right at its first bar line (from a file of the continuation alone, whose time 0
-    has no meter before it to change from)."""
+    but for changes of meter inside the continuation, and after the context of a window at its
+    song's end as the song's end (no bar line for the bars it stops in). So the files that cannot
+    come back are exactly those of phrases whose meter changes inside the continuation (from a
+    file without them), or right at its first bar line (from a file of the continuation alone,
+    whose time 0 has no meter before it to change from)."""
     data = request.getfixturevalue(corpus)
     tok = data.tokenizer
     total, same, overridden, expected_overrides = Counter(), Counter(), Counter(), Counter()
@@ -176,7 +199,7 @@ def test_reader_gives_back_the_true_tokens_with_or_without_the_context(corpus, r
         for with_context in (False, True):
             for meter in ("phrase", "none", "default"):
                 path = _phrase_file(tmp_path / f"{i}-{int(with_context)}-{meter}.mid", data, p, with_context, meter)
-                read = read_continuation(path, p.context, p.tempo_qpm, tok, data.config)
+                read = read_continuation(path, p.context, p.tempo_qpm, tok, data.config, p.song_end)
                 assert read.with_context == with_context and not read.problem
                 back = read.ids == list(map(int, p.continuation))
                 total[meter] += 1
@@ -196,19 +219,30 @@ def test_reader_gives_back_the_true_tokens_with_or_without_the_context(corpus, r
                 overridden[meter] += bool(read.meter_overridden)
     print(f"\n{corpus}: the true tokens back, of {total['phrase']} files each: " + "; ".join(
         f"{meter} {same[meter]} ({overridden[meter]} meters overridden)" for meter in total))
+    if corpus == "song_end_data":  # read as windows in the middle of a song, they come back with bar lines more
+        short = _short_song_ends(data, range(len(data.test)))
+        assert len(short) == 2
+        for i in short:
+            p = data.test[i]
+            path = _phrase_file(tmp_path / f"mid-{i}.mid", data, p, False, "phrase")
+            assert len(read_continuation(path, p.context, p.tempo_qpm, tok, data.config).ids) > len(p.continuation)
     if corpus == "waltz_data":  # the waltz: 3/4 contexts, and pretty_midi's 4/4 overridden in each of their files
         waltz = sum(_meters(data, p)[0][-1][1:] == (3, 4) for p in phrases)
         assert waltz > 10 and overridden["default"] == 2 * waltz and same["default"] == total["default"]
 
 
-@pytest.mark.parametrize("corpus", ["jazz_data", "waltz_data"])
+@pytest.mark.parametrize("corpus", ["jazz_data", "waltz_data", "song_end_data"])
 def test_round_trip_imported_true_continuations_score_as_the_real_row(corpus, request, store, tmp_path):
     """The true continuations, written with pretty_midi with their meter and with none set (a 4/4,
     as pretty_midi writes it), come back as the `real` row: the same tokens, every metric equal.
-    On the waltz's data, measured by the shipped default critic, most contexts are in 3/4."""
+    On the waltz's data, measured by the shipped default critic, most contexts are in 3/4; on the
+    song-end data two contexts are of windows at their song's end whose last bars have no bar line."""
     data = request.getfixturevalue(corpus)
     out = tmp_path / "out"
     manifest = export_contexts(data, out, CONTEXTS, seed=0)
+    n = len(manifest.items)  # all of the context half where the test split is small
+    if corpus == "song_end_data":
+        assert len(_short_song_ends(data, select_contexts(len(data.test), CONTEXTS, 0))) == 2
     write_true_continuations(out, out / "mine", data)
     write_true_continuations(out, out / "plain", data, meter=False)
     lines = []
@@ -225,11 +259,11 @@ def test_round_trip_imported_true_continuations_score_as_the_real_row(corpus, re
         assert [list(c) for c in mine.continuations] == [list(map(int, c)) for c in real.continuations], name
         for key in SAME:
             assert mine.metrics[key] == pytest.approx(real.metrics[key], abs=1e-9), (name, key)
-        assert mine.metrics["import_with_context"] == CONTEXTS // 2
+        assert mine.metrics["import_with_context"] == n // 2
         assert mine.metrics["import_meter"] == overridden, name  # pretty_midi's 4/4 in a 3/4 context
         assert all(mine.metrics[k] == 0 for k in ("import_missing", "import_extra", "import_unreadable", "import_empty",
                                                   "import_cut"))
-        assert any(f"{name}: {CONTEXTS} of {CONTEXTS} continuations read" in line for line in lines)
+        assert any(f"{name}: {n} of {n} continuations read" in line for line in lines)
     if waltz:
         assert any(f"plain: {waltz} files whose time signature at the continuation's start is not the context's" in line
                    and "(4/4, not 3/4)" in line for line in lines), lines
@@ -238,7 +272,7 @@ def test_round_trip_imported_true_continuations_score_as_the_real_row(corpus, re
     tags = {e[0]: e[3] for e in entries}
     metrics = {e[0]: e[2] for e in entries}
     assert tags["mine"]["source"] == "imported" and tags["mine"]["import_manifest"] == "match"
-    assert "nll" not in metrics["mine"] and metrics["mine"]["import_with_context"] == CONTEXTS // 2
+    assert "nll" not in metrics["mine"] and metrics["mine"]["import_with_context"] == n // 2
     assert metrics["plain"]["import_meter"] == waltz and tags["plain"]["critic_sha"] == tags["real"]["critic_sha"]
     if corpus == "waltz_data":
         assert tags["real"]["critic_source"] == "default"
