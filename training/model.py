@@ -303,5 +303,5 @@ class TrainableModel(ABC):
                 finally:
                     bar.close()
                 self.load_weights(folder / "best.pt")
-            state = done
+            state = replace(done, epoch=state.epoch)  # a phase after it counts updates, not epochs
         return state
