@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import cli, mlflow_store
+from helpers import cli, cli_killed_when, mlflow_store
 from benchmark.train import init_from_run
 from generators.base import Length
 from generators.gan import (
@@ -293,25 +293,11 @@ def test_sigkill_in_the_adversarial_phase_then_resume_reaches_the_same_weights(j
     """The adversarial phase is a phase of the engine: killed -9 after its first last.pt, `--resume`
     skips the finished pretraining and ends with the weights, discriminator and optimizers of a
     run never interrupted, in the same MLflow run."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from phrases.config import REPO_ROOT
-
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     whole = cli(*_gan_args(jazz_dir, tmp_path / "whole"), env=env)
     assert whole.returncode == 0, whole.stderr
     ckpt = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "cli.py", *_gan_args(jazz_dir, ckpt)], cwd=REPO_ROOT,
-                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while not (ckpt / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    cli_killed_when(ckpt / "last.pt", *_gan_args(jazz_dir, ckpt), env=env)
     killed_at = load_checkpoint(ckpt / "last.pt", kind="gan")
     assert killed_at["phase"] == "adversarial" and 2 <= killed_at["step"] < 32
     resumed = cli(*_gan_args(jazz_dir, ckpt), "--resume", env=env)
