@@ -247,6 +247,25 @@ def audit(
     show(audit_report(run_audit(name, data(), options, training, chosen, run_id, say, init_from)))
 
 
+@command()
+@data_options
+def gameability(
+    run_id: Annotated[str, typer.Argument(help="MLflow run id of a `train-generator NAME --against-critic` fine-tuning.")], data,
+    critic: Annotated[str, typer.Option(help="The critic it was optimized against: 'default' or its checkpoint file (checked by sha256).")] = "default",
+    contexts: ContextsOpt = 64, seed: SeedOpt = 0,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.", min=5, max=100_000)] = 50,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+) -> None:
+    """The gameability table of a fine-tuning against a critic, from its kept checkpoints
+    (--keep-steps), scored again on validation contexts under that critic and the judge.
+
+    Example: python cli.py gameability RUN_ID
+    """
+    from adversarial.attack import rescore_run
+
+    show([rescore_run(run_id, data(), critic, device, contexts, seed, n_boot, say)])
+
+
 @command("export-contexts")
 @data_options
 def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifest.json and contexts/<id>.mid.")], data,

@@ -27,7 +27,7 @@ def attacked(tiny_store, jazz_data, tmp_path_factory):
     with store_copy(tiny_store.folder, folder) as uri:
         start = latest_run("generator", jazz_data.data_hash, generator="transformer")
         generator, result, table = train_against_critic(
-            "transformer", jazz_data, "default", ATTACK, TrainConfig(checkpoint_dir=folder / "ck", seed=0),
+            "transformer", jazz_data, "default", ATTACK, TrainConfig(checkpoint_dir=folder / "ck", seed=0, keep_steps=(0, 2, 3)),
             device="cpu", log=lambda *_: None)
         yield generator, result, table, start, uri, folder
 
@@ -90,6 +90,17 @@ def test_benchmark_finds_the_fine_tuned_generator_as_a_row_of_its_own(attacked, 
     assert attacked_row.tags["init_from"] == start.info.run_id
     assert rows["transformer"].generator_run_id == start.info.run_id
     assert np.isfinite(attacked_row.metrics["primary_gap"])
+
+
+def test_the_table_from_kept_checkpoints_is_the_fine_tunings_own(attacked, jazz_data):
+    from adversarial.attack import rescore_run
+    from phrases.errors import UserError
+
+    _, result, table, start, _, _ = attacked
+    again = rescore_run(result.run_id, jazz_data, "default", "cpu", contexts=8, seed=0, n_boot=5, log=lambda *_: None)
+    assert again[1] == table[1] and again[2] == table[2]  # same header, same figures at steps 0, 2, 3
+    with pytest.raises(UserError, match="not a fine-tuning against a critic"):
+        rescore_run(start.info.run_id, jazz_data, "default", "cpu", contexts=8, log=lambda *_: None)
 
 
 def test_attack_options_are_checked(jazz_data):
