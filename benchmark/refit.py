@@ -26,16 +26,44 @@ from critics.registry import critic_class_of_kind
 from metrics.plagiarism import TrainingPatterns
 from phrases import PhraseConfig, default_corpus, prepare
 from phrases.files import file_sha256
+from phrases.errors import UserError
+from store import run_artifact
 from training import set_threads
 from training.checkpoint import load_checkpoint
 
 
-def refit(source: Path, out: Path, version: str, corpus: Path, log=print):
+def attacked_continuations(run_id: str, data, contexts: int, seed: int = 0, log=print):
+    """(a seeded subset of `contexts` training phrases, the continuations of their contexts by the
+    generator of fine-tuning run `run_id`, at the benchmark's sampling settings)."""
+    import numpy as np
+
+    from benchmark.lookup import find_generator
+    from benchmark.options import BenchmarkOptions
+    from generators.base import Length
+    from store import EXPERIMENT_GENERATORS, find_run
+
+    run = find_run(run_id, "--attacked-from", EXPERIMENT_GENERATORS)
+    if not run.data.tags.get("optimized_against"):
+        raise UserError(f"--attacked-from {run_id}: not a fine-tuning against a critic (no optimized_against tag)")
+    found = find_generator(run.data.tags["generator"], data.data_hash, "cpu",
+                           run_artifact(run_id, "checkpoint/best.pt"))
+    index = np.sort(np.random.default_rng(seed).choice(len(data.train), min(contexts, len(data.train)), replace=False))
+    subset = data.train.subset(index)
+    log(f"attacked negatives: {len(subset):,} continuations of training contexts by run {run_id}")
+    o = BenchmarkOptions([])
+    return subset, found.model.generate(subset.token_lists("context"), Length(bars=data.config.phrase_bars),
+                                        o.temperature, o.top_p, seed)
+
+
+def refit(source: Path, out: Path, version: str, corpus: Path, log=print, attacked_from: str | None = None,
+          attacked_contexts: int = 2000):
     critic = critic_class_of_kind(load_checkpoint(source)["kind"]).load(source, "cpu")
     data = prepare(corpus, PhraseConfig.from_dict(critic.phrase_config))
     critic.blandness = fit_blandness(critic.tokenizer, data.val, TrainingPatterns.from_split(data.train),
                                      data.config.phrase_bars)
-    critic.context_fit = fit_context_fit(critic.tokenizer, data.train, data.config.phrase_bars, data.config)
+    attacked = attacked_continuations(attacked_from, data, attacked_contexts, log=log) if attacked_from else None
+    critic.context_fit = fit_context_fit(critic.tokenizer, data.train, data.config.phrase_bars, data.config,
+                                         attacked=attacked)
     critic.domain = DomainProfile.fit(data.train).to_dict()
     assess(critic, data.train, data.test, Assessment(0, None, "monophonic jazz solos: " + domain_words(data)), version, log)
     critic.save(out)
@@ -49,9 +77,13 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--version", required=True)
     parser.add_argument("--corpus", type=Path, default=default_corpus())
+    parser.add_argument("--attacked-from", help="a `train-generator --against-critic` run: its continuations of "
+                        "training contexts join the context side's negatives")
+    parser.add_argument("--attacked-contexts", type=int, default=2000)
     args = parser.parse_args()
     set_threads()
-    refit(args.source, args.out, args.version, args.corpus)
+    refit(args.source, args.out, args.version, args.corpus, attacked_from=args.attacked_from,
+          attacked_contexts=args.attacked_contexts)
 
 
 if __name__ == "__main__":

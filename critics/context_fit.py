@@ -40,12 +40,14 @@ class ContextFit:
         self.trees = trees
 
     @classmethod
-    def fit(cls, features_real: np.ndarray, features_other: np.ndarray, seed: int = 0) -> ContextFit:
+    def fit(cls, features_real: np.ndarray, features_other: np.ndarray, seed: int = 0,
+            weights_other: np.ndarray | None = None) -> ContextFit:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         x = np.concatenate([features_real, features_other])
         y = np.r_[np.zeros(len(features_real)), np.ones(len(features_other))]
-        model = HistGradientBoostingClassifier(random_state=seed, **BOOSTING).fit(x, y)
+        weights = None if weights_other is None else np.r_[np.ones(len(features_real)), weights_other]
+        model = HistGradientBoostingClassifier(random_state=seed, **BOOSTING).fit(x, y, sample_weight=weights)
         nodes = [predictor.nodes for (predictor,) in model._predictors]  # binary: one tree per iteration
         roots = np.cumsum([0] + [len(n) for n in nodes[:-1]])
         table = np.concatenate(nodes)
@@ -90,21 +92,29 @@ class ContextFit:
                                           "baseline")})
 
 
-def fit_context_fit(tokenizer, train, phrase_bars: int, config, seed: int = 0) -> ContextFit | None:
+def fit_context_fit(tokenizer, train, phrase_bars: int, config, seed: int = 0, attacked=None) -> ContextFit | None:
     """A ContextFit trained on the phrases of `train` (a split), decoded as every leaderboard row is;
-    None when the split holds one song (no other song to draw a continuation from)."""
+    None when the split holds one song (no other song to draw a continuation from). `attacked`:
+    (a subset of `train`, a generator's continuations of its contexts) as more negatives, weighted
+    to count as much as all the other-song ones together (hardening against a generator optimized
+    against the critic, as a GAN's discriminator learns from its generator's samples)."""
     if len(np.unique(train.arrays["song"])) < 2:
         return None
-    contexts, tempos = train.token_lists("context"), train.arrays["tempo_qpm"]
 
-    def features(continuations) -> np.ndarray:
-        decoded = [decode_phrase(tokenizer, c, k, t, phrase_bars) for c, k, t in zip(contexts, continuations, tempos)]
+    def features(split, continuations) -> np.ndarray:
+        decoded = [decode_phrase(tokenizer, c, k, t, phrase_bars) for c, k, t in
+                   zip(split.token_lists("context"), continuations, split.arrays["tempo_qpm"])]
         return context_fit_matrix([d.context_notes for d in decoded], [d.continuation_notes for d in decoded])
 
-    real = features(train.token_lists("continuation"))
-    other = np.concatenate([features(degenerate("other_context", train, train, tokenizer, config, seed + 1 + i))
+    real = features(train, train.token_lists("continuation"))
+    other = np.concatenate([features(train, degenerate("other_context", train, train, tokenizer, config, seed + 1 + i))
                             for i in range(DERANGEMENTS)])
-    return ContextFit.fit(np.concatenate([real] * DERANGEMENTS), other, seed)
+    if attacked is None:
+        return ContextFit.fit(np.concatenate([real] * DERANGEMENTS), other, seed)
+    extra = features(*attacked)
+    # real phrases weigh 2: the two kinds of negatives together as much as the real ones
+    return ContextFit.fit(np.concatenate([real] * 2 * DERANGEMENTS), np.concatenate([other, extra]), seed,
+                          np.r_[np.ones(len(other)), np.full(len(extra), len(other) / max(len(extra), 1))])
 
 
 __all__ = ["CONTEXT_FIT_FEATURES", "ContextFit", "DERANGEMENTS", "fit_context_fit"]
