@@ -199,7 +199,7 @@ def benchmark(
     """
     import shlex
 
-    from benchmark.command import benchmark_command
+    from operating.benchmarking import benchmark_command
 
     show(benchmark_command(data, options, all_, generator, import_, train_missing, quick, wide,
                            shlex.join(["python", "cli.py", *sys.argv[1:]]), say))
@@ -262,7 +262,8 @@ def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifes
 def leaderboard(benchmark_id: Annotated[Optional[str], typer.Option(help="A benchmark id (default: the latest).")] = None,
                 wide: WideOpt = False) -> None:
     """Print the latest (or a given) leaderboard from MLflow, in the order of its logged rank."""
-    from benchmark.leaderboard import fetch, leaderboard_table
+    from benchmark.leaderboard import fetch
+    from presenting.table import leaderboard_table
 
     show(leaderboard_table(*fetch(benchmark_id, log=say), wide))
 
@@ -274,7 +275,7 @@ def report(benchmark_id: Annotated[Optional[str], typer.Option(help="A benchmark
 
     Example: python cli.py report
     """
-    from benchmark.report_file import report_command
+    from presenting.report_file import report_command
 
     show(report_command(benchmark_id, open_, say))
 

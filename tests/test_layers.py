@@ -18,6 +18,7 @@ LAYERS = [
     {"generators", "critics"},
     {"tuning"},
     {"benchmark"},
+    {"presenting"},
     {"operating"},
 ]
 LAYER = {package: i for i, layer in enumerate(LAYERS) for package in layer}
