@@ -78,21 +78,34 @@ def prepare_data(data, workers: Annotated[Optional[int], typer.Option(help="Proc
 @training_options()
 def train_generator(
     name: Annotated[str, typer.Argument(help="Registered generator name, e.g. lstm.")], data, training,
-    pretrain_epochs: Annotated[Optional[int], typer.Option(help="gan only: MLE pretraining epochs (default: --epochs; 0 with --init-from).", min=0)] = None,
-    adv_steps: Annotated[Optional[int], typer.Option(help="gan only: adversarial generator updates (default 500).", min=1)] = None,
-    init_from: Annotated[Optional[str], typer.Option(help="gan only: MLflow run id of a trained lstm or transformer to start from.")] = None,
+    init_from: Annotated[Optional[str], typer.Option(help="MLflow run id of a trained generator to start from (a gan: of an lstm or transformer); only the phases after maximum likelihood train.")] = None,
     params_from: Annotated[Optional[str], typer.Option(help="An Optuna study of `tune`: train its best configuration.")] = None,
+    against_critic: Annotated[Optional[str], typer.Option(help="Fine-tune a trained NAME (its newest run, or --init-from) so the critic finds its continuations real: 'default' (the critic benchmark uses) or a critic checkpoint file.")] = None,
+    attack_opt: Annotated[Optional[list[str]], typer.Option(help="--against-critic option key=value (repeatable): steps (200), batch, lr, kl_weight, val_every, val_contexts.")] = None,
 ) -> None:
     """Train a generator on the training split; checkpoints after every epoch; one MLflow run.
+    With --against-critic: fine-tune a trained one against a critic by policy gradient with a KL
+    leash, and print what it gained on that critic and on the judge (the gameability table).
 
     Example: python cli.py train-generator lstm --max-steps 3000
+    Example: python cli.py train-generator transformer --against-critic default --attack-opt steps=200
     """
     from benchmark.train import generator_report, train_generator as train
     from generators.registry import get_generator_class
+    from phrases.errors import UserError
+    from training import parse_model_options
 
     get_generator_class(name)  # an unknown name is refused before any work
-    _, result = train(name, data(), **training, log=say, init_from=init_from, pretrain_epochs=pretrain_epochs,
-                      adv_steps=adv_steps, params_from=params_from)
+    if attack_opt and not against_critic:
+        raise UserError("--attack-opt: only with --against-critic; add it, or drop --attack-opt")
+    if against_critic:
+        from adversarial.attack import train_against_critic
+
+        _, result, table = train_against_critic(name, data(), against_critic, parse_model_options(attack_opt, "--attack-opt"),
+                                                **training, log=say, init_from=init_from)
+        show([*generator_report(name, result), *([table] if table else [])])
+        return
+    _, result = train(name, data(), **training, log=say, init_from=init_from, params_from=params_from)
     show(generator_report(name, result))
 
 
@@ -210,13 +223,11 @@ def benchmark(
 @training_options(exclude=("keep_steps",))
 def audit(
     name: Annotated[str, typer.Argument(help="Registered generator name, e.g. lstm.")], data, training,
-    steps: Annotated[Optional[str], typer.Option(help="Training steps to audit, comma-separated (at least 3; gan: adversarial updates, 0 = pretrained); trains one run keeping those checkpoints.")] = None,
+    steps: Annotated[Optional[str], typer.Option(help="Training steps to audit, comma-separated (at least 3; a gan: adversarial updates, 0 = pretrained); trains one run keeping those checkpoints.")] = None,
     run_id: Annotated[Optional[str], typer.Option(help="Audit the kept checkpoints (--keep-steps) of this training run instead of training one.")] = None,
     contexts: ContextsOpt = 64, temperature: TemperatureOpt = 1.0, top_p: TopPOpt = 0.95,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% intervals.", min=5, max=100_000)] = 200,
-    pretrain_epochs: Annotated[Optional[int], typer.Option(help="gan only: MLE pretraining epochs (default: --epochs; 0 with --init-from).", min=0)] = None,
-    adv_steps: Annotated[Optional[int], typer.Option(help="gan only: adversarial generator updates (default: the largest of --steps).", min=1)] = None,
-    init_from: Annotated[Optional[str], typer.Option(help="gan only: MLflow run id of a trained lstm or transformer to start from.")] = None,
+    init_from: Annotated[Optional[str], typer.Option(help="MLflow run id of a trained generator to start from (a gan: of an lstm or transformer); only the phases after maximum likelihood train.")] = None,
 ) -> None:
     """Score a generator's checkpoints at increasing training on the same test contexts: the primary
     score, nll and diversity per step, Spearman's rho of each against the steps and of the primary
@@ -233,8 +244,26 @@ def audit(
     chosen = parse_audit_steps(steps)
     options = BenchmarkOptions([name], contexts=contexts, temperature=temperature, top_p=top_p,
                                seed=training["config"].seed, n_boot=n_boot, device=training["device"])
-    show(audit_report(run_audit(name, data(), options, training, chosen, run_id, say, init_from, pretrain_epochs,
-                                adv_steps)))
+    show(audit_report(run_audit(name, data(), options, training, chosen, run_id, say, init_from)))
+
+
+@command()
+@data_options
+def gameability(
+    run_id: Annotated[str, typer.Argument(help="MLflow run id of a `train-generator NAME --against-critic` fine-tuning.")], data,
+    critic: Annotated[str, typer.Option(help="The critic it was optimized against: 'default' or its checkpoint file (checked by sha256).")] = "default",
+    contexts: ContextsOpt = 64, seed: SeedOpt = 0,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.", min=5, max=100_000)] = 50,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+) -> None:
+    """The gameability table of a fine-tuning against a critic, from its kept checkpoints
+    (--keep-steps), scored again on validation contexts under that critic and the judge.
+
+    Example: python cli.py gameability RUN_ID
+    """
+    from adversarial.attack import rescore_run
+
+    show([rescore_run(run_id, data(), critic, device, contexts, seed, n_boot, say)])
 
 
 @command("export-contexts")

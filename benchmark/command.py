@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from benchmark.imported import import_row
-from benchmark.lookup import Found, MissingModel, find_critic, find_generator, pretrained_checkpoint, run_budget
+from benchmark.lookup import (Found, MissingModel, find_critic, find_generator, find_optimized, pretrained_checkpoint,
+                              run_budget)
 from benchmark.options import BenchmarkOptions
 from benchmark.runner import REFERENCE_ROWS, Benchmark, BenchmarkResult, Row, new_benchmark_id, rank
 from phrases.files import file_sha256
@@ -52,10 +53,15 @@ def load_critic(data, options: BenchmarkOptions, train_missing: bool, quick: boo
     return found
 
 
+def optimized_row_name(name: str, critic_sha: str) -> str:
+    """The row of generator `name` fine-tuned against the critic of sha256 `critic_sha`."""
+    return f"{name}-against-{critic_sha[:8]}"
+
+
 def _check_names(options: BenchmarkOptions, imports: list[tuple[str, Path]]) -> None:
     taken = set(options.generators) | set(REFERENCE_ROWS)
     for name, _ in imports:
-        if name in taken or name.endswith("-pretrained"):
+        if name in taken or name.endswith("-pretrained") or "-against-" in name:
             raise UserError(f"--import {name}=...: {name!r} names another row; choose another name")
         taken.add(name)
     if imports and options.samples != 1:
@@ -100,6 +106,15 @@ def score_benchmark(data, options: BenchmarkOptions, train_missing: bool = False
             start = type(generator).load(pre, options.device)
             rows.append(bench.generator_row(f"{name}-pretrained", start, run_id))
             rows[-1].tags.update(budget)
+        # a generator fine-tuned against a critic is a row of its own (its rank: leaderboard.rank_key)
+        optimized = find_optimized(name, data.data_hash, options.device)
+        if optimized is not None:
+            found_o, sha = optimized
+            row_name = optimized_row_name(name, sha)
+            log(f"{row_name}: {found_o.description}, fine-tuned against critic {sha[:12]}")
+            rows.append(bench.generator_row(row_name, found_o.model, found_o.run_id))
+            rows[-1].tags.update({"budget": run_budget(found_o.run_id), "optimized_against": sha,
+                                  "init_from": getattr(found_o.model, "init_from", None) or ""})
     for name, folder in imports:
         t0 = time.perf_counter()
         continuations, counts, tags, error = import_row(name, Path(folder), bench, log)

@@ -79,6 +79,26 @@ def find_critic(data, device: str = "auto", checkpoint: Path | None = None) -> F
     return found
 
 
+def find_optimized(name: str, data_hash: str, device: str = "auto") -> tuple[Found, str] | None:
+    """The newest training of generator `name` on this data fine-tuned against a critic (tag
+    `optimized_against`, `train-generator NAME --against-critic`) and that critic's sha256; None
+    when there is none."""
+    from generators.registry import get_generator_class
+
+    run = latest_run("generator", data_hash, optimized=True, generator=name)
+    if run is None:
+        return None
+    cls = get_generator_class(name)
+    found = _load(lambda path: cls.load(path, device), name, run, None, f"train-generator {name}", data_hash)
+    return found, run.data.tags["optimized_against"]
+
+
+def find_judge(data, device: str = "auto") -> Found | None:
+    """The judge (a second critic that shares neither weights, seed nor songs with the default)
+    when one fits the data, else None."""
+    return None
+
+
 def pretrained_checkpoint(run_id: str) -> Path | None:
     """The MLE starting point a generator run logged (the gan's `pretrain_checkpoint`), if any."""
     names = list_artifacts(run_id, "pretrain_checkpoint")

@@ -1,7 +1,7 @@
 """Give a trained critic what `train-critic` now does after its steps, without training it again:
 the bland side fitted on the validation split, the context side and the domain profile of the
 training split (what `VAECritic.finish_training` fits), both sides of the validity suite and the ladder on the test split
-(`train.assess_critic`), the metric card. How the default critic v4 was made from v3's weights (README: The default critic):
+(`critics.assessment`), the metric card. How the default critic v4 was made from v3's weights (README: The default critic):
 
     git show b59df17:critics/default/critic-v3.pt > /tmp/critic-v3.pt
     python -m benchmark.refit /tmp/critic-v3.pt critics/default/critic-v4.pt --version v4
@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmark.train import assess_critic, domain_words
+from benchmark.train import domain_words
+from critics.assessment import Assessment, assess
 from critics.blandness import fit_blandness
-from critics.card import make_card
 from critics.context_fit import fit_context_fit
 from critics.domain import DomainProfile
 from critics.registry import critic_class_of_kind
@@ -37,8 +37,7 @@ def refit(source: Path, out: Path, version: str, corpus: Path, log=print):
                                      data.config.phrase_bars)
     critic.context_fit = fit_context_fit(critic.tokenizer, data.train, data.config.phrase_bars, data.config)
     critic.domain = DomainProfile.fit(data.train).to_dict()
-    rows, bland, ladder, _ = assess_critic(critic, data, 0, None, log)
-    critic.card = make_card(version, rows, bland, ladder, "monophonic jazz solos: " + domain_words(data), critic.domain)
+    assess(critic, data.train, data.test, Assessment(0, None, "monophonic jazz solos: " + domain_words(data)), version, log)
     critic.save(out)
     log(f"{out}: sha256 {file_sha256(out)}, {out.stat().st_size:,} bytes")
     return critic

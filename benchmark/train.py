@@ -12,25 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from phrases.errors import UserError
-from phrases.unigram import Unigram
 from phrases.files import writable_folder
 from training import TrainConfig, config_from_options, distributed, set_threads
 from training.model import CHECKPOINT_ROOT
-from store import (EXPERIMENT_GENERATORS, find_run, log_run_artifact, log_run_batch, mark_complete, newest_training,
-                   run_artifact)
-
-# Tiny budgets for `--quick` (make demo): minutes, not quality, counted in steps so that every
-# machine trains the same models. Sizes are --model-opt values.
-QUICK = {
-    "lstm": ({"d_embed": "128", "hidden": "256", "layers": "2"}, {"epochs": 1, "max_steps": 150}),
-    "transformer": ({"dim": "128", "depth": "2", "heads": "4"}, {"epochs": 1, "max_steps": 150}),
-    "gan": ({"d_embed": "64", "hidden": "128", "layers": "1", "adv_steps": "20", "disc_warmup": "10",
-             "val_every": "10"}, {"epochs": 1, "max_steps": 150}),
-}
-QUICK_DEFAULT = ({}, {"epochs": 1, "max_steps": 150})
-QUICK_CRITIC = ({"d_embed": "64", "enc_hidden": "64", "hidden": "128", "latent": "32", "kl_warmup_steps": "100"},
-                {"epochs": 1, "max_steps": 150, "batch_size": 32})
-
+from store import EXPERIMENT_GENERATORS, find_run, newest_training, run_artifact
 
 def resume_folder(role: str, name: str, data_hash: str) -> Path:
     """The checkpoint folder of the newest training of `name` on this data (any status), for a
@@ -65,25 +50,19 @@ def _settle(config: TrainConfig, data, kind_info: tuple[str, str]) -> TrainConfi
 
 
 def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, str] | None = None,
-                    device: str = "auto", log=print, init_from: str | None = None,
-                    pretrain_epochs: int | None = None, adv_steps: int | None = None, params_from: str | None = None):
-    """Build generator `name` (the gan: from the MLflow run `init_from` when given; its MLE
-    pretraining `pretrain_epochs` and `adv_steps` adversarial updates), train it on `data`
-    (with DDP under torchrun). `params_from`: an Optuna study (`cli.py tune`) whose best trial's
-    parameters replace the model options and training options they name (explicit --model-opt
-    values win). Returns (generator, FitResult)."""
+                    device: str = "auto", log=print, init_from: str | None = None, params_from: str | None = None,
+                    after=None):
+    """Build generator `name` (from the MLflow run `init_from` when given: then its maximum
+    likelihood is done and only the phases after it train), train it on `data` (with DDP under
+    torchrun). `params_from`: an Optuna study (`cli.py tune`) whose best trial's parameters
+    replace the model options and training options they name (explicit --model-opt values win).
+    `after(generator)`: phases to train after the model's own (fine-tuning against a critic).
+    Returns (generator, FitResult)."""
     from generators.registry import get_generator_class
 
-    gan_only = [flag for flag, v in (("--pretrain-epochs", pretrain_epochs), ("--adv-steps", adv_steps),
-                                     ("--init-from", init_from)) if v is not None]
-    if gan_only and name != "gan":
-        raise UserError(f"{', '.join(gan_only)}: only for the gan generator; drop it, or train gan")
     model_opts = dict(model_opts or {})
-    if name == "gan":
-        distributed.refuse("gan training (its adversarial phase samples and updates in one process)")
-        config = replace(config, epochs=pretrain_epochs if pretrain_epochs is not None else (0 if init_from else config.epochs))
-        if adv_steps is not None:
-            model_opts["adv_steps"] = str(adv_steps)
+    if init_from:
+        config = replace(config, epochs=0)
     set_threads()
     cls = get_generator_class(name)
     if params_from:
@@ -100,9 +79,13 @@ def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, 
         generator = init_from_run(cls, init_from, model_config, device) if init_from else \
             cls(data.tokenizer, model_config, device, config.seed)
         config = _settle(config, data, ("generator", name))
+        phases = after(generator) if after else ()
+        if init_from and not (phases or generator.phases(data.train, data.val, config)):
+            raise UserError(f"--init-from {init_from}: {name} has nothing to train after maximum likelihood; "
+                            "add --against-critic, or train without --init-from")
         _say(log)(f"{name}: {generator.num_parameters():,} parameters on {generator.device}{_processes()}; "
                   f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
-        return generator, generator.fit(data.train, data.val, config)
+        return generator, generator.fit(data.train, data.val, config, after=phases)
 
 
 def init_from_run(cls, run_id: str, model_config=None, device="auto"):
@@ -128,17 +111,25 @@ def _processes() -> str:
     return f" x {world} processes (DDP)" if world > 1 else ""
 
 
+QUICK_BUDGET = {"epochs": 1, "max_steps": 150}  # --quick: minutes, not quality, counted in steps
+
+
 def quick_generator(name: str, data, device: str = "auto", seed: int = 0, log=print):
-    opts, budget = QUICK.get(name, QUICK_DEFAULT)
-    return train_generator(name, data, TrainConfig(seed=seed, budget="quick", **budget), opts, device, log)
+    """Generator `name` trained with the quick budget (make demo): its class's `quick_options`
+    sizes, `QUICK_BUDGET` steps, so every machine trains the same models."""
+    from generators.registry import get_generator_class
+
+    opts = {k: str(v) for k, v in getattr(get_generator_class(name), "quick_options", {}).items()}
+    return train_generator(name, data, TrainConfig(seed=seed, budget="quick", **QUICK_BUDGET), opts, device, log)
 
 
 def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = None, device: str = "auto",
                  log=print, suite_phrases: int | None = None, name: str = "vae"):
-    """Build critic `name` (critics.registry; the VAE critic), train and calibrate it on `data`,
-    then run the validity suite and the mixing ladder on the test split and log them to its run;
-    returns (critic, FitResult, suite rows, ladder)."""
-    from critics.card import make_card
+    """Build critic `name` (critics.registry; the VAE critic), train it on `data`: its fit
+    calibrates it, then runs both sides of the validity suite and the mixing ladder on the test
+    split and logs them (`critics.assessment`) before the run is complete; returns (critic,
+    FitResult, suite rows, ladder)."""
+    from critics.assessment import Assessment
     from critics.registry import get_critic_class
 
     cls = get_critic_class(name)
@@ -146,37 +137,13 @@ def train_critic(data, config: TrainConfig, model_opts: dict[str, str] | None = 
     with distributed.session(device) as device:
         critic = cls(data.tokenizer, config_from_options(cls.config_class, model_opts), device, config.seed)
         critic.phrase_config = data.config.to_dict()
+        critic.assessment = Assessment(config.seed, suite_phrases, domain_words(data), _say(log))
         config = _settle(config, data, ("critic", critic.name))
         _say(log)(f"critic: {critic.num_parameters():,} parameters on {critic.device}{_processes()}; "
                   f"{len(data.train):,} training phrases; data_hash {data.data_hash}")
-        result = critic.fit(data.train, data.val, config)
-    if not distributed.is_main():  # rank 0 runs the validity suite and logs it
-        return critic, result, ([], []), []
-    rows, bland, ladder, figures = assess_critic(critic, data, config.seed, suite_phrases, log)
-    log_run_batch(critic.run_id, metric_list=[(k, v, result.state.step) for k, v in figures.items()])
-    critic.card = make_card(f"run {critic.run_id}", rows, bland, ladder, domain_words(data), critic.domain)
-    critic.save(result.checkpoint)
-    log_run_artifact(critic.run_id, result.checkpoint, "checkpoint")
-    mark_complete(critic.run_id)  # last: a critic killed before this is never used
-    return critic, result, (rows, bland), ladder
-
-
-def assess_critic(critic, data, seed: int = 0, suite_phrases: int | None = None, log=print):
-    """What `train-critic` measures once the weights are final: both sides of the validity suite
-    and the mixing ladder on the test split; their figures become `critic.validity`. Returns
-    (strange rows, bland rows, ladder, figures)."""
-    from critics.validity import bland_suite, mixing_ladder, validity_metrics, validity_suite
-    from metrics.plagiarism import TrainingPatterns
-
-    log(f"critic: validity suite on {min(len(data.test), suite_phrases or len(data.test)):,} test phrases")
-    unigram = Unigram.fit(data.train, critic.vocab)
-    training = TrainingPatterns.from_split(data.train)
-    rows = validity_suite(critic, data.test, unigram, seed=seed, max_phrases=suite_phrases, training=training)
-    bland = bland_suite(critic, data.test, data.train, seed=seed, max_phrases=suite_phrases, training=training)
-    ladder = mixing_ladder(critic, data.test, unigram, seed=seed, max_phrases=suite_phrases)
-    figures = {**validity_metrics(rows, bland), **{f"ladder_gap_q{int(q * 100):03d}": gap for q, gap in ladder}}
-    critic.validity = figures  # the checkpoint carries its own validity figures, wherever it goes
-    return rows, bland, ladder, figures
+        result = critic.fit(data.train, data.val, config, test_split=data.test if distributed.is_main() else None)
+    a = critic.assessment
+    return critic, result, (a.strange, a.bland), a.ladder
 
 
 def domain_words(data) -> str:
@@ -184,6 +151,10 @@ def domain_words(data) -> str:
     c = data.config
     return (f"{len(data.train.song_names())} training songs of {data.report.get('corpus', '?')} (data_hash {data.data_hash}), "
             f"{c.tokenizer} tokens, phrases of {c.phrase_bars} + {c.phrase_bars} bars, tracks: {c.tracks}")
+
+
+QUICK_CRITIC = ({"d_embed": "64", "enc_hidden": "64", "hidden": "128", "latent": "32", "kl_warmup_steps": "100"},
+                {"epochs": 1, "max_steps": 150, "batch_size": 32})
 
 
 def quick_critic(data, device: str = "auto", seed: int = 0, log=print):

@@ -75,6 +75,7 @@ from critics.base import Analysis, Critic, Tokens
 from critics.blandness import Blandness, fit_blandness
 from critics.context_fit import ContextFit, fit_context_fit
 from critics.combiner import Combiner
+from critics.assessment import Assessment, assess
 from critics.domain import DomainProfile
 from metrics.plagiarism import TrainingPatterns
 from phrases.config import PhraseConfig
@@ -322,7 +323,6 @@ class VAECritic(TrainableModel, Critic):
     role = "critic"
     best_metric_name = "val_elbo"
     config_class = VAEConfig
-    complete_after_fit = False  # complete once its validity suite is logged (benchmark.train.train_critic)
 
     def __init__(self, tokenizer, config: VAEConfig | None = None, device="auto", seed: int = 0) -> None:
         super().__init__(tokenizer, config, device, seed)
@@ -334,6 +334,7 @@ class VAECritic(TrainableModel, Critic):
         self.validity: dict[str, float] = {}  # its validity suite's figures (critics.validity.validity_metrics)
         self.domain: dict = {}  # the music it was trained on (critics.domain.DomainProfile.to_dict); {} when unknown
         self.card: dict = {}  # its metric card (critics.card)
+        self.assessment = Assessment()  # how its fit assesses it on a test split, and what it found
 
     def build_model(self) -> nn.Module:
         return SeqVAE(self.vocab, self.config)
@@ -371,19 +372,24 @@ class VAECritic(TrainableModel, Critic):
         return {"val_elbo": (rec + kl_sum) / max(n_tok, 1), "val_rec": rec / max(n_tok, 1),
                 "val_kl": kl_sum / max(len(seqs), 1), "active_units": float(active_units(np.concatenate(mus)))}
 
-    def finish_training(self, train_split, val_split) -> dict[str, float]:
+    def finish_training(self, train_split, val_split, test_split=None) -> dict[str, float]:
         """Fit the combiner and calibrate on the validation split, with the best weights; read the
         bland side's statistics of the same real phrases (`critics.blandness`); train the context
         side on the training split (`critics.context_fit`); measure the domain (the range of the
-        training music's properties, `critics.domain`)."""
+        training music's properties, `critics.domain`); with a test split, run the validity suite
+        and make the card (`critics.assessment`)."""
         self.calibrate(val_split)
         bars = int(self.phrase_config.get("phrase_bars", 4))
         self.blandness = fit_blandness(self.tokenizer, val_split, TrainingPatterns.from_split(train_split), bars)
         self.context_fit = fit_context_fit(self.tokenizer, train_split, bars, PhraseConfig.from_dict(self.phrase_config))
         self.domain = DomainProfile.fit(train_split).to_dict()
         final = self.validation_metrics(val_split)
-        return {"active_units": final["active_units"], "val_kl": final["val_kl"],
-                "calibration_median": float(np.median(self.calibration))}
+        figures = {"active_units": final["active_units"], "val_kl": final["val_kl"],
+                   "calibration_median": float(np.median(self.calibration))}
+        if test_split is not None:
+            figures.update(assess(self, train_split, test_split, self.assessment, f"run {self.run_id}",
+                                  self.assessment.log).figures)
+        return figures
 
     # -- scoring ----------------------------------------------------------------------------
     def signals(self, contexts: Tokens, continuations: Tokens, batch_size: int = 128) -> tuple[dict, np.ndarray]:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from generators.base import Generator, Length
 from generators.sampling import forced_prefix
+from phrases.errors import UserError
 from phrases.sequences import split_sequences
 from phrases.unigram import Unigram
 from training import TrainableModel, batches, pad_batch
@@ -47,6 +48,17 @@ class AutoregressiveGenerator(TrainableModel, Generator):
     ) -> list[list[int]]:
         """Continuations of `prompts` (each BOS + context ids + `prefix`), each at most
         `max_tokens` long (default: `sampling.max_new_tokens(length)`) and starting with `prefix`."""
+
+    @classmethod
+    def from_checkpoint(cls, kind: str, checkpoint, run_id: str, config=None, device="auto"):
+        """`--init-from RUN_ID`: the generator as training run `run_id` (of this same generator)
+        left it, to train the phases after maximum likelihood on (`checkpoint()` fetches its best.pt
+        once the kind is known to fit; `config` is the run's own)."""
+        if kind != cls.name:
+            raise UserError(f"--init-from {run_id}: a {kind or 'untagged'!r} run; give a run of {cls.name}")
+        generator = cls.load(checkpoint(), device)
+        generator.init_from = run_id
+        return generator
 
     # -- the training engine's interface ---------------------------------------------------------
     def training_loss(self, batch, step):

@@ -46,6 +46,9 @@ class Generator(ABC):
     # `config_class` (a --model-opt) or a training option (lr, batch_size, warmup_steps,
     # weight_decay). Empty: the generator cannot be tuned. A plug-in declares its own.
     search_space: dict = {}
+    # The sizes `benchmark --quick` (make demo) trains it at (--model-opt values), for minutes
+    # rather than quality; empty: its defaults.
+    quick_options: dict = {}
 
     @abstractmethod
     def fit(self, train, val, config): ...

@@ -4,7 +4,8 @@ trained against a discriminator that reads (context, continuation) and says real
 Method: SeqGAN-style policy gradient (Yu et al., 2017, "SeqGAN: Sequence Generative Adversarial
 Nets with Policy Gradient", AAAI) with a baseline (REINFORCE, Williams 1992). The generator is a
 policy over tokens; a sampled continuation of a real context gets the discriminator's
-probability of "real" as its reward; the gradient is (reward - baseline) x grad log p(sample).
+probability of "real" as its reward; the gradient is (reward - baseline) x grad log p(sample)
+(`generators.policy_gradient`, shared with fine-tuning against a critic).
 Why this and not a Gumbel-softmax relaxation (Jang et al., 2017; Kusner & Hernandez-Lobato,
 2016): the policy gradient trains exactly the sampler `generate()` uses (hard tokens, the same
 `sample_batch`), the discriminator only ever sees real token ids, and it needs no temperature
@@ -22,7 +23,8 @@ schedule whose bias depends on the annealing. Choices inside SeqGAN:
 - Fakes are continuations of the batch's own real contexts, as long in bars as the median real
   continuation, sampled at temperature 1 without nucleus truncation: the policy itself.
 - Pretraining: the shared loop (`training.loop.train`) on the same phrases, exactly like
-  the `lstm` generator, or a trained `lstm` / `transformer` checkpoint (`--init-from RUN_ID`).
+  the `lstm` generator (`--epochs`), or a trained `lstm` / `transformer` checkpoint
+  (`--init-from RUN_ID`); the adversarial phase's size is `--model-opt adv_steps=N`.
   The discriminator then gets `disc_warmup` updates alone before the generator moves (SeqGAN
   pretrains its discriminator too), and `disc_steps` updates per generator update afterwards.
 
@@ -43,33 +45,29 @@ Discriminator: token embedding + a segment embedding (0 = context, 1 = continuat
 bidirectional GRU over the whole sequence, the mean and max of its states over the continuation
 positions, an MLP to one logit. Trained with binary cross-entropy, real = 1.
 
-MLflow (one run in `phrasebench-generators`, tag `generator=gan`, plus `init_from` when used):
-pretraining logs what the shared loop logs (`train_loss`, `val_nll`, `best_val_nll`,
-`tokens_per_s`); every adversarial step logs `disc_loss`, `disc_acc_real`, `disc_acc_fake`,
-`gen_reward` (mean discriminator probability of the samples), and on generator updates
-`pg_loss`, `kl`, `train_loss` (the MLE term: the same teacher-forced NLL as pretraining's);
-every `val_every` steps `val_nll`. Steps continue the pretraining's step axis. At the end
-`best_val_nll` is the validation NLL of the checkpoint kept (the final adversarial one, not the
-lowest seen: picking by NLL would undo the adversarial phase) and `pretrain_best_val_nll` that of
-the starting point; `tokens_per_s` stays the pretraining figure (with `--init-from`, without
-pretraining, it is the adversarial phase's real + generated tokens per second).
+Training is the engine's (ARCHITECTURE.md, "The training engine"): maximum likelihood on the
+shared loop, then `AdversarialPhase`, a phase of `training.phases` (`--resume`, checkpoints and
+MLflow from there). MLflow (one run in `phrasebench-generators`, tags `generator=gan`,
+`gan_base`, `init_from` when used): pretraining logs what the shared loop logs; every
+adversarial step logs `disc_loss`, `disc_acc_real`, `disc_acc_fake`, `gen_reward` (mean
+discriminator probability of the samples), and on generator updates `pg_loss`, `kl`,
+`train_loss` (the MLE term); every `val_every` steps `val_nll`. Steps continue the pretraining's
+step axis. At the end `best_val_nll` is the validation NLL of the checkpoint kept (the final
+adversarial one, not the lowest seen: picking by NLL would undo the adversarial phase) and
+`pretrain_best_val_nll` that of the starting point.
 
-Checkpoints (`checkpoint_dir`): `pretrain/best.pt` is the MLE starting point (a `gan`
-checkpoint with no adversarial steps, so the leaderboard can show it beside the GAN);
-`best.pt` is the final generator + discriminator + both optimizers, written atomically;
-`last.pt` is the same, written every `val_every` steps. All load with `weights_only=True`.
-`TrainConfig.keep_steps` counts adversarial generator updates here (the phase that makes it a
-GAN; its MLE pretraining is the `lstm`'s own training): `step-<N>.pt` is the generator after N
-updates, `step-0.pt` the pretrained starting point (what `audit gan --steps` scores).
+Checkpoints (`checkpoint_dir`): `pretrain/best.pt` is the MLE starting point (so the leaderboard
+can show it beside the GAN); `best.pt` is the final generator + discriminator + both optimizers;
+`last.pt` the same with the phase's reference and RNG, every `val_every` steps. All load with
+`weights_only=True`. `TrainConfig.keep_steps` counts adversarial generator updates here
+(`phase_budget_option`): `step-<N>.pt` is the generator after N updates, `step-0.pt` the
+pretrained starting point (what `audit gan --steps` scores).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -80,12 +78,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from generators.autoregressive import AutoregressiveGenerator, token_nll
+from generators.autoregressive import AutoregressiveGenerator
 from generators.base import Length
-from generators.sampling import forced_prefix
+from generators.policy_gradient import (continuation_length, finite, frozen_copy, pair_batch, policy_gradient_update,
+                                        sample_cap, sample_policy)
 from phrases.errors import UserError
-from training import FitResult, TrainConfig, TrainState, batches, distributed, pad_batch, seeded
+from training import TrainConfig, pad_batch, seeded
 from training.options import require
+from training.phases import Phase
 
 BASES = ("lstm", "transformer")
 
@@ -205,53 +205,11 @@ def discriminator_step(disc: Discriminator, opt, contexts, real, fake, device, g
             "disc_acc_fake": 1.0 - pred[n:].mean().item()}
 
 
-def continuation_length(split, vocab) -> Length:
-    """The length of the real continuations, in bars (the median over the split)."""
-    conts = split.token_lists("continuation")
-    if vocab.is_bar.any():
-        bars = np.median([vocab.is_bar[c].sum() for c in conts])
-    else:
-        bars = np.median([vocab.shift_beats[c].sum() / 4 for c in conts])
-    return Length(bars=max(1, int(round(float(bars)))))
-
-
-def sample_cap(continuations) -> int:
-    """Most tokens a sampled continuation may have: 1.25 x the 99th percentile of the real ones
-    (an untrained generator that never closes its bars stops there)."""
-    return int(1.25 * np.percentile([len(c) for c in continuations], 99)) + 8
-
-
-@contextmanager
-def no_dropout(model: nn.Module):
-    """Training mode (cuDNN RNNs only backpropagate in it) with every dropout rate at 0, so the
-    policy gradient is taken on the very policy that sampled."""
-    saved = []
-    for m in model.modules():
-        if isinstance(m, nn.Dropout):
-            saved.append((m, "p", m.p))
-            m.p = 0.0
-        elif isinstance(getattr(m, "dropout", None), float):  # nn.LSTM / nn.GRU, x-transformers Attend
-            saved.append((m, "dropout", m.dropout))
-            m.dropout = 0.0
-    was_training = model.training
-    model.train()
-    try:
-        yield model
-    finally:
-        for m, attr, value in saved:
-            setattr(m, attr, value)
-        model.train(was_training)
-
-
-def _finite(name: str, value: float) -> float:
-    if not np.isfinite(value):
-        raise UserError(f"gan: {name} became {value}; lower --model-opt gen_lr / disc_lr and train again")
-    return value
-
-
 class GANGenerator(AutoregressiveGenerator):
     name = "gan"
     config_class = GANConfig
+    phase_budget_option = "adv_steps"  # what budgets its phase after maximum likelihood (`audit --steps`)
+    quick_options = {"d_embed": 64, "hidden": 128, "layers": 1, "adv_steps": 20, "disc_warmup": 10, "val_every": 10}
 
     def __init__(self, tokenizer, config: GANConfig | None = None, device="auto", seed: int = 0) -> None:
         self.seed = seed  # build_model passes it on to the base network
@@ -264,7 +222,6 @@ class GANGenerator(AutoregressiveGenerator):
         self.disc_opt: torch.optim.Optimizer | None = None
         self.reference: nn.Module | None = None  # the frozen pretrained model of the KL leash
         self.adv_step = 0
-        self.init_from: str | None = None
 
     def build_model(self) -> nn.Module:
         base_cls, base_cfg = self.config.base_model_config()
@@ -303,53 +260,16 @@ class GANGenerator(AutoregressiveGenerator):
         gan.init_from = run_id
         return gan
 
-    # -- training -------------------------------------------------------------------------
-    def fit(self, train_split, val_split, config: TrainConfig) -> FitResult:
-        """Phase 1: MLE pretraining with the shared loop for `config.epochs` epochs (none when 0,
-        e.g. after --init-from). Phase 2: `self.config.adv_steps` adversarial generator updates.
-        One MLflow run in `phrasebench-generators`."""
-        from store import log_artifact, log_metrics, mark_complete, set_tag
+    # -- training: maximum likelihood on the shared loop, then the adversarial phase -----------
+    def phases(self, train_split, val_split, config: TrainConfig) -> list[Phase]:
+        return [AdversarialPhase(self, train_split, val_split, config.seed)]
 
-        distributed.refuse("gan training (its adversarial phase samples and updates in one process)")
-        if config.resume:
-            raise UserError("--resume: not supported for gan; start again, or --init-from the run of a trained lstm")
-        if self.data_hash and config.data_hash and self.data_hash != config.data_hash:
-            raise UserError(f"--init-from: that model was trained on data {self.data_hash}, this data is "
-                            f"{config.data_hash}; use the same corpus and tokenizer options as its run")
-        disc_params = sum(p.numel() for p in self.discriminator.parameters())
-        tags = {"gan_base": self.config.base, **({"init_from": self.init_from} if self.init_from else {})}
-        with self.tracked_run(config, tags=tags, params={"discriminator_parameters": disc_params}) as config:
-            figures = self.baseline_metrics(train_split, val_split)
-            log_metrics(figures)
-            ckpt_dir = Path(config.checkpoint_dir)
+    def run_tags(self, config: TrainConfig) -> dict[str, str]:
+        return {**super().run_tags(config), "gan_base": self.config.base}
 
-            # phase 1: maximum likelihood, the shared loop
-            pre_cfg = dataclasses.replace(config, checkpoint_dir=ckpt_dir / "pretrain", keep_steps=())
-            if config.epochs > 0:
-                state = self.run_loop(train_split, val_split, pre_cfg)
-                pre_best, tokens_per_s, step0 = state.best, state.tokens_per_s, state.step
-            else:
-                pre_best = self.validation_metrics(val_split)["val_nll"]
-                self.save(pre_cfg.checkpoint_dir / "best.pt")
-                tokens_per_s, step0 = None, 0
-                state = TrainState(0, 0, "val_nll", pre_best, {"val_nll": pre_best}, float("nan"), "no_pretraining")
-            log_metrics({"pretrain_best_val_nll": pre_best}, step=step0)
-            log_artifact(pre_cfg.checkpoint_dir / "best.pt", "pretrain_checkpoint")
-
-            # phase 2: adversarial
-            adv = self.train_adversarial(train_split, val_split, config.seed, ckpt_dir, step0=step0,
-                                         keep_steps=config.keep_steps,
-                                         log=lambda m, s: log_metrics(m, step=s))
-            final = adv["val_nll"]
-            tokens_per_s = tokens_per_s if tokens_per_s is not None else adv["tokens_per_s"]
-            log_metrics({"val_nll": final, "best_val_nll": final, "tokens_per_s": tokens_per_s,
-                         "adv_steps_per_s": adv["steps_per_s"]}, step=adv["last_step"])
-            set_tag("stop_reason", adv["stop_reason"])
-            self.log_checkpoint(ckpt_dir / "best.pt")
-            mark_complete(self.run_id)
-        state = TrainState(state.epoch, adv["last_step"], "val_nll", final, {"val_nll": final}, tokens_per_s,
-                           adv["stop_reason"])
-        return FitResult(state, self.run_id, ckpt_dir / "best.pt", {**figures, "pretrain_best_val_nll": pre_best})
+    def run_params(self, config: TrainConfig) -> dict:
+        return {**super().run_params(config),
+                "discriminator_parameters": sum(p.numel() for p in self.discriminator.parameters())}
 
     def _optimizers(self) -> None:
         c = self.config
@@ -361,28 +281,21 @@ class GANGenerator(AutoregressiveGenerator):
 
     def start_adversarial(self) -> None:
         """Freeze a copy of the current generator network as the KL leash's reference; make the
-        optimizers. Called by `train_adversarial`; call it before `adversarial_step` otherwise."""
-        self.reference = copy.deepcopy(self.model).eval()
-        for p in self.reference.parameters():
-            p.requires_grad_(False)
+        optimizers (the adversarial phase does it; call it before `adversarial_step` otherwise)."""
+        self.reference = frozen_copy(self.model)
         self._optimizers()
 
     def sample_fakes(self, contexts, length: Length, max_tokens: int, seed: int) -> list[list[int]]:
-        """One continuation per context from the policy itself (temperature 1, no nucleus)."""
-        self.model.eval()
-        gen = torch.Generator(device=self.device).manual_seed(seed)
-        prefix = forced_prefix(self.vocab)  # as generate() does: fakes start at the bar line too
-        prompts = [[self.vocab.bos, *map(int, c), *prefix] for c in contexts]
-        with torch.no_grad():
-            return self.sample_batch(prompts, length, 1.0, 1.0, gen, max_tokens=max_tokens, prefix=prefix)
+        """One continuation per context from the policy itself (`policy_gradient.sample_policy`)."""
+        return sample_policy(self, contexts, length, max_tokens, seed)
 
     def adversarial_step(self, contexts, real, length: Length, max_tokens: int, seed: int,
                          update_discriminator: bool = True, update_generator: bool = True) -> dict:
         """One step on a batch of real (context, continuation) pairs: sample a continuation of each
-        context, `disc_steps` discriminator updates, then one generator update (policy gradient
-        with the batch-mean baseline + mle_weight x MLE on the real pairs + kl_weight x KL to the
-        reference). Returns the step's metrics."""
-        c, k = self.config, self.vocab
+        context, `disc_steps` discriminator updates, then one generator update
+        (`policy_gradient.policy_gradient_update`: reward = the discriminator's P(real), + mle_weight
+        x MLE on the real pairs + kl_weight x KL to the reference). Returns the step's metrics."""
+        c = self.config
         if self.reference is None:
             self.start_adversarial()
         fakes = self.sample_fakes(contexts, length, max_tokens, seed)
@@ -394,103 +307,15 @@ class GANGenerator(AutoregressiveGenerator):
         rewards = discriminator_scores(self.discriminator, list(contexts), fakes, self.device)
         metrics["gen_reward"] = float(rewards.mean())
         metrics["gen_tokens"] = float(np.mean([len(f) for f in fakes]))
-        if not update_generator:
-            return {key: _finite(key, v) for key, v in metrics.items()}
-
-        # generator: log-probabilities of the sampled tokens, teacher-forced on BOS + context + sample
-        seqs = [np.array([k.bos, *map(int, ctx), *f], dtype=np.int64) for ctx, f in zip(contexts, fakes)]
-        batch = pad_batch(seqs, k.pad).to(self.device)
-        inputs, targets = batch[:, :-1], batch[:, 1:]
-        pos = torch.arange(targets.shape[1], device=self.device)[None]
-        start = torch.tensor([len(ctx) for ctx in contexts], device=self.device)[:, None]
-        stop = start + torch.tensor([len(f) for f in fakes], device=self.device)[:, None]
-        gen_mask = ((pos >= start) & (pos < stop)).float()
-        n_gen = gen_mask.sum().clamp(min=1.0)
-        advantage = torch.as_tensor(rewards - rewards.mean(), dtype=torch.float32, device=self.device)
-        real_batch = pad_batch([np.array([k.bos, *map(int, ctx), *map(int, r), k.eos], dtype=np.int64)
-                                for ctx, r in zip(contexts, real)], k.pad).to(self.device)
-        with no_dropout(self.model):
-            logp = F.log_softmax(self.model(inputs).float(), -1)
-            tok_logp = logp.gather(-1, targets[..., None]).squeeze(-1)
-            pg_loss = -(advantage[:, None] * tok_logp * gen_mask).sum() / n_gen
-            with torch.no_grad():
-                ref_logp = F.log_softmax(self.reference(inputs).float(), -1)
-            kl = ((logp.exp() * (logp - ref_logp)).sum(-1) * gen_mask).sum() / n_gen
-            nll, mask = token_nll(self.model, real_batch, k.pad)
-            mle = nll.sum() / mask.sum()
-            loss = pg_loss + c.mle_weight * mle + c.kl_weight * kl
-            self.gen_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
-            self.gen_opt.step()
-        self.adv_step += 1
-        metrics.update({"pg_loss": pg_loss.item(), "kl": kl.item(), "train_loss": mle.item(),
-                        "real_tokens": float(mask.sum().item())})
-        return {key: _finite(key, v) for key, v in metrics.items()}
-
-    def train_adversarial(self, train_split, val_split, seed: int, checkpoint_dir: Path, step0: int = 0,
-                          log=None, keep_steps: tuple = ()) -> dict:
-        """`disc_warmup` discriminator-only steps, then `adv_steps` generator updates; val_nll every
-        `val_every` steps; `last.pt` then, `best.pt` at the end; `step-<N>.pt` after the N-th
-        generator update for each N of `keep_steps` (`step-0.pt`: before the first)."""
-        from training.checkpoint import kept_checkpoint
-
-        from rich.console import Console
-
-        c, k = self.config, self.vocab
-        console = Console(stderr=True)
-        torch.manual_seed(seed)
-        self.start_adversarial()
-        contexts_all = train_split.token_lists("context")
-        real_all = train_split.token_lists("continuation")
-        length = continuation_length(train_split, k)
-        max_tokens = sample_cap(real_all)
-        order: list[list[int]] = []
-        epoch = 0
-        deadline = time.perf_counter() + c.adv_max_minutes * 60 if c.adv_max_minutes > 0 else None
-        started, tokens, stop_reason = time.perf_counter(), 0.0, "adv_steps"
-        val_nll = self.validation_metrics(val_split)["val_nll"]
-        if log:
-            log({"val_nll": val_nll}, step0)
-        total, done = c.disc_warmup + c.adv_steps, 0
-        if 0 in keep_steps:
-            self.save(kept_checkpoint(checkpoint_dir, 0))
-        for i in range(total):
-            if not order:
-                order = batches(_pair_lengths(contexts_all, real_all), c.adv_batch, seed + 1000 + epoch)
-                epoch += 1
-            idx = order.pop(0)
-            warm = i < c.disc_warmup
-            m = self.adversarial_step([contexts_all[j] for j in idx], [real_all[j] for j in idx], length,
-                                      max_tokens, seed=seed * 100_003 + i, update_generator=not warm)
-            done += 1
-            tokens += m.pop("real_tokens", 0.0) + m["gen_tokens"] * len(idx) * (not warm)
-            step = step0 + i + 1  # every adversarial step, warm-up included, on the pretraining's axis
-            if not warm and self.adv_step in keep_steps:
-                self.save(kept_checkpoint(checkpoint_dir, self.adv_step))
-            if not warm and self.adv_step % c.val_every == 0:
-                val_nll = _finite("val_nll", self.validation_metrics(val_split)["val_nll"])
-                m["val_nll"] = val_nll
-                self.save(Path(checkpoint_dir) / "last.pt")
-                console.print(f"gan adversarial step {self.adv_step}/{c.adv_steps}: val_nll {val_nll:.4f}, "
-                              f"disc acc real {m['disc_acc_real']:.2f} fake {m['disc_acc_fake']:.2f}, "
-                              f"reward {m['gen_reward']:.3f}", highlight=False)
-            if log:
-                log(m, step)
-            if deadline and time.perf_counter() > deadline:
-                stop_reason = "adv_max_minutes"
-                break
-        elapsed = time.perf_counter() - started
-        val_nll = _finite("val_nll", self.validation_metrics(val_split)["val_nll"])
-        self.save(Path(checkpoint_dir) / "best.pt")
-        self.save(Path(checkpoint_dir) / "last.pt")
-        return {"val_nll": val_nll, "tokens_per_s": tokens / max(elapsed, 1e-9), "last_step": step0 + done,
-                "steps_per_s": done / max(elapsed, 1e-9), "stop_reason": stop_reason}
+        if update_generator:
+            metrics.update(policy_gradient_update(self, self.reference, self.gen_opt, contexts, fakes, rewards,
+                                                  c.kl_weight, c.grad_clip, c.mle_weight, real))
+            self.adv_step += 1
+        return {key: finite(key, v) for key, v in metrics.items()}
 
     # -- checkpoints ----------------------------------------------------------------------
     def extra_state(self) -> dict:
-        state = {"discriminator": self.discriminator.state_dict(), "adv_step": self.adv_step,
-                 "init_from": self.init_from or ""}
+        state = {"discriminator": self.discriminator.state_dict(), "adv_step": self.adv_step}
         if self.gen_opt is not None:
             state["gen_optimizer"] = self.gen_opt.state_dict()
         if self.disc_opt is not None:
@@ -501,7 +326,6 @@ class GANGenerator(AutoregressiveGenerator):
         if "discriminator" in state:
             self.discriminator.load_state_dict(state["discriminator"])
         self.adv_step = int(state.get("adv_step", 0))
-        self.init_from = state.get("init_from") or None
         if "gen_optimizer" in state or "disc_optimizer" in state:
             self._optimizers()
             if "gen_optimizer" in state:
@@ -513,3 +337,49 @@ class GANGenerator(AutoregressiveGenerator):
 def _pair_lengths(contexts, real) -> list[np.ndarray]:
     """Placeholders of the pair lengths, for `batches` (which buckets by length)."""
     return [np.zeros(len(c) + len(r), np.int8) for c, r in zip(contexts, real)]
+
+
+class AdversarialPhase(Phase):
+    """The gan's phase after maximum likelihood: `disc_warmup` discriminator-only steps, then
+    `adv_steps` generator updates (`GANGenerator.adversarial_step`); val_nll every `val_every`
+    generator updates. Its best.pt is the last generator (picking by NLL would undo the phase);
+    `keep_steps` count generator updates (step-0.pt: the pretrained starting point)."""
+
+    name = "adversarial"
+    keep_last = True
+
+    def __init__(self, gan: GANGenerator, train_split, val_split, seed: int) -> None:
+        c = gan.config
+        self.gan, self.val_split, self.seed = gan, val_split, seed
+        self.steps, self.val_every, self.max_minutes = c.disc_warmup + c.adv_steps, c.val_every, c.adv_max_minutes
+        self.contexts = train_split.token_lists("context")
+        self.real = train_split.token_lists("continuation")
+        self.pair_lengths = [len(a) + len(b) for a, b in zip(self.contexts, self.real)]
+        self.length = continuation_length(train_split, gan.vocab)
+        self.max_tokens = sample_cap(self.real)
+
+    def start(self, seed: int) -> None:
+        self.gan.start_adversarial()
+        self.gan.adv_step = 0
+
+    def step(self, i: int) -> dict[str, float]:
+        g, c = self.gan, self.gan.config
+        idx = pair_batch(i, len(self.contexts), c.adv_batch, self.seed, self.pair_lengths)
+        warm = i < c.disc_warmup
+        m = g.adversarial_step([self.contexts[j] for j in idx], [self.real[j] for j in idx], self.length,
+                               self.max_tokens, seed=self.seed * 100_003 + i, update_generator=not warm)
+        m["tokens"] = m.pop("real_tokens", 0.0) + m["gen_tokens"] * len(idx) * (not warm)
+        return m
+
+    def generator_updates(self, i: int) -> int:
+        return max(0, i + 1 - self.gan.config.disc_warmup)
+
+    def validate(self) -> dict[str, float]:
+        return {"val_nll": finite("val_nll", self.gan.validation_metrics(self.val_split)["val_nll"])}
+
+    def state(self) -> dict:
+        return {"reference": self.gan.reference.state_dict()}
+
+    def restore(self, state: dict) -> None:
+        self.gan.start_adversarial()
+        self.gan.reference.load_state_dict(state["reference"])

@@ -60,6 +60,7 @@ class LSTMModel(nn.Module):
 class LSTMGenerator(AutoregressiveGenerator):
     name = "lstm"
     config_class = LSTMConfig
+    quick_options = {"d_embed": 128, "hidden": 256, "layers": 2}
     search_space = {
         "d_embed": ("choice", [64, 128, 256, 512]), "hidden": ("choice", [128, 256, 512]), "layers": ("int", 1, 3),
         "dropout": ("float", 0.0, 0.4), "lr": ("log", 3e-4, 1e-2), "warmup_steps": ("int", 0, 200, 10),

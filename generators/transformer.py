@@ -67,6 +67,7 @@ class TransformerModel(nn.Module):
 class TransformerGenerator(AutoregressiveGenerator):
     name = "transformer"
     config_class = TransformerConfig
+    quick_options = {"dim": 128, "depth": 2, "heads": 4}
     search_space = {  # every dim is a multiple of every heads
         "dim": ("choice", [64, 128, 192, 256]), "depth": ("int", 1, 4), "heads": ("choice", [2, 4]),
         "dropout": ("float", 0.0, 0.3), "lr": ("log", 3e-4, 1e-2), "warmup_steps": ("int", 0, 200, 10),

@@ -208,28 +208,31 @@ def parse_audit_steps(text: str | None) -> tuple[int, ...]:
     return steps
 
 
-def _train(name: str, data, training: dict, steps: tuple[int, ...], audit_id: str, log, init_from, pretrain_epochs,
-           adv_steps) -> tuple[str, dict[int, Path], list[str]]:
-    """Train one run of `name` that keeps its checkpoints at `steps`; (run id, kept, notes)."""
+def _train(name: str, data, training: dict, steps: tuple[int, ...], audit_id: str, log, init_from
+           ) -> tuple[str, dict[int, Path], list[str]]:
+    """Train one run of `name` that keeps its checkpoints at `steps`; (run id, kept, notes). For a
+    generator whose training has a phase after maximum likelihood (the gan's adversarial one),
+    steps count that phase's updates, budgeted by its `phase_budget_option` (--model-opt)."""
     from benchmark.train import train_generator
+    from generators.registry import get_generator_class
 
-    config = training["config"]
+    config, model_opts = training["config"], dict(training["model_opts"])
     top = max(steps)
-    if name == "gan":  # steps are adversarial updates
-        if adv_steps is not None and adv_steps < top:
-            raise UserError(f"--adv-steps {adv_steps}: below the largest of --steps ({top}); raise it or drop it")
-        adv_steps = adv_steps or top
+    budget = getattr(get_generator_class(name), "phase_budget_option", None)
+    if budget:
+        if budget in model_opts and int(model_opts[budget]) < top:
+            raise UserError(f"--model-opt {budget}={model_opts[budget]}: below the largest of --steps ({top}); "
+                            "raise it or drop it")
+        model_opts.setdefault(budget, str(top))
     else:
         if config.max_steps is not None and config.max_steps < top:
             raise UserError(f"--max-steps {config.max_steps}: below the largest of --steps ({top}); raise it or drop it")
         config = replace(config, max_steps=config.max_steps or top)
     config = replace(config, keep_steps=steps, tags={**config.tags, "audit": audit_id})
-    generator, result = train_generator(name, data, config, training["model_opts"], training["device"], log,
-                                        init_from=init_from, pretrain_epochs=pretrain_epochs, adv_steps=adv_steps)
+    generator, result = train_generator(name, data, config, model_opts, training["device"], log, init_from=init_from)
     kept = kept_checkpoints(result.checkpoint.parent)
     s = result.state
-    end = (f"the run stopped after {generator.adv_step} adversarial updates ({s.stop_reason})" if name == "gan"
-           else f"the run stopped at step {s.step} ({s.stop_reason})")
+    end = f"the run stopped at step {s.step} ({s.stop_reason})"
     if not kept:
         raise UserError(f"{name}: its training kept no checkpoint (step-N.pt) in {result.checkpoint.parent}; a "
                         "generator that trains outside the shared engine must honour TrainConfig.keep_steps")
@@ -265,8 +268,7 @@ def _kept_of_run(name: str, data, run_id: str, steps: tuple[int, ...]) -> dict[i
 
 
 def run_audit(name: str, data, options: BenchmarkOptions, training: dict | None = None, steps: tuple[int, ...] = (),
-              run_id: str | None = None, log=print, init_from: str | None = None, pretrain_epochs: int | None = None,
-              adv_steps: int | None = None) -> AuditResult:
+              run_id: str | None = None, log=print, init_from: str | None = None) -> AuditResult:
     """Train (or, with `run_id`, find) `name`'s checkpoints at `steps`, score each as a
     leaderboard row on the same contexts, judge, and log one MLflow run."""
     from benchmark.command import load_critic
@@ -282,7 +284,7 @@ def run_audit(name: str, data, options: BenchmarkOptions, training: dict | None 
     audit_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     found = load_critic(data, options, False, False, log)  # before any training: a missing critic fails fast
     if run_id is None:
-        gen_run, kept, notes = _train(name, data, training, steps, audit_id, log, init_from, pretrain_epochs, adv_steps)
+        gen_run, kept, notes = _train(name, data, training, steps, audit_id, log, init_from)
     else:
         gen_run, kept, notes = run_id, _kept_of_run(name, data, run_id, steps), []
     bench = Benchmark(data, found.model, options, log)

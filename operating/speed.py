@@ -78,32 +78,16 @@ def model_flops_per_token(generator) -> float:
     return float(flops)
 
 
-def training_speed(generator, seqs, batch_size: int = 16, steps: int = 12, warmup: int = 3) -> float:
-    """Training tokens/s of `generator`'s model: the shared loop's step (forward, backward,
-    clip, AdamW) on real phrases, timed after `warmup` steps."""
-    import torch
+def training_speed(generator, train_split, batch_size: int = 16, steps: int = 12) -> float:
+    """Training tokens/s of `generator`'s model: the engine's own loop (`training.loop.train`:
+    forward, backward, clipping, AdamW and its schedule) for `steps` steps on real phrases, as
+    `train-generator` reports it (`tokens_per_s`, the steps' time alone)."""
+    from training import TrainConfig, train
 
-    from generators.autoregressive import token_nll
-    from training import batches, pad_batch
-
-    model = generator.model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    order = batches(seqs, batch_size, seed=0)
-    tokens, elapsed = 0, 0.0
-    for i, idx in enumerate(order[: warmup + steps]):
-        t0 = time.perf_counter()
-        batch = pad_batch([seqs[j] for j in idx], generator.vocab.pad).to(generator.device)
-        nll, mask = token_nll(model, batch, generator.vocab.pad)
-        loss = nll.sum() / mask.sum()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        loss.item()
-        if i >= warmup:
-            elapsed += time.perf_counter() - t0
-            tokens += int(mask.sum())
-    return tokens / elapsed
+    with tempfile.TemporaryDirectory() as folder:
+        state = train(generator, generator.training_sequences(train_split), train_split.subset(range(2)),
+                      TrainConfig(batch_size=batch_size, max_steps=steps, epochs=1, checkpoint_dir=Path(folder)))
+    return state.tokens_per_s
 
 
 def generation_speed(generator, contexts, new_tokens: int = 128) -> tuple[float, float]:
@@ -139,7 +123,7 @@ def generator_speed(data) -> list[SpeedRow]:
     rows = [SpeedRow("fp32 matmul peak (1024^3)", peak, "GFLOP/s", "torch, all threads", "")]
     for cls in (LSTMGenerator, TransformerGenerator):
         gen = cls(data.tokenizer, device="cpu")
-        tps = training_speed(gen, gen.training_sequences(data.train))
+        tps = training_speed(gen, data.train)
         gflops = tps * model_flops_per_token(gen) / 1e9
         rows.append(SpeedRow(f"{gen.name} training ({gen.num_parameters() / 1e6:.1f} M params)", tps, "tokens/s",
                              f"matmul peak {peak:.0f} GFLOP/s", f"{gflops:.0f} GFLOP/s = {gflops / peak:.0%} of peak"))
@@ -186,31 +170,30 @@ def critic_speed(critic, phrases, max_phrases: int = 512, target: float = 200.0)
 
 
 def adversarial_steps_per_second(gan, split, steps: int = 4, warmup: int = 1) -> tuple[float, float]:
-    """Adversarial steps/s of a `GANGenerator` on real phrases (one step: sample a continuation
-    of each context, a discriminator update, a generator update), timed after `warmup` steps;
-    and the share of a step spent sampling."""
+    """Adversarial steps/s of a `GANGenerator` on real phrases: the gan's own phase step
+    (`gan.AdversarialPhase.step`: sample a continuation of each context, discriminator updates, a
+    generator update), timed after its discriminator warm-up and `warmup` more steps; and the
+    share of a step that sampling the same batch takes."""
     import torch
 
-    from generators.gan import continuation_length, sample_cap
+    from generators.gan import AdversarialPhase
+    from generators.policy_gradient import pair_batch
 
-    contexts, real = split.token_lists("context"), split.token_lists("continuation")
-    length = continuation_length(split, gan.vocab)
-    max_tokens = sample_cap(real)
-    b = gan.config.adv_batch
-    gan.start_adversarial()
+    phase = AdversarialPhase(gan, split, split, seed=0)
+    phase.start(0)
+    first = gan.config.disc_warmup + warmup
     elapsed, sampling = 0.0, 0.0
-    for i in range(warmup + steps):
-        idx = [(i * b + j) % len(contexts) for j in range(b)]
-        ctx, rl = [contexts[j] for j in idx], [real[j] for j in idx]
+    for i in range(gan.config.disc_warmup, first + steps):
         t0 = time.perf_counter()
-        gan.sample_fakes(ctx, length, max_tokens, seed=i)
-        t1 = time.perf_counter()
-        gan.adversarial_step(ctx, rl, length, max_tokens, seed=i)
+        phase.step(i)
         if gan.device.type == "cuda":
             torch.cuda.synchronize()
-        if i >= warmup:
-            elapsed += time.perf_counter() - t1
-            sampling += t1 - t0
+        t1 = time.perf_counter()
+        if i >= first:
+            elapsed += t1 - t0
+            idx = pair_batch(i, len(phase.contexts), gan.config.adv_batch, 0, phase.pair_lengths)
+            gan.sample_fakes([phase.contexts[j] for j in idx], phase.length, phase.max_tokens, seed=i)
+            sampling += time.perf_counter() - t1
     return steps / elapsed, sampling / elapsed
 
 
@@ -221,7 +204,7 @@ def adversarial_speed(data) -> list[SpeedRow]:
 
     gan = GANGenerator(data.tokenizer, device="cpu")
     per_s, sample_share = adversarial_steps_per_second(gan, data.train)
-    tps = training_speed(gan, gan.training_sequences(data.train), batch_size=gan.config.adv_batch, steps=4, warmup=1)
+    tps = training_speed(gan, data.train, batch_size=gan.config.adv_batch, steps=4)
     mean_len = sum(len(s) for s in data.train.token_lists("both")) / len(data.train) + 2
     mle_steps = tps / (gan.config.adv_batch * mean_len)
     return [SpeedRow(f"gan adversarial steps (batch {gan.config.adv_batch}, {gan.num_parameters() / 1e6:.1f} M params)",

@@ -48,13 +48,15 @@ def training_run(role: str, run_name: str, tags: dict[str, str], params: dict, r
         yield run
 
 
-def latest_run(role: str, data_hash: str, **tags: str):
+def latest_run(role: str, data_hash: str, optimized: bool = False, **tags: str):
     """The newest complete FINISHED training of a model of `role` with tag data_hash and `tags`, or None. A
-    training made for an audit (tag `audit`, `operating/audit.py`) is never "the newest model"."""
+    training made for an audit (tag `audit`, `operating/audit.py`) is never "the newest model"; one
+    fine-tuned against a critic (tag `optimized_against`) is found only with `optimized`, and then
+    only such one."""
     import mlflow
 
     filters = [f"tags.data_hash = '{data_hash}'", "attributes.status = 'FINISHED'", "tags.complete = 'true'",
-               "tags.audit IS NULL"]
+               "tags.audit IS NULL", f"tags.optimized_against IS {'NOT ' if optimized else ''}NULL"]
     filters += [f"tags.{k} = '{v}'" for k, v in tags.items()]
     runs = with_retries(lambda: mlflow.search_runs(
         experiment_ids=[experiment_id(experiment_for(role))], filter_string=" and ".join(filters),

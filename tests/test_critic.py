@@ -3,18 +3,12 @@ suite's corruptions, and the train-critic / critique commands. A tiny critic kee
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import mlflow
 import numpy as np
 import pytest
 import torch
 
-from helpers import cli, mlflow_store
+from helpers import cli, cli_killed_when, mlflow_store
 from critics.base import realness_from
 from critics.corruptions import (
     CORRUPTIONS, corrupt, jitter, random_pitch, shuffle_pitch, swap, tritone,
@@ -22,7 +16,6 @@ from critics.corruptions import (
 from critics.validity import mixing_ladder, paired_accuracy, validity_suite
 from critics.vae import VAECritic, VAEConfig, active_units
 from phrases import Unigram, Vocab
-from phrases.config import REPO_ROOT
 from training import CheckpointError, TrainConfig, load_checkpoint, save_checkpoint
 
 TINY = VAEConfig(d_embed=32, enc_hidden=32, hidden=64, latent=8, dropout=0.0, word_dropout=0.1,
@@ -402,13 +395,7 @@ def test_train_critic_logs_the_validity_suite(cli_trained):
 def test_sigkill_then_resume_reaches_the_same_weights(cli_trained, jazz_dir):
     tmp, env, _ = cli_trained
     ckpt = tmp / "killed"
-    proc = subprocess.Popen([sys.executable, "cli.py", *_train_args(jazz_dir, ckpt)], cwd=REPO_ROOT,
-                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while not (ckpt / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    cli_killed_when(ckpt / "last.pt", *_train_args(jazz_dir, ckpt), env=env)
     killed_at = load_checkpoint(ckpt / "last.pt")
     assert 1 <= killed_at["epoch"] < 4
     resumed = cli(*_train_args(jazz_dir, ckpt), "--resume", env=env)

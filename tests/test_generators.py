@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import mlflow
 import numpy as np
@@ -14,7 +10,7 @@ import pretty_midi
 import pytest
 import torch
 
-from helpers import cli, mlflow_store
+from helpers import cli, cli_killed_when, mlflow_store
 from generators.base import Length
 from generators.lstm import LSTMConfig, LSTMGenerator
 from generators.registry import available, get_generator_class
@@ -204,13 +200,7 @@ def test_sigkill_then_resume_reaches_the_same_weights(jazz_dir, tmp_path):
     assert whole.returncode == 0, whole.stderr
     # the same run, killed as soon as its first checkpoint exists, then resumed
     ckpt = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "cli.py", *_train_args(jazz_dir, ckpt, epochs)], cwd=REPO_ROOT,
-                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while not (ckpt / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    cli_killed_when(ckpt / "last.pt", *_train_args(jazz_dir, ckpt, epochs), env=env)
     killed_at = load_checkpoint(ckpt / "last.pt")
     assert 1 <= killed_at["epoch"] < epochs
     resumed = cli(*_train_args(jazz_dir, ckpt, epochs), "--resume", env=env)

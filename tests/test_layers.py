@@ -18,6 +18,7 @@ LAYERS = [
     {"generators", "critics"},
     {"tuning"},
     {"benchmark"},
+    {"adversarial"},
     {"presenting"},
     {"operating"},
 ]

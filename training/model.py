@@ -7,8 +7,11 @@ naming the one that keeps best.pt). From here it gets:
 - construction on one device, with initial weights that depend on the seed alone: the device a
   model is built or loaded on is the one it trains, scores and generates on;
 - `fit`: one MLflow run per training (its tags and params: ARCHITECTURE.md, "The MLflow
-  store"), the shared loop (`training.loop.train`), per-epoch log lines and a progress bar, the best weights reloaded at
-  the end, the checkpoint and tokenizer logged as artifacts; it returns what the CLI prints;
+  store"), the shared loop (`training.loop.train`), then the phases after maximum likelihood
+  (`training.phases`: the gan's adversarial phase, fine-tuning against a critic), per-epoch log
+  lines and a progress bar, the best weights reloaded at the end, what finishing adds (the
+  critic's calibration and validity suite), the checkpoint and tokenizer logged as artifacts, the
+  run marked complete last; it returns what the CLI prints;
 - checkpoints: `save` / `load` of a plain dict read with `torch.load(weights_only=True)`, from
   which the model is rebuilt (its config, its tokenizer, its weights), nanoGPT-style; against a
   tracking server (`MLFLOW_TRACKING_URI=http://...`) `last.pt` is uploaded after every epoch too,
@@ -28,6 +31,7 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -42,6 +46,7 @@ from training.console import metric_logger, progress_bar
 from training import distributed
 from training.device import resolve_device, seeded
 from training.loop import TrainConfig, TrainState, train
+from training.phases import Phase, mark_phase_done, phase_done, run_phase
 
 CHECKPOINT_ROOT = Path("checkpoints")
 
@@ -72,7 +77,6 @@ class TrainableModel(ABC):
     role: str  # "generator" or "critic": the MLflow tag that names the model (the store knows its experiment)
     best_metric_name: str  # lower is better
     config_class: type
-    complete_after_fit = True  # False: whoever trains it marks the run complete (the critic, after its suite)
 
     def __init__(self, tokenizer, config=None, device: str | torch.device = "auto", seed: int = 0) -> None:
         self.tokenizer = tokenizer
@@ -83,6 +87,7 @@ class TrainableModel(ABC):
             self.model = self.build_model().to(self.device)
         self.data_hash = ""
         self.run_id: str | None = None
+        self.init_from: str | None = None  # the training run it started from (`--init-from`), if any
 
     # -- what a subclass provides ------------------------------------------------------------
     @abstractmethod
@@ -100,9 +105,15 @@ class TrainableModel(ABC):
         """Figures logged once when a training starts (e.g. the unigram baseline)."""
         return {}
 
-    def finish_training(self, train_split, val_split) -> dict[str, float]:
-        """Run after the best weights are back (e.g. calibration); returns figures to log."""
+    def finish_training(self, train_split, val_split, test_split=None) -> dict[str, float]:
+        """Run after the best weights are back (e.g. calibration; the critic's validity suite on
+        `test_split`); returns figures to log. The run is complete only after it."""
         return {}
+
+    def phases(self, train_split, val_split, config: TrainConfig) -> list[Phase]:
+        """The phases of its training after maximum likelihood (`training.phases`): none by
+        default; the gan gives its adversarial one."""
+        return []
 
     def extra_state(self) -> dict:
         """What else a checkpoint holds (calibration, discriminator, ...)."""
@@ -125,7 +136,7 @@ class TrainableModel(ABC):
     def checkpoint_state(self) -> dict:
         return {"name": self.name, "model_config": json.dumps(dataclasses.asdict(self.config)),
                 "tokenizer": tokenizer_to_json(self.tokenizer), "run_id": self.run_id or "",
-                "data_hash": self.data_hash, **self.extra_state()}
+                "data_hash": self.data_hash, "init_from": self.init_from or "", **self.extra_state()}
 
     def save(self, path: Path) -> None:
         save_checkpoint({"kind": self.kind, "model": self.model.state_dict(), **self.checkpoint_state()}, path)
@@ -144,13 +155,21 @@ class TrainableModel(ABC):
                                   "train it again") from None
         obj.data_hash = state.get("data_hash", "")
         obj.run_id = state.get("run_id") or None
+        obj.init_from = state.get("init_from") or None
         obj.restore_extra(state)
         return obj
+
+    def load_weights(self, path: Path) -> None:
+        """The weights and extra state of a checkpoint of this model (a finished phase's best.pt)."""
+        state = load_checkpoint(path, kind=self.kind, map_location=self.device)
+        self.model.load_state_dict(state["model"])
+        self.restore_extra(state)
 
     # -- training -----------------------------------------------------------------------------
     def run_tags(self, config: TrainConfig) -> dict[str, str]:
         return {self.role: self.name, "corpus": config.corpus, "data_hash": config.data_hash,
-                "device": str(self.device), "budget": config.budget, **config.tags}
+                "device": str(self.device), "budget": config.budget,
+                **({"init_from": self.init_from} if self.init_from else {}), **config.tags}
 
     def run_params(self, config: TrainConfig) -> dict:
         world = distributed.from_env().world
@@ -206,28 +225,83 @@ class TrainableModel(ABC):
         log_artifact(path, artifact_dir)
         log_text(tokenizer_to_json(self.tokenizer), "tokenizer.json")
 
-    def fit(self, train_split, val_split, config: TrainConfig) -> FitResult:
+    def fit(self, train_split, val_split, config: TrainConfig, after: Sequence[Phase] = (), test_split=None,
+            complete: bool = True) -> FitResult:
         """Train on `train_split`, validate on `val_split`: one MLflow run in the experiment of the
         model's role (under torchrun: rank 0's; the other ranks return a result without run or
-        checkpoint)."""
+        checkpoint). The phases: maximum likelihood on the shared loop (`config.epochs` epochs; none
+        when 0, e.g. a model started from a trained run), then the model's own `phases` and the
+        caller's `after` (each in its folder, the last in the training's; `pretrain/best.pt` is the
+        starting point of the first, logged as the `pretrain_checkpoint` artifact). `--resume`
+        skips the phases that ended and continues the one that did not. `complete=False`: the run
+        is never marked complete (a trial of a search)."""
         from store import log_metrics, mark_complete, set_tag
 
+        if self.data_hash and config.data_hash and self.data_hash != config.data_hash:  # started from a trained run
+            raise UserError(f"--init-from: that model was trained on data {self.data_hash}, this data is "
+                            f"{config.data_hash}; use the same corpus and tokenizer options as its run")
+        phases = [*self.phases(train_split, val_split, config), *after]
+        if phases:
+            distributed.refuse(f"{self.name} training with a {phases[0].name} phase (it samples and updates in one "
+                               "process)")
         if not distributed.is_main():
             return FitResult(self.run_loop(train_split, val_split, config), None, None)
 
-        with self.tracked_run(config) as config:
+        tags = {k: v for phase in phases for k, v in getattr(phase, "tags", {}).items()}
+        with self.tracked_run(config, tags=tags) as config:
             figures = self.baseline_metrics(train_split, val_split)
             if not config.resume:
                 log_metrics(figures)
-            state = self.run_loop(train_split, val_split, config)
-            best_path = Path(config.checkpoint_dir) / "best.pt"
-            final = self.finish_training(train_split, val_split)
+            root = Path(config.checkpoint_dir)
+            state = self.run_loop(train_split, val_split, config) if not phases else \
+                self._run_phases(phases, train_split, val_split, config, figures)
+            best_path = root / "best.pt"
+            final = self.finish_training(train_split, val_split, test_split)
             if final:
                 self.save(best_path)  # the best weights with what finishing added (calibration)
             figures.update(final)
             log_metrics({f"best_{state.metric}": state.best, "tokens_per_s": state.tokens_per_s, **final}, step=state.step)
             set_tag("stop_reason", state.stop_reason)
             self.log_checkpoint(best_path)
-            if self.complete_after_fit:
+            if complete:
                 mark_complete(self.run_id)
         return FitResult(state, self.run_id, best_path, figures)
+
+    def _run_phases(self, phases: list[Phase], train_split, val_split, config: TrainConfig, figures: dict) -> TrainState:
+        """Maximum likelihood into `pretrain/` (when `config.epochs`), then each phase; what the
+        last ended with."""
+        from store import log_artifact, log_metrics, upload_checkpoint
+
+        root = Path(config.checkpoint_dir)
+        pre = root / "pretrain"
+        state = phase_done(pre) if config.resume else None
+        if state is not None:
+            self.load_weights(pre / "best.pt")
+        elif config.epochs > 0:
+            state = self.run_loop(train_split, val_split, replace(config, checkpoint_dir=pre, keep_steps=()))
+            mark_phase_done(pre, state)
+        else:  # started from a trained run: that is the starting point
+            best = self.validation_metrics(val_split)[self.best_metric_name]
+            self.save(pre / "best.pt")
+            state = TrainState(0, 0, self.best_metric_name, best, {self.best_metric_name: best}, float("nan"),
+                               "no_pretraining")
+            mark_phase_done(pre, state)
+        figures[f"pretrain_best_{state.metric}"] = state.best
+        log_metrics({f"pretrain_best_{state.metric}": state.best}, step=state.step)
+        log_artifact(pre / "best.pt", "pretrain_checkpoint")
+        log, upload = metric_logger(self.name), upload_checkpoint()
+        for k, phase in enumerate(phases):
+            folder = root if k == len(phases) - 1 else root / phase.name
+            done = phase_done(folder) if config.resume else None
+            if done is not None:
+                self.load_weights(folder / "best.pt")
+            else:
+                bar = progress_bar(f"{self.name} {phase.name}")
+                try:
+                    done = run_phase(self, phase, folder, config.seed, config.resume,
+                                     config.keep_steps if k == len(phases) - 1 else (), state.step, log, bar, upload)
+                finally:
+                    bar.close()
+                self.load_weights(folder / "best.pt")
+            state = replace(done, epoch=state.epoch)  # a phase after it counts updates, not epochs
+        return state

@@ -73,46 +73,46 @@ TRAIN_OPTIONS = {
 }
 
 
-def parse_model_options(options: list[str] | None) -> dict[str, str]:
+def parse_model_options(options: list[str] | None, flag: str = "--model-opt") -> dict[str, str]:
     """["hidden=256", ...] -> {"hidden": "256", ...}."""
     out = {}
     for opt in options or []:
         if "=" not in opt:
-            raise UserError(f"--model-opt {opt!r}: write key=value, e.g. --model-opt hidden=256")
+            raise UserError(f"{flag} {opt!r}: write key=value, e.g. {flag} hidden=256")
         key, value = opt.split("=", 1)
         out[key.strip()] = value.strip()
     return out
 
 
-def config_from_options(config_class, options: dict[str, str] | None):
-    """A model config dataclass from `--model-opt` strings, each cast to its field's type."""
+def config_from_options(config_class, options: dict[str, str] | None, flag: str = "--model-opt"):
+    """A model config dataclass from `--model-opt` (or `flag`) strings, each cast to its field's type."""
     fields = {f.name: f for f in dataclasses.fields(config_class)}
     values = {}
     for key, raw in (options or {}).items():
         if key not in fields:
-            raise UserError(f"--model-opt {key}: unknown; {config_class.__name__} has {', '.join(fields)}")
+            raise UserError(f"{flag} {key}: unknown; {config_class.__name__} has {', '.join(fields)}")
         default = fields[key].default
         cast = type(default) if default is not None else str
         try:
             values[key] = (raw.lower() in ("1", "true", "yes")) if cast is bool else cast(raw)
         except ValueError:
-            raise UserError(f"--model-opt {key}={raw}: expected a {cast.__name__}") from None
+            raise UserError(f"{flag} {key}={raw}: expected a {cast.__name__}") from None
     return config_class(**values)
 
 
 def require(config, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = (),
-            fractions: tuple[str, ...] = ()) -> None:
+            fractions: tuple[str, ...] = (), flag: str = "--model-opt") -> None:
     """Refuse a degenerate model config before anything is built: `positive` fields >= 1 (or > 0),
-    `non_negative` >= 0, `fractions` in [0, 1). A `UserError` names the --model-opt."""
+    `non_negative` >= 0, `fractions` in [0, 1). A `UserError` names the option (`flag`)."""
     for name in positive:
         if not getattr(config, name) > 0:
-            raise UserError(f"--model-opt {name}={getattr(config, name)}: must be positive")
+            raise UserError(f"{flag} {name}={getattr(config, name)}: must be positive")
     for name in non_negative:
         if not getattr(config, name) >= 0:
-            raise UserError(f"--model-opt {name}={getattr(config, name)}: must be 0 or more")
+            raise UserError(f"{flag} {name}={getattr(config, name)}: must be 0 or more")
     for name in fractions:
         if not 0 <= getattr(config, name) < 1:
-            raise UserError(f"--model-opt {name}={getattr(config, name)}: must be in [0, 1)")
+            raise UserError(f"{flag} {name}={getattr(config, name)}: must be in [0, 1)")
 
 
 def parse_steps(text, flag: str = "--keep-steps") -> tuple[int, ...]:

@@ -230,7 +230,6 @@ def tune(name: str, data, opts: TuneOptions, log=print, critic=None) -> list:
         config = replace(base, **train, tags={"mlflow.parentRunId": parent, "study": study.study_name,
                                               "trial": str(trial.number)})
         generator = cls(data.tokenizer, config_from_options(cls.config_class, model_opts), opts.device, opts.seed)
-        generator.complete_after_fit = False  # only the best trial's run is ever a candidate for `benchmark`
         reported: set[int] = set()
 
         def observe(metrics: dict, step: int) -> str | None:
@@ -245,7 +244,8 @@ def tune(name: str, data, opts: TuneOptions, log=print, critic=None) -> list:
 
         try:
             with observe_validation(observe):
-                result = generator.fit(data.train, data.val, config)
+                # complete=False: only the best trial's run is ever a candidate for `benchmark`
+                result = generator.fit(data.train, data.val, config, complete=False)
         except BaseException:
             if generator.run_id:
                 _tag(generator.run_id, "FAIL")

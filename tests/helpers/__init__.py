@@ -132,6 +132,20 @@ def tracking(uri: str):
         mlflow.set_tracking_uri(old_uri)
 
 
+def cli_killed_when(path: Path, *args, env=None, timeout=300) -> None:
+    """Run `python cli.py ARGS` and kill it (SIGKILL, as `kill -9`) as soon as `path` exists."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "cli.py"), *map(str, args)], cwd=REPO_ROOT,
+                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while not Path(path).exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 def cli(*args, env=None, timeout=600, cwd=REPO_ROOT):
     """Run `python cli.py ARGS` as a user would; the completed process."""
     return subprocess.run([sys.executable, str(REPO_ROOT / "cli.py"), *map(str, args)], cwd=cwd, capture_output=True,
