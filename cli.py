@@ -212,7 +212,7 @@ def benchmark(
     """
     import shlex
 
-    from benchmark.command import benchmark_command
+    from operating.benchmarking import benchmark_command
 
     show(benchmark_command(data, options, all_, generator, import_, train_missing, quick, wide,
                            shlex.join(["python", "cli.py", *sys.argv[1:]]), say))
@@ -291,7 +291,8 @@ def export_contexts(out: Annotated[Path, typer.Argument(help="Folder for manifes
 def leaderboard(benchmark_id: Annotated[Optional[str], typer.Option(help="A benchmark id (default: the latest).")] = None,
                 wide: WideOpt = False) -> None:
     """Print the latest (or a given) leaderboard from MLflow, in the order of its logged rank."""
-    from benchmark.leaderboard import fetch, leaderboard_table
+    from benchmark.leaderboard import fetch
+    from presenting.table import leaderboard_table
 
     show(leaderboard_table(*fetch(benchmark_id, log=say), wide))
 
@@ -303,7 +304,7 @@ def report(benchmark_id: Annotated[Optional[str], typer.Option(help="A benchmark
 
     Example: python cli.py report
     """
-    from benchmark.report_file import report_command
+    from presenting.report_file import report_command
 
     show(report_command(benchmark_id, open_, say))
 

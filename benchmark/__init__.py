@@ -1,1 +1,2 @@
-"""Putting it together: the benchmark runner, MLflow logging, the leaderboard, speed figures."""
+"""The benchmark: contexts, rows, scoring, ranking, the leaderboard's keys and rule, and the rows
+logged to MLflow (`presenting/` shows them to people)."""

@@ -1,18 +1,18 @@
-"""The `benchmark` command end to end: find (or train) the models, read imported outputs, run
-every row, rank, then publish (`benchmark/publish.py`: MLflow, audio, the report)."""
+"""The benchmark's rows: find (or train) the models, read imported outputs, run every row, rank.
+`operating/benchmarking.py` runs the `benchmark` command end to end: these rows, then shown
+(`presenting/`) and logged (`benchmark/publish.py`)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from benchmark.imported import import_row, parse_import
-from benchmark.leaderboard import leaderboard_table
+from benchmark.imported import import_row
 from benchmark.lookup import (Found, MissingModel, find_critic, find_generator, find_optimized, pretrained_checkpoint,
                               run_budget)
-from benchmark.options import BENCHMARK_OPTIONS, BenchmarkOptions
+from benchmark.options import BenchmarkOptions
 from benchmark.runner import REFERENCE_ROWS, Benchmark, BenchmarkResult, Row, new_benchmark_id, rank
-from phrases.files import file_sha256, writable_folder
+from phrases.files import file_sha256
 from phrases.errors import UserError
 from store import run_artifact
 
@@ -68,11 +68,10 @@ def _check_names(options: BenchmarkOptions, imports: list[tuple[str, Path]]) -> 
         raise UserError("--import reads one continuation per context: use --samples 1")
 
 
-def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, quick: bool = False,
-                  log=print, imports: list[tuple[str, Path]] = (), command: str = "") -> BenchmarkResult:
+def score_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, quick: bool = False,
+                    log=print, imports: list[tuple[str, Path]] = (), command: str = "") -> tuple[BenchmarkResult, Benchmark]:
     """Every row of one benchmark invocation (generators, imported folders, reference rows),
-    scored, ranked (`leaderboard.rank_key`) and published."""
-    from benchmark.publish import publish
+    scored and ranked (`leaderboard.rank_key`); and the benchmark they were scored by."""
     from benchmark.critic_status import critic_facts
     from training import distributed, set_threads
 
@@ -129,28 +128,4 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
             log(f"{row.name}: failed: {row.error}")
     result = BenchmarkResult(new_benchmark_id(), rank(rows, bench), bench.context_index, bench.stage_seconds,
                              critic_facts(found), command)
-    publish(result, bench, quick, log)
-    return result
-
-
-def benchmark_command(data, options: dict, all_: bool, generators: list[str] | None, imports: list[str] | None,
-                      train_missing: bool, quick: bool, wide: bool, command: str, log) -> list:
-    """`cli.py benchmark`: run it, and what it prints."""
-    from generators.registry import available, get_generator_class
-
-    names = list(dict.fromkeys(available() if all_ else generators or []))  # a name given twice runs once
-    for name in names:
-        get_generator_class(name)  # an unknown name is refused before any work
-    parsed = [parse_import(spec) for spec in imports or []]
-    if not names and not parsed:
-        raise UserError("name the generators: --all, or --generator NAME (repeatable), or --import NAME=DIR")
-    writable_folder(options["report_dir"], "--report-dir")  # a file there fails now, not after the work
-    if quick and options["contexts"] == BENCHMARK_OPTIONS["contexts"][1]:
-        options["contexts"] = 64
-    result = run_benchmark(data(), BenchmarkOptions(names, **options), train_missing, quick, log, parsed, command)
-    return [*leaderboard_table(result.benchmark_id, result.entries, wide),
-            *(f"  {stage}: {seconds:.1f} s" for stage, seconds in result.stage_seconds.items()),
-            f"  total: {sum(result.stage_seconds.values()):.1f} s",
-            f"report: {result.report}",
-            f"MLflow: {len(result.rows)} runs in phrasebench-leaderboard; `python cli.py ui` prints the link that "
-            "opens them, ranked"]
+    return result, bench

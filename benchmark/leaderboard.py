@@ -1,5 +1,5 @@
-"""The leaderboard: its keys, the one ranking rule, the table every view prints (terminal, PNG,
-HTML report), and the MLflow experiment that holds it."""
+"""The leaderboard: its keys, the one ranking rule, and the MLflow experiment that holds it (the
+table every view prints, terminal, PNG and HTML report, is `presenting/table.py`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import math
 import re
 import time
 
-from benchmark.row_profile import profile_table
 from phrases.errors import UserError
 from store import experiment_id, find_experiment, search_runs, set_experiment_tag, tracking_uri
 
@@ -19,8 +18,6 @@ PRIMARY_METRIC = "primary_gap"
 DIVERSITY_METRIC = "coverage"
 LEADERBOARD_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step",
                     "jsd_duration", "copy_rate", "copy_share", "sameness", "coverage", "fcd", "c2st_auroc")
-PRIMARY_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "nll")  # the default table: fits 120 columns
-SIDE_GAPS = ("critic_gap", "bland_gap", "misfit_gap")  # the parts of primary_gap: the default table prints no interval
 BEST = {"primary_gap": "0", "critic_gap": "0", "bland_gap": "0", "misfit_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low",
         "jsd_pitch": "0", "jsd_step": "0", "jsd_duration": "0", "copy_rate": "~real", "copy_share": "~real",
         "sameness": "~real", "coverage": "high", "fcd": "0", "c2st_auroc": "0.5"}
@@ -31,7 +28,6 @@ RANK_RULE = ("ranked by primary_gap; rows that copy the training set or have col
              "ties by |c2st_auroc - 0.5|, then by name; failed rows last; a # shared with '=' means the data cannot "
              "tell those neighbours apart (paired bootstrap over the shared contexts, Holm-corrected)")
 FLAGS = {"flag_copies": "copies the training set", "flag_collapsed": "collapsed: near-identical across contexts"}
-NLL_NOTE = "nll n/a: imported outputs and the real continuations come with no model to ask for a likelihood"
 
 EXPERIMENT_DESCRIPTION = f"""\
 **phrasebench leaderboard**: one run per leaderboard row. The rows of one `python cli.py benchmark`
@@ -75,93 +71,6 @@ def rank_key(name: str, status: str, metrics: dict) -> tuple:
     c2st = metrics.get("c2st_auroc", math.nan)
     return (status != "ok", bool(flags(metrics)), gap if not math.isnan(gap) else math.inf,
             abs(c2st - 0.5) if not math.isnan(c2st) else math.inf, name)
-
-
-def place_labels(entries: list[tuple]) -> list[str]:
-    """The # column: the tie group of every ranked row (`rank_group`), with '=' where neighbours
-    share one; the plain position for runs logged before tie groups."""
-    groups = [e[2].get("rank_group") for e in entries]
-    if any(g is None for g in groups):
-        return [str(i) for i in range(1, len(entries) + 1)]
-    out = []
-    for i, g in enumerate(groups):
-        first = groups.index(g) + 1
-        shared = groups.count(g) > 1
-        out.append(f"{first}=" if shared else str(first))
-    return out
-
-
-def fmt(metrics: dict, key: str, interval: bool = True) -> str:
-    value = metrics.get(key)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
-    digits = 3 if abs(value) < 10 else 1
-    if not interval or low is None or high is None or math.isnan(low):
-        return f"{value:.{digits}f}"
-    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def row_label(name: str, tags: dict, metrics: dict | None = None) -> str:
-    """The row's name, with a second line when its numbers need a word: imported, quick model,
-    and what it is flagged for."""
-    notes = [w for w, on in (("imported", tags.get("source") == "imported"),
-                             ("quick model", tags.get("budget") == "quick")) if on]
-    notes += [f.split(":")[0].upper() for f in flags(metrics or {})]
-    return name + (f"\n{', '.join(notes)}" if notes else "")
-
-
-def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -> tuple[list[str], list[list[str]]]:
-    """(name, status, metrics, tags) entries, already ranked -> header and string cells; each
-    header says which way is better."""
-    keys = LEADERBOARD_KEYS if wide else PRIMARY_KEYS
-    header = ["#", "row", *(f"{k}\nbest {BEST[k]}" for k in keys)]
-    out = []
-    for place, (name, status, metrics, tags) in zip(place_labels(entries), entries):
-        if status != "ok":
-            out.append([place, row_label(name, tags), "failed", *["-"] * (len(keys) - 1)])
-            continue
-        cells = [fmt(metrics, k, interval=wide or k not in SIDE_GAPS) for k in keys]
-        if "nll" in keys and "nll" not in metrics and (tags.get("source") == "imported" or name == "real"):
-            cells[keys.index("nll")] = "n/a"
-        out.append([place, row_label(name, tags, metrics), *cells])
-    return header, out
-
-
-def table_notes(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -> list[str]:
-    """The lines under the table: what n/a means, quick models, a critic below its floor."""
-    tags = [e[3] for e in entries]
-    notes = [PRIMARY_SCORE]
-    for name, status, metrics, _ in entries:
-        for words in flags(metrics):
-            notes.append(f"{name} {words} (ranked after every row that does not)")
-    if any(t.get("source") == "imported" for t in tags) or any(e[0] == "real" for e in entries):
-        notes.append(NLL_NOTE)
-    if any(t.get("budget") == "quick" for t in tags):
-        notes.append("quick model: trained for minutes by --quick or --train-missing (tag budget=quick); "
-                     "its numbers say little")
-    critic = next((t for t in tags if t.get("critic_run_id")), {})
-    validity = critic.get("critic_validity", "")
-    if validity and validity != "ok":
-        notes.append(f"critic {critic.get('critic_run_id', '?')[:8]} is {validity}: a trivial statistic catches "
-                     "those errors more often, so critic_gap and realness understate them")
-    if critic.get("critic_budget") == "quick":
-        notes.append("the critic is a quick one (--quick): train one with `python cli.py train-critic`")
-    for name, _, _, t in entries:
-        if t.get("import_domain_note"):
-            notes.append(f"{name}: {t['import_domain_note']}")
-    for name, status, _, t in entries:
-        if status != "ok" and t.get("error"):
-            notes.append(f"{name} failed: {t['error'][:200]}")
-    if not wide:
-        notes.append("--wide prints every column")
-    return notes
-
-
-def leaderboard_table(benchmark_id: str, entries: list[tuple], wide: bool = False) -> list:
-    """What every command prints for a leaderboard: the (title, header, rows) table and its notes."""
-    return [(f"phrasebench leaderboard {benchmark_id}: {RANK_RULE}; [low, high] = 95% bootstrap interval",
-             *table_rows(entries, wide)), *table_notes(entries, wide), *([profile_table(entries)] if wide else [])]
 
 
 def leaderboard_experiment() -> str:

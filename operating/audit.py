@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.leaderboard import BEST, DIVERSITY_METRIC, PRIMARY_METRIC, fmt
+from benchmark.leaderboard import BEST, DIVERSITY_METRIC, PRIMARY_METRIC
+from presenting.table import fmt
 from benchmark.options import BenchmarkOptions
 from benchmark.runner import Benchmark, Row
 from phrases.errors import UserError

@@ -218,7 +218,7 @@ def quick_benchmark_speed(data) -> list[SpeedRow]:
     store, so the user's store and checkpoints are untouched."""
     import os
 
-    from benchmark.command import run_benchmark
+    from operating.benchmarking import run_benchmark
     from benchmark.options import BenchmarkOptions
     from generators.registry import available
 

@@ -77,7 +77,8 @@ def test_gameability_figures_are_logged_at_every_validation(attacked):
 
 
 def test_benchmark_finds_the_fine_tuned_generator_as_a_row_of_its_own(attacked, jazz_data, tmp_path):
-    from benchmark.command import optimized_row_name, run_benchmark
+    from benchmark.command import optimized_row_name
+    from operating.benchmarking import run_benchmark
     from benchmark.options import BenchmarkOptions
 
     _, result, _, start, uri, _ = attacked

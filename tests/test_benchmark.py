@@ -19,10 +19,10 @@ import mlflow
 import numpy as np
 import pytest
 
-from benchmark.audio import find_synth
+from presenting.audio import find_synth
 from benchmark.leaderboard import LEADERBOARD_KEYS, fetch
 from benchmark.lookup import MissingModel
-from benchmark.command import run_benchmark
+from operating.benchmarking import run_benchmark
 from benchmark.options import BenchmarkOptions
 from benchmark.train import train_generator
 from helpers import TINY_GENERATORS, mlflow_store, store_copy

@@ -19,10 +19,11 @@ import symusic
 
 from benchmark.contexts import MANIFEST, Manifest, export_contexts
 from benchmark.imported import read_continuation
-from benchmark.leaderboard import fetch, table_notes
+from benchmark.leaderboard import fetch
 from benchmark.options import BenchmarkOptions
-from benchmark.command import run_benchmark
 from benchmark.runner import select_contexts
+from operating.benchmarking import run_benchmark
+from presenting.table import table_notes
 from helpers import WJAZZD, cli, copy_corpus, mlflow_store, store_copy
 from phrases import PhraseConfig, prepare
 from phrases.config import REPO_ROOT

@@ -563,7 +563,7 @@ def test_finding_3_an_import_name_that_is_no_file_name_is_refused_before_any_wor
 
 
 def test_finding_3_titles_with_dollar_signs_are_drawn_as_written(tmp_path):
-    from benchmark.plots import RollExample, piano_roll_grid, table_png
+    from presenting.plots import RollExample, piano_roll_grid, table_png
     from phrases import NOTE_DTYPE
 
     notes = np.zeros(2, dtype=NOTE_DTYPE)

@@ -19,6 +19,7 @@ LAYERS = [
     {"tuning"},
     {"benchmark"},
     {"adversarial"},
+    {"presenting"},
     {"operating"},
 ]
 LAYER = {package: i for i, layer in enumerate(LAYERS) for package in layer}

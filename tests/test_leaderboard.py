@@ -10,8 +10,9 @@ import pytest
 from rich.console import Console
 
 import cli
-from benchmark.leaderboard import BEST, LEADERBOARD_KEYS, PRIMARY_KEYS, leaderboard_table, rank_key, table_rows
-from benchmark.plots import table_png
+from benchmark.leaderboard import BEST, LEADERBOARD_KEYS, rank_key
+from presenting.plots import table_png
+from presenting.table import PRIMARY_KEYS, leaderboard_table, table_rows
 
 
 def metrics(gap: float, c2st: float, **more) -> dict:

@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from benchmark.examples import example_indices
-from benchmark.row_profile import profile_chart, profile_metrics, profile_table
+from benchmark.row_profile import profile_metrics
+from presenting.examples import example_indices
+from presenting.musical_profile import profile_chart, profile_table
 from metrics.musical import (
     best_scale, compression_ratio, empty_beat_rate, groove_consistency, key_consistency, mean_abs_interval,
     scale_consistency,

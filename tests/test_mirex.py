@@ -16,7 +16,7 @@ from benchmark.contexts import MANIFEST, Manifest, benchmark_items
 from benchmark.imported import read_continuation
 from benchmark.mirex import GENERATION_START, export_mirex, prompt_offset, to_sixteenths
 from benchmark.options import BenchmarkOptions
-from benchmark.command import run_benchmark
+from operating.benchmarking import run_benchmark
 from helpers import cli
 from phrases.decode import decode_phrase
 

@@ -16,10 +16,10 @@ from html.parser import HTMLParser
 import mlflow
 import pytest
 
-from benchmark.audio import find_synth, render, seconds
+from presenting.audio import find_synth, render, seconds
 from benchmark.leaderboard import EXPERIMENT_LEADERBOARD, fetch
 from benchmark.options import BenchmarkOptions
-from benchmark.command import run_benchmark
+from operating.benchmarking import run_benchmark
 from helpers import mlflow_store, store_copy
 from phrases.config import REPO_ROOT
 from phrases.decode import decode_phrase

@@ -24,7 +24,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from benchmark.audio import find_synth
+from presenting.audio import find_synth
 from benchmark.leaderboard import LEADERBOARD_KEYS
 from benchmark.train import train_generator
 from helpers import WJAZZD, WJAZZD_FILES, cli, tracking, train_tiny_critic

@@ -11,7 +11,7 @@ import symusic
 
 from benchmark.contexts import benchmark_items, export_contexts
 from benchmark.options import BenchmarkOptions
-from benchmark.command import run_benchmark
+from operating.benchmarking import run_benchmark
 from helpers import WJAZZD, mlflow_store
 from critics import default
 from critics.degenerate import family_notes

@@ -38,7 +38,7 @@ def missing(reason: str) -> None:
 
 
 def synth_or_skip():
-    from benchmark.audio import find_synth
+    from presenting.audio import find_synth
 
     synth, why = find_synth()
     if synth is None:

@@ -9,9 +9,10 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.leaderboard import RANK_RULE, table_notes, table_rows
 from benchmark.critic_status import CriticFacts
-from critics.card import card_lines
+from benchmark.leaderboard import RANK_RULE
+from presenting.critic_card import card_lines
+from presenting.table import table_notes, table_rows
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1500px; padding: 0 1em; color: #222; }
@@ -50,7 +51,7 @@ class ExampleMedia:
 class RowMedia:
     name: str
     rolls_png: bytes | None = None
-    profile_png: bytes | None = None  # benchmark/row_profile.py: where the row sits against real
+    profile_png: bytes | None = None  # presenting/musical_profile.py: where the row sits against real
     examples: list[ExampleMedia] = field(default_factory=list)
 
 
