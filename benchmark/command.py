@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from benchmark.imported import import_row, parse_import
+from benchmark.judging import apply_rank_rule, load_judge, training_tags
 from benchmark.leaderboard import leaderboard_table
 from benchmark.lookup import Found, MissingModel, find_critic, find_generator, pretrained_checkpoint, run_budget
 from benchmark.options import BENCHMARK_OPTIONS, BenchmarkOptions
@@ -76,7 +77,7 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
     t0 = time.perf_counter()
     found = load_critic(data, options, train_missing, quick, log)
     train_seconds = time.perf_counter() - t0
-    bench = Benchmark(data, found.model, options, log)
+    bench = Benchmark(data, found.model, options, log, judge=load_judge(data, found.sha256, options.device, log))
     bench.stage_seconds["critic (load or train)"] = train_seconds
     rows: list[Row] = []
     for name in options.generators:
@@ -93,7 +94,7 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
         budget = {"budget": run_budget(run_id)}
         log(f"{name}: generating {len(bench.contexts)} continuations")
         rows.append(bench.generator_row(name, generator, run_id))
-        rows[-1].tags.update(budget)
+        rows[-1].tags.update({**budget, **training_tags(run_id)})  # and optimized_against, init_from
         # a generator with an MLE starting point (the gan) is shown beside it
         pre = pretrained_checkpoint(run_id) if run_id else None
         if pre is not None:
@@ -112,6 +113,7 @@ def run_benchmark(data, options: BenchmarkOptions, train_missing: bool = False, 
         bench.score(row)
         if row.status != "ok":
             log(f"{row.name}: failed: {row.error}")
+    apply_rank_rule(rows, found.sha256)  # a row optimized against this critic: the worse of it and the judge
     result = BenchmarkResult(new_benchmark_id(), rank(rows, bench), bench.context_index, bench.stage_seconds,
                              critic_facts(found), command)
     publish(result, bench, quick, log)

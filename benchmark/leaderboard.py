@@ -8,6 +8,7 @@ import math
 import re
 import time
 
+from benchmark.judging import judge_cell, judge_notes
 from benchmark.row_profile import profile_table
 from phrases.errors import UserError
 from store import experiment_id, find_experiment, search_runs, set_experiment_tag, tracking_uri
@@ -20,14 +21,15 @@ DIVERSITY_METRIC = "coverage"
 LEADERBOARD_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step",
                     "jsd_duration", "copy_rate", "copy_share", "sameness", "coverage", "fcd", "c2st_auroc")
 PRIMARY_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "nll")  # the default table: fits 120 columns
-SIDE_GAPS = ("critic_gap", "bland_gap", "misfit_gap")  # the parts of primary_gap: the default table prints no interval
-BEST = {"primary_gap": "0", "critic_gap": "0", "bland_gap": "0", "misfit_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low",
+SIDE_GAPS = ("critic_gap", "bland_gap", "misfit_gap", "judge_gap")  # the default table prints no interval for these
+BEST = {"primary_gap": "0", "judge_gap": "0", "critic_gap": "0", "bland_gap": "0", "misfit_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low",
         "jsd_pitch": "0", "jsd_step": "0", "jsd_duration": "0", "copy_rate": "~real", "copy_share": "~real",
         "sameness": "~real", "coverage": "high", "fcd": "0", "c2st_auroc": "0.5"}
 PRIMARY_SCORE = ("primary_gap = max(critic_gap, bland_gap, misfit_gap): the worst of three validated two-sided gaps, "
                  "the critic's anomaly (too strange, or too typical), its blandness (too flat, repetitive, echoed, samey "
                  "or copied) and its misfit (a continuation that does not fit its own context)")
-RANK_RULE = ("ranked by primary_gap; rows that copy the training set or have collapsed after every other row; "
+RANK_RULE = ("ranked by primary_gap (a row optimized against this critic: the worse of primary_gap and judge_gap); "
+             "rows that copy the training set or have collapsed after every other row; "
              "ties by |c2st_auroc - 0.5|, then by name; failed rows last; a # shared with '=' means the data cannot "
              "tell those neighbours apart (paired bootstrap over the shared contexts, Holm-corrected)")
 FLAGS = {"flag_copies": "copies the training set", "flag_collapsed": "collapsed: near-identical across contexts"}
@@ -41,7 +43,10 @@ share the tag `benchmark_id`; `python cli.py leaderboard` prints the latest.
 ranked, with their main columns (`python cli.py ui` prints its link). `rank` is the row's place in
 its benchmark ({RANK_RULE}; the same order as the printed table, the PNG and the report).
 `<key>_ci_low` / `<key>_ci_high` are the 95% bootstrap interval of `<key>`. Best values:
-primary_gap 0 (what the rank sorts by: {PRIMARY_SCORE}), critic_gap, bland_gap and misfit_gap 0, realness ~0.5,
+primary_gap 0 (what the rank sorts by: {PRIMARY_SCORE}), judge_gap 0 (the same score read by a second
+critic, the judge, tag `judge_sha`; `judge_disagrees` = 1 when its interval and primary_gap's do not
+overlap; a row tagged `rank_by=worse_of_primary_and_judge` was optimized against this critic, tag
+`optimized_against`, and is ranked by `rank_gap`, the worse of the two), critic_gap, bland_gap and misfit_gap 0, realness ~0.5,
 anomaly ~ the real row's, nll low, jsd_* 0, copy_rate, copy_share, sameness and coverage ~ the real row's,
 fcd 0, c2st_auroc 0.5. `flag_copies` / `flag_collapsed` = 1 marks a row that copies the training set or has
 collapsed (ranked after every other row); rows sharing `rank_group` cannot be told apart by the data. Tags: `source` trained / imported / reference; `budget=quick` marks a model
@@ -54,7 +59,7 @@ players), `examples/` (this row's phrases as MIDI and audio: context, then conti
 `leaderboard.png`."""
 
 VIEW_LATEST, VIEW_ALL = "latest", "all"
-VIEW_COLUMNS = ["metrics.`rank`", *(f"metrics.`{k}`" for k in ("primary_gap", "primary_gap_ci_low", "primary_gap_ci_high",
+VIEW_COLUMNS = ["metrics.`rank`", *(f"metrics.`{k}`" for k in ("primary_gap", "primary_gap_ci_low", "primary_gap_ci_high", "judge_gap",
                                                                "critic_gap", "bland_gap", "misfit_gap", "coverage",
                                                                "copy_share",
                                                                "realness", "nll", "jsd_pitch", "c2st_auroc")),
@@ -71,7 +76,7 @@ def rank_key(name: str, status: str, metrics: dict) -> tuple:
     them; then primary_gap (lower is better; critic_gap for runs logged before it); ties broken by
     |c2st_auroc - 0.5| (closer to indistinguishable first), then by name. Every row's place is
     logged as its `rank` metric, and every view orders by it."""
-    gap = metrics.get(PRIMARY_METRIC, metrics.get("critic_gap", math.inf))
+    gap = metrics.get("rank_gap", metrics.get(PRIMARY_METRIC, metrics.get("critic_gap", math.inf)))  # judging.py
     c2st = metrics.get("c2st_auroc", math.nan)
     return (status != "ok", bool(flags(metrics)), gap if not math.isnan(gap) else math.inf,
             abs(c2st - 0.5) if not math.isnan(c2st) else math.inf, name)
@@ -106,7 +111,8 @@ def row_label(name: str, tags: dict, metrics: dict | None = None) -> str:
     """The row's name, with a second line when its numbers need a word: imported, quick model,
     and what it is flagged for."""
     notes = [w for w, on in (("imported", tags.get("source") == "imported"),
-                             ("quick model", tags.get("budget") == "quick")) if on]
+                             ("quick model", tags.get("budget") == "quick"),
+                             ("optimized against a critic", bool(tags.get("optimized_against")))) if on]
     notes += [f.split(":")[0].upper() for f in flags(metrics or {})]
     return name + (f"\n{', '.join(notes)}" if notes else "")
 
@@ -115,6 +121,7 @@ def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -
     """(name, status, metrics, tags) entries, already ranked -> header and string cells; each
     header says which way is better."""
     keys = LEADERBOARD_KEYS if wide else PRIMARY_KEYS
+    keys = (keys[0], "judge_gap", *keys[1:])  # the judge's primary gap beside the primary (benchmark/judging.py)
     header = ["#", "row", *(f"{k}\nbest {BEST[k]}" for k in keys)]
     out = []
     for place, (name, status, metrics, tags) in zip(place_labels(entries), entries):
@@ -122,6 +129,7 @@ def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -
             out.append([place, row_label(name, tags), "failed", *["-"] * (len(keys) - 1)])
             continue
         cells = [fmt(metrics, k, interval=wide or k not in SIDE_GAPS) for k in keys]
+        cells[keys.index("judge_gap")] = judge_cell(metrics, cells[keys.index("judge_gap")])
         if "nll" in keys and "nll" not in metrics and (tags.get("source") == "imported" or name == "real"):
             cells[keys.index("nll")] = "n/a"
         out.append([place, row_label(name, tags, metrics), *cells])
@@ -131,7 +139,7 @@ def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -
 def table_notes(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -> list[str]:
     """The lines under the table: what n/a means, quick models, a critic below its floor."""
     tags = [e[3] for e in entries]
-    notes = [PRIMARY_SCORE]
+    notes = [PRIMARY_SCORE, *judge_notes(entries)]
     for name, status, metrics, _ in entries:
         for words in flags(metrics):
             notes.append(f"{name} {words} (ranked after every row that does not)")
