@@ -58,4 +58,12 @@ def _markdown(table) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from phrases.errors import UserError
+
+    try:
+        main()
+    except UserError as e:  # bad input: one line, exit 2
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
