@@ -29,7 +29,7 @@ def train_against_critic(name: str, data, critic: str, attack_options: dict[str,
     from adversarial.finetune import AttackConfig, CriticPhase
     from adversarial.gameability import Gameability, gameability_table
     from adversarial.reward import CriticReward
-    from benchmark.lookup import find_judge
+    from benchmark.judging import load_judge
     from benchmark.train import train_generator
     from store import latest_run, log_run_text
     from training import config_from_options
@@ -37,9 +37,7 @@ def train_against_critic(name: str, data, critic: str, attack_options: dict[str,
     attack = config_from_options(AttackConfig, attack_options, "--attack-opt")
     found = attacked_critic(data, critic, device)
     log(f"against the critic: {found.description}")
-    judge = find_judge(data, device)
-    if judge is not None:
-        log(f"judge: {judge.description}")
+    judge = load_judge(data, found.sha256, device, log)
     if init_from is None:
         run = latest_run("generator", data.data_hash, generator=name)
         if run is None:
@@ -51,7 +49,7 @@ def train_against_critic(name: str, data, critic: str, attack_options: dict[str,
 
     def after(generator):
         phases.append(CriticPhase(generator, data, CriticReward(found.model, data, config.seed),
-                                  Gameability(data, found.model, judge.model if judge else None, attack.val_contexts,
+                                  Gameability(data, found.model, judge, attack.val_contexts,
                                               config.seed, attack.n_boot, device),
                                   attack, config.seed, found.sha256))
         return phases
@@ -72,7 +70,7 @@ def rescore_run(run_id: str, data, critic: str = "default", device: str = "auto"
     step-<N>.pt): each scored again on validation contexts under the critic it was optimized
     against (checked by sha256) and the judge."""
     from adversarial.gameability import Gameability, gameability_table
-    from benchmark.lookup import find_judge
+    from benchmark.judging import load_judge
     from generators.registry import get_generator_class
     from store import EXPERIMENT_GENERATORS, find_run
     from training.checkpoint import kept_checkpoints
@@ -90,8 +88,8 @@ def rescore_run(run_id: str, data, critic: str = "default", device: str = "auto"
     if not kept:
         raise UserError(f"{run_id}: no kept checkpoints (step-N.pt) in {run.data.params.get('checkpoint_dir')}; "
                         "fine-tune with --keep-steps 0,50,100")
-    judge = find_judge(data, device)
-    score = Gameability(data, found.model, judge.model if judge else None, contexts, seed, n_boot, device)
+    judge = load_judge(data, found.sha256, device, log)
+    score = Gameability(data, found.model, judge, contexts, seed, n_boot, device)
     cls = get_generator_class(run.data.tags.get("generator", ""))
     history = []
     for step, path in kept.items():

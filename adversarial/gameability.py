@@ -4,7 +4,8 @@ the fine-tuning on VALIDATION contexts (never the test split), as the leaderboar
 its windows are continued, the other half is the reference):
 
     val_primary_gap   the primary score under the attacked critic (what the attack climbs)
-    val_judge_gap     the primary score under the judge, a critic the attack never saw
+    val_judge_gap     the primary score under the judge, a critic the attack never saw (the
+                      leaderboard's `judge_gap`, `critics.judge`)
     val_c2st_auroc    the two-sample classifier over critic latents + musical descriptors
     val_sameness, val_coverage, val_copy_share   diversity and copying (`benchmark.runner`)
     val_nll           teacher-forced NLL of the whole validation split (the generator's own)
@@ -18,11 +19,11 @@ from __future__ import annotations
 import math
 
 from benchmark.options import BenchmarkOptions
-from benchmark.runner import Benchmark, Row
+from benchmark.runner import Benchmark
 from phrases.errors import UserError
 
-FIGURES = {"val_primary_gap": "primary_gap", "val_c2st_auroc": "c2st_auroc", "val_sameness": "sameness",
-           "val_coverage": "coverage", "val_copy_share": "copy_share"}
+FIGURES = {"val_primary_gap": "primary_gap", "val_judge_gap": "judge_gap", "val_c2st_auroc": "c2st_auroc",
+           "val_sameness": "sameness", "val_coverage": "coverage", "val_copy_share": "copy_share"}
 
 
 class OnValidation:
@@ -42,19 +43,13 @@ class Gameability:
                  device: str = "auto") -> None:
         options = BenchmarkOptions([], contexts=contexts, seed=seed, n_boot=n_boot, device=device, examples=0)
         quiet = lambda *_: None  # noqa: E731
-        view = OnValidation(data)
-        self.attacked = Benchmark(view, critic, options, quiet)
-        self.judge = Benchmark(view, judge, options, quiet) if judge is not None else None
+        self.bench = Benchmark(OnValidation(data), critic, options, quiet, judge=judge)
 
     def __call__(self, generator, name: str) -> dict[str, float]:
-        row = self.attacked.score(self.attacked.generator_row(name, generator, ""))
+        row = self.bench.score(self.bench.generator_row(name, generator, ""))
         if row.status != "ok":
             raise UserError(f"{name}: its continuations of the validation contexts failed: {row.error}")
-        figures = {key: float(row.metrics.get(metric, math.nan)) for key, metric in FIGURES.items()}
-        if self.judge is not None:
-            judged = self.judge.score(Row(name, row.continuations, nll=row.nll))
-            figures["val_judge_gap"] = float(judged.metrics["primary_gap"])
-        return figures
+        return {key: float(row.metrics[metric]) for key, metric in FIGURES.items() if metric in row.metrics}
 
 
 def gameability_table(history: list[dict], critic: str, judge: str | None) -> tuple:

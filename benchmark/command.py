@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from benchmark.imported import import_row
+from benchmark.judging import apply_rank_rule, load_judge, training_tags
 from benchmark.lookup import (Found, MissingModel, find_critic, find_generator, find_optimized, pretrained_checkpoint,
                               run_budget)
 from benchmark.options import BenchmarkOptions
@@ -81,7 +82,7 @@ def score_benchmark(data, options: BenchmarkOptions, train_missing: bool = False
     t0 = time.perf_counter()
     found = load_critic(data, options, train_missing, quick, log)
     train_seconds = time.perf_counter() - t0
-    bench = Benchmark(data, found.model, options, log)
+    bench = Benchmark(data, found.model, options, log, judge=load_judge(data, found.sha256, options.device, log))
     bench.stage_seconds["critic (load or train)"] = train_seconds
     rows: list[Row] = []
     for name in options.generators:
@@ -98,7 +99,7 @@ def score_benchmark(data, options: BenchmarkOptions, train_missing: bool = False
         budget = {"budget": run_budget(run_id)}
         log(f"{name}: generating {len(bench.contexts)} continuations")
         rows.append(bench.generator_row(name, generator, run_id))
-        rows[-1].tags.update(budget)
+        rows[-1].tags.update({**budget, **training_tags(run_id)})  # and optimized_against, init_from
         # a generator with an MLE starting point (the gan) is shown beside it
         pre = pretrained_checkpoint(run_id) if run_id else None
         if pre is not None:
@@ -113,8 +114,7 @@ def score_benchmark(data, options: BenchmarkOptions, train_missing: bool = False
             row_name = optimized_row_name(name, sha)
             log(f"{row_name}: {found_o.description}, fine-tuned against critic {sha[:12]}")
             rows.append(bench.generator_row(row_name, found_o.model, found_o.run_id))
-            rows[-1].tags.update({"budget": run_budget(found_o.run_id), "optimized_against": sha,
-                                  "init_from": getattr(found_o.model, "init_from", None) or ""})
+            rows[-1].tags.update({"budget": run_budget(found_o.run_id), **training_tags(found_o.run_id)})
     for name, folder in imports:
         t0 = time.perf_counter()
         continuations, counts, tags, error = import_row(name, Path(folder), bench, log)
@@ -126,6 +126,7 @@ def score_benchmark(data, options: BenchmarkOptions, train_missing: bool = False
         bench.score(row)
         if row.status != "ok":
             log(f"{row.name}: failed: {row.error}")
+    apply_rank_rule(rows, found.sha256)  # a row optimized against this critic: the worse of it and the judge
     result = BenchmarkResult(new_benchmark_id(), rank(rows, bench), bench.context_index, bench.stage_seconds,
                              critic_facts(found), command)
     return result, bench

@@ -18,13 +18,14 @@ PRIMARY_METRIC = "primary_gap"
 DIVERSITY_METRIC = "coverage"
 LEADERBOARD_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "realness", "anomaly", "nll", "jsd_pitch", "jsd_step",
                     "jsd_duration", "copy_rate", "copy_share", "sameness", "coverage", "fcd", "c2st_auroc")
-BEST = {"primary_gap": "0", "critic_gap": "0", "bland_gap": "0", "misfit_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low",
+BEST = {"primary_gap": "0", "judge_gap": "0", "critic_gap": "0", "bland_gap": "0", "misfit_gap": "0", "realness": "~0.5", "anomaly": "~real", "nll": "low",
         "jsd_pitch": "0", "jsd_step": "0", "jsd_duration": "0", "copy_rate": "~real", "copy_share": "~real",
         "sameness": "~real", "coverage": "high", "fcd": "0", "c2st_auroc": "0.5"}
 PRIMARY_SCORE = ("primary_gap = max(critic_gap, bland_gap, misfit_gap): the worst of three validated two-sided gaps, "
                  "the critic's anomaly (too strange, or too typical), its blandness (too flat, repetitive, echoed, samey "
                  "or copied) and its misfit (a continuation that does not fit its own context)")
-RANK_RULE = ("ranked by primary_gap; rows that copy the training set or have collapsed after every other row; "
+RANK_RULE = ("ranked by primary_gap (a row optimized against this critic: the worse of primary_gap and judge_gap); "
+             "rows that copy the training set or have collapsed after every other row; "
              "ties by |c2st_auroc - 0.5|, then by name; failed rows last; a # shared with '=' means the data cannot "
              "tell those neighbours apart (paired bootstrap over the shared contexts, Holm-corrected)")
 FLAGS = {"flag_copies": "copies the training set", "flag_collapsed": "collapsed: near-identical across contexts"}
@@ -37,7 +38,10 @@ share the tag `benchmark_id`; `python cli.py leaderboard` prints the latest.
 ranked, with their main columns (`python cli.py ui` prints its link). `rank` is the row's place in
 its benchmark ({RANK_RULE}; the same order as the printed table, the PNG and the report).
 `<key>_ci_low` / `<key>_ci_high` are the 95% bootstrap interval of `<key>`. Best values:
-primary_gap 0 (what the rank sorts by: {PRIMARY_SCORE}), critic_gap, bland_gap and misfit_gap 0, realness ~0.5,
+primary_gap 0 (what the rank sorts by: {PRIMARY_SCORE}), judge_gap 0 (the same score read by a second
+critic, the judge, tag `judge_sha`; `judge_disagrees` = 1 when its interval and primary_gap's do not
+overlap; a row tagged `rank_by=worse_of_primary_and_judge` was optimized against this critic, tag
+`optimized_against`, and is ranked by `rank_gap`, the worse of the two), critic_gap, bland_gap and misfit_gap 0, realness ~0.5,
 anomaly ~ the real row's, nll low, jsd_* 0, copy_rate, copy_share, sameness and coverage ~ the real row's,
 fcd 0, c2st_auroc 0.5. `flag_copies` / `flag_collapsed` = 1 marks a row that copies the training set or has
 collapsed (ranked after every other row); rows sharing `rank_group` cannot be told apart by the data. Tags: `source` trained / imported / reference; `budget=quick` marks a model
@@ -50,7 +54,7 @@ players), `examples/` (this row's phrases as MIDI and audio: context, then conti
 `leaderboard.png`."""
 
 VIEW_LATEST, VIEW_ALL = "latest", "all"
-VIEW_COLUMNS = ["metrics.`rank`", *(f"metrics.`{k}`" for k in ("primary_gap", "primary_gap_ci_low", "primary_gap_ci_high",
+VIEW_COLUMNS = ["metrics.`rank`", *(f"metrics.`{k}`" for k in ("primary_gap", "primary_gap_ci_low", "primary_gap_ci_high", "judge_gap",
                                                                "critic_gap", "bland_gap", "misfit_gap", "coverage",
                                                                "copy_share",
                                                                "realness", "nll", "jsd_pitch", "c2st_auroc")),
@@ -67,7 +71,7 @@ def rank_key(name: str, status: str, metrics: dict) -> tuple:
     them; then primary_gap (lower is better; critic_gap for runs logged before it); ties broken by
     |c2st_auroc - 0.5| (closer to indistinguishable first), then by name. Every row's place is
     logged as its `rank` metric, and every view orders by it."""
-    gap = metrics.get(PRIMARY_METRIC, metrics.get("critic_gap", math.inf))
+    gap = metrics.get("rank_gap", metrics.get(PRIMARY_METRIC, metrics.get("critic_gap", math.inf)))  # judging.py
     c2st = metrics.get("c2st_auroc", math.nan)
     return (status != "ok", bool(flags(metrics)), gap if not math.isnan(gap) else math.inf,
             abs(c2st - 0.5) if not math.isnan(c2st) else math.inf, name)

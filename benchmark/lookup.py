@@ -93,12 +93,6 @@ def find_optimized(name: str, data_hash: str, device: str = "auto") -> tuple[Fou
     return found, run.data.tags["optimized_against"]
 
 
-def find_judge(data, device: str = "auto") -> Found | None:
-    """The judge (a second critic that shares neither weights, seed nor songs with the default)
-    when one fits the data, else None."""
-    return None
-
-
 def pretrained_checkpoint(run_id: str) -> Path | None:
     """The MLE starting point a generator run logged (the gan's `pretrain_checkpoint`), if any."""
     names = list_artifacts(run_id, "pretrain_checkpoint")

@@ -17,10 +17,12 @@ from typing import Callable
 
 import numpy as np
 
+from benchmark.judging import judge_metrics
 from benchmark.leaderboard import rank_key
 from benchmark.options import BenchmarkOptions
 from benchmark.row_profile import profile_metrics
 from critics.blandness import fit_blandness
+from critics.judge import JudgeScale
 from critics.sides import other_sides
 from metrics import (
     TrainingPatterns, auroc, bootstrap, c2st_auroc, critic_gap_interval, descriptor_matrix, fcd, jsd_metrics, with_ci,
@@ -78,7 +80,8 @@ def select_contexts(n_test: int, n: int, seed: int) -> np.ndarray:
 class Benchmark:
     """Holds what every row is scored against: reference phrases, critic, training patterns."""
 
-    def __init__(self, data, critic, options: BenchmarkOptions, log: Callable[[str], None] = print) -> None:
+    def __init__(self, data, critic, options: BenchmarkOptions, log: Callable[[str], None] = print,
+                 judge=None) -> None:
         self.data, self.critic, self.options, self.log = data, critic, options, log
         self.critic_tags: dict[str, str] = {}  # which critic measured: run id, file sha256, source
         self.tokenizer = data.tokenizer
@@ -112,8 +115,10 @@ class Benchmark:
             ref_decoded = [decode_phrase(self.tokenizer, c, k, t, data.config.phrase_bars) for c, k, t in
                            zip(ref.token_lists("context"), ref.token_lists("continuation"), ref.arrays["tempo_qpm"])]
             self.context_fit = getattr(critic, "context_fit", None)  # None: a critic from before the context side
-            self.ref_bland, self.ref_misfit, _ = other_sides(self.blandness, self.context_fit, ref_decoded,
-                                                             self.patterns, options.seed)
+            self.ref_bland, self.ref_misfit, ref_stats = other_sides(self.blandness, self.context_fit, ref_decoded,
+                                                                     self.patterns, options.seed)
+            self.judge = None if judge is None else JudgeScale(  # the judge's sides of the same reference
+                judge, ref.token_lists("context"), ref.token_lists("continuation"), ref_decoded, ref_stats)
             self.ref_radii = knn_radii(self.ref_embed)
 
     def sides(self, row: Row) -> tuple[np.ndarray, ...]:
@@ -193,6 +198,11 @@ class Benchmark:
             # the worst of the validated gaps; max is monotone, so the ends of its interval are the
             # maxima of the gaps' intervals' ends
             m.update(with_ci("primary_gap", tuple(max(g[i] for g in gaps.values()) for i in range(3)), UNIT))
+            if self.judge is not None:  # the judge's primary gap beside it (benchmark/judging.py)
+                sides = self.judge.sides(self.contexts, row.continuations, row.decoded, stats)
+                primary = tuple(m[k] for k in ("primary_gap", "primary_gap_ci_low", "primary_gap_ci_high"))
+                m.update(judge_metrics(primary, self.judge.gap(sides, o.n_boot, o.seed)))
+                row.tags["judge_sha"] = self.judge.sha256
             copied = (stats["copied_run"] >= COPIED) & (np.array([len(n) for n in notes]) >= self.patterns.n)
             m.update(with_ci("copy_share", bootstrap(np.mean, copied.astype(float), n_boot=o.n_boot, seed=o.seed), UNIT))
             m.update(with_ci("sameness", bootstrap(np.mean, stats["sameness"], n_boot=o.n_boot, seed=o.seed), UNIT))

@@ -35,7 +35,7 @@ def description(rank: int, entries: list[tuple], result: BenchmarkResult) -> str
         lines.append(f"This row failed: {tags.get('error', '')}")
     else:
         lines.append(" · ".join(f"{k} {fmt(metrics, k)} (best {BEST[k]})" for k in (
-            "primary_gap", "critic_gap", "bland_gap", "misfit_gap", "realness", "nll", "coverage", "copy_share", "c2st_auroc")
+            "primary_gap", "judge_gap", "critic_gap", "bland_gap", "misfit_gap", "realness", "nll", "coverage", "copy_share", "c2st_auroc")
             if k in metrics))
     lines += [f"- {n}" for n in table_notes(entries[rank - 1: rank], wide=True)]
     lines.append("Artifacts: **report.html** (the whole benchmark: ranked table, piano rolls, audio players), "

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import math
 
+from benchmark.judging import RANK_BY_WORSE
 from benchmark.leaderboard import BEST, LEADERBOARD_KEYS, PRIMARY_SCORE, RANK_RULE, flags
 from presenting.musical_profile import profile_table
 
 PRIMARY_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "nll")  # the default table: fits 120 columns
-SIDE_GAPS = ("critic_gap", "bland_gap", "misfit_gap")  # the parts of primary_gap: the default table prints no interval
+SIDE_GAPS = ("critic_gap", "bland_gap", "misfit_gap", "judge_gap")  # the default table prints no interval for these
+JUDGE_SCORE = ("judge_gap: the same primary score read by the judge, a second shipped critic with other weights, "
+               "seed, sizes and training songs (README: The judge); '!=' marks a row whose primary_gap and "
+               "judge_gap intervals do not overlap")
 NLL_NOTE = "nll n/a: imported outputs and the real continuations come with no model to ask for a likelihood"
 
 
@@ -42,7 +46,8 @@ def row_label(name: str, tags: dict, metrics: dict | None = None) -> str:
     """The row's name, with a second line when its numbers need a word: imported, quick model,
     and what it is flagged for."""
     notes = [w for w, on in (("imported", tags.get("source") == "imported"),
-                             ("quick model", tags.get("budget") == "quick")) if on]
+                             ("quick model", tags.get("budget") == "quick"),
+                             ("optimized against a critic", bool(tags.get("optimized_against")))) if on]
     notes += [f.split(":")[0].upper() for f in flags(metrics or {})]
     return name + (f"\n{', '.join(notes)}" if notes else "")
 
@@ -51,6 +56,7 @@ def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -
     """(name, status, metrics, tags) entries, already ranked -> header and string cells; each
     header says which way is better."""
     keys = LEADERBOARD_KEYS if wide else PRIMARY_KEYS
+    keys = (keys[0], "judge_gap", *keys[1:])  # the judge's primary gap beside the primary (benchmark/judging.py)
     header = ["#", "row", *(f"{k}\nbest {BEST[k]}" for k in keys)]
     out = []
     for place, (name, status, metrics, tags) in zip(place_labels(entries), entries):
@@ -58,6 +64,7 @@ def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -
             out.append([place, row_label(name, tags), "failed", *["-"] * (len(keys) - 1)])
             continue
         cells = [fmt(metrics, k, interval=wide or k not in SIDE_GAPS) for k in keys]
+        cells[keys.index("judge_gap")] = judge_cell(metrics, cells[keys.index("judge_gap")])
         if "nll" in keys and "nll" not in metrics and (tags.get("source") == "imported" or name == "real"):
             cells[keys.index("nll")] = "n/a"
         out.append([place, row_label(name, tags, metrics), *cells])
@@ -67,7 +74,7 @@ def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -
 def table_notes(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -> list[str]:
     """The lines under the table: what n/a means, quick models, a critic below its floor."""
     tags = [e[3] for e in entries]
-    notes = [PRIMARY_SCORE]
+    notes = [PRIMARY_SCORE, *judge_notes(entries)]
     for name, status, metrics, _ in entries:
         for words in flags(metrics):
             notes.append(f"{name} {words} (ranked after every row that does not)")
@@ -112,3 +119,38 @@ def table_columns(entries: list[tuple]) -> dict[str, list]:
         for k in LEADERBOARD_KEYS:
             cols[k].append(fmt(metrics, k) if status == "ok" else "-")
     return cols
+
+
+def judge_cell(metrics: dict, text: str) -> str:
+    """The judge_gap cell of a table, marked '!=' when it disagrees with primary_gap."""
+    return f"{text} !=" if metrics.get("judge_disagrees", 0.0) > 0 else text
+
+
+def judge_notes(entries: list[tuple]) -> list[str]:
+    """The lines under a leaderboard about the judge: what judge_gap is, which rows it disagrees
+    on, which rows are ranked by the worse of the two gaps."""
+    ok = [(n, m, t) for n, s, m, t in entries if s == "ok"]
+    notes = []
+    if any("judge_gap" in m for _, m, _ in ok):
+        sha = next((t.get("judge_sha", "") for _, _, t in ok if t.get("judge_sha")), "")
+        notes.append(JUDGE_SCORE + (f" (judge sha256 {sha[:12]})" if sha else ""))
+    for name, m, _ in ok:
+        if m.get("judge_disagrees", 0.0) > 0:
+            notes.append(f"{name}: the critic and the judge disagree beyond their intervals: primary_gap "
+                         f"{_interval(m, 'primary_gap')} vs judge_gap {_interval(m, 'judge_gap')}")
+    for name, m, t in ok:
+        if t.get("rank_by") == RANK_BY_WORSE:
+            notes.append(f"{name} was optimized against the primary critic (sha256 {t['optimized_against'][:12]}): "
+                         f"ranked by the worse of primary_gap and judge_gap, {m['rank_gap']:.3f}")
+        elif t.get("rank_by"):
+            notes.append(f"{name} was optimized against the primary critic and no judge measured it: "
+                         "its primary_gap flatters it")
+        elif t.get("optimized_against"):
+            notes.append(f"{name} was optimized against another critic (sha256 {t['optimized_against'][:12]}), "
+                         "not this one: ranked by primary_gap")
+    return notes
+
+
+def _interval(m: dict, key: str) -> str:
+    low, high = m.get(f"{key}_ci_low", math.nan), m.get(f"{key}_ci_high", math.nan)
+    return f"{m[key]:.3f} [{low:.3f}, {high:.3f}]"

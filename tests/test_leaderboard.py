@@ -61,15 +61,16 @@ def test_default_table_fits_120_columns_and_wide_prints_every_key(monkeypatch):
 def test_every_column_says_which_way_is_better():
     header, _ = table_rows(ENTRIES, wide=True)
     assert header[:2] == ["#", "row"]
-    assert [h.split("\n") for h in header[2:]] == [[k, f"best {BEST[k]}"] for k in LEADERBOARD_KEYS]
+    keys = (LEADERBOARD_KEYS[0], "judge_gap", *LEADERBOARD_KEYS[1:])  # the judge's gap beside the primary
+    assert [h.split("\n") for h in header[2:]] == [[k, f"best {BEST[k]}"] for k in keys]
 
 
 def test_rows_say_what_their_numbers_rest_on(monkeypatch):
     _, rows = table_rows(ENTRIES)
     by_name = {r[1].split("\n")[0]: r for r in rows}
     assert by_name["transformer"][1] == "transformer\nquick model"
-    assert by_name["mine"][1] == "mine\nimported" and by_name["mine"][2 + PRIMARY_KEYS.index("nll")] == "n/a"
-    assert by_name["real"][2 + PRIMARY_KEYS.index("nll")] == "n/a"
+    assert by_name["mine"][1] == "mine\nimported" and by_name["mine"][3 + PRIMARY_KEYS.index("nll")] == "n/a"
+    assert by_name["real"][3 + PRIMARY_KEYS.index("nll")] == "n/a"
     assert by_name["lstm"][2] == "failed"
     text = printed(leaderboard_table("b", ENTRIES), 400, monkeypatch)
     assert "nll n/a: imported outputs" in text and "quick model: trained for minutes" in text

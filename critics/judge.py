@@ -1,0 +1,97 @@
+"""The judge: a second shipped critic that shares neither weights, nor seed, nor architecture
+settings, nor training songs with the default critic (`critics.default`), so that a generator
+optimized against the default critic (a row tagged `optimized_against=<the default's sha256>`)
+is still measured by an instrument it never saw. Its recipe (README, "The judge"):
+
+    python -m benchmark.judge_recipe          # JUDGE_STEPS steps, seed JUDGE_SEED, JUDGE_MODEL on half the songs
+
+It is the same VAE family (the default's is the only one validated here) with other sizes
+(`JUDGE_MODEL`), another seed, and trained on a seeded half of the training songs
+(`half_of_songs`), the other half never seen; its bland and context sides are fitted as
+`train-critic` fits them (on its half for what reads the training split). Its primary gap on a
+leaderboard row is `judge_gap`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from phrases.files import file_sha256
+
+VERSION = "v1"
+FILE = Path(__file__).resolve().parent / "default" / f"judge-{VERSION}.pt"
+SHA256 = "60c2595e4cb7ca81557e4d62c4550691eed1e4ad9fb0f8d0ce64240c90f93604"  # the file's SHA-256, checked on every load
+JUDGE_SEED = 25  # the default critic's is 0
+JUDGE_STEPS = 3000  # the default critic's recipe: 4,000
+JUDGE_BATCH = 32
+# the default critic's VAEConfig: d_embed 128, enc_hidden 128, hidden 256, latent 32
+JUDGE_MODEL = {"d_embed": "160", "enc_hidden": "192", "hidden": "320", "latent": "24"}
+
+
+def half_of_songs(split, seed: int = JUDGE_SEED):
+    """The windows of a seeded half of `split`'s songs (sorted song names, permuted with `seed`,
+    the first ceil(n/2) kept): the songs the judge learns from."""
+    names = sorted(split.song_names())
+    keep = set(np.asarray(names)[np.random.default_rng(seed).permutation(len(names))[: (len(names) + 1) // 2]])
+    song_of = np.asarray([str(split.songs[s]) for s in split.arrays["song"]])
+    return split.subset(np.flatnonzero(np.isin(song_of, sorted(keep))))
+
+
+def available() -> bool:
+    return bool(SHA256) and FILE.is_file()
+
+
+def load(device: str = "auto", path: Path | None = None, sha256: str | None = None):
+    """The judge, after checking that its file is the versioned one (or `path` with `sha256`)."""
+    from critics.registry import critic_class_of_kind
+    from phrases.errors import UserError
+    from training.checkpoint import load_checkpoint
+
+    path, want = (path or FILE), (sha256 or SHA256)
+    sha = file_sha256(path)
+    if sha != want:
+        raise UserError(f"{path}: its SHA-256 {sha[:12]} is not the judge {VERSION}'s ({want[:12]}); "
+                        "restore it with `git checkout -- critics/default`")
+    critic = critic_class_of_kind(load_checkpoint(path)["kind"]).load(path, device)
+    critic.sha256 = sha
+    return critic
+
+
+class JudgeScale:
+    """The judge's primary gap on leaderboard rows: its three sides (its anomaly, its blandness
+    and its misfit, as the primary score reads them from the primary critic) of a row's phrases
+    against the same reference phrases, and the worst of their two-sided gaps with the same
+    bootstrap intervals (`gap`). The degeneracy statistics of a phrase need no model, so the
+    caller's (`critics.sides.other_sides`) are read again here."""
+
+    def __init__(self, critic, ref_contexts, ref_continuations, ref_decoded, ref_stats: dict[str, np.ndarray]) -> None:
+        self.critic = critic
+        self.sha256 = getattr(critic, "sha256", "")
+        self.ref_sides = self.sides(ref_contexts, ref_continuations, ref_decoded, ref_stats)
+
+    def sides(self, contexts, continuations, decoded, stats: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+        """(anomaly, blandness[, misfit]) of each phrase under the judge."""
+        c = self.critic
+        out = [c.analyze(contexts, continuations).anomaly]
+        if getattr(c, "blandness", None) is not None:
+            out.append(c.blandness.score(stats))
+        if getattr(c, "context_fit", None) is not None:
+            out.append(c.context_fit.score([d.context_notes for d in decoded], [d.continuation_notes for d in decoded]))
+        return tuple(out)
+
+    def gap(self, sides: tuple[np.ndarray, ...], n_boot: int, seed: int) -> tuple[float, float, float]:
+        """judge_gap = max over the judge's sides k of 2 |AUROC(row_k, reference_k) - 1/2|, and its
+        95% interval: the maxima of the sides' interval ends (max is monotone), each side's the
+        image of its signed AUROC's bootstrap interval (`metrics.two_sample.critic_gap_interval`)."""
+        from metrics import auroc, bootstrap, critic_gap_interval
+
+        gaps = [critic_gap_interval(bootstrap(auroc, mine, ref, n_boot=n_boot, seed=seed))
+                for mine, ref in zip(sides, self.ref_sides)]
+        return tuple(max(g[i] for g in gaps) for i in range(3))
+
+
+def disagree(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
+    """Two gaps (value, low, high) disagree beyond their intervals when the intervals do not overlap."""
+    return bool(a[1] > b[2] or b[1] > a[2])
