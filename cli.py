@@ -100,9 +100,12 @@ def train_generator(
         raise UserError("--attack-opt: only with --against-critic; add it, or drop --attack-opt")
     if against_critic:
         from adversarial.attack import train_against_critic
+        from adversarial.finetune import AttackConfig
+        from training import config_from_options
 
-        _, result, table = train_against_critic(name, data(), against_critic, parse_model_options(attack_opt, "--attack-opt"),
-                                                **training, log=say, init_from=init_from)
+        attack = config_from_options(AttackConfig, parse_model_options(attack_opt, "--attack-opt"), "--attack-opt")
+        _, result, table = train_against_critic(name, data(), against_critic, attack, **training, log=say,
+                                                init_from=init_from)
         show([*generator_report(name, result), *([table] if table else [])])
         return
     _, result = train(name, data(), **training, log=say, init_from=init_from, params_from=params_from)

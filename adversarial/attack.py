@@ -20,21 +20,19 @@ def attacked_critic(data, critic: str, device: str = "auto"):
     return find_critic(data, device, None if critic == "default" else Path(critic))
 
 
-def train_against_critic(name: str, data, critic: str, attack_options: dict[str, str], config, model_opts=None,
-                         device: str = "auto", log=print, init_from: str | None = None):
+def train_against_critic(name: str, data, critic: str, attack, config, model_opts=None, device: str = "auto", log=print,
+                         init_from: str | None = None):
     """Fine-tune generator `name` (from run `init_from`; default: its newest complete training on
     this data that was not itself fine-tuned against a critic) against `critic` ("default": the
-    critic `benchmark` uses for this data; else a critic checkpoint file). Returns (generator,
-    FitResult, gameability table)."""
-    from adversarial.finetune import AttackConfig, CriticPhase
+    critic `benchmark` uses for this data; else a critic checkpoint file), with the fine-tuning's
+    options `attack` (`finetune.AttackConfig`). Returns (generator, FitResult, gameability table)."""
+    from adversarial.finetune import CriticPhase
     from adversarial.gameability import Gameability, gameability_table
     from adversarial.reward import CriticReward
     from benchmark.judging import load_judge
     from benchmark.train import train_generator
     from store import latest_run, log_run_text
-    from training import config_from_options
 
-    attack = config_from_options(AttackConfig, attack_options, "--attack-opt")
     found = attacked_critic(data, critic, device)
     log(f"against the critic: {found.description}")
     judge = load_judge(data, found.sha256, device, log)

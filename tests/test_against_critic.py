@@ -15,19 +15,20 @@ from helpers import store_copy
 from phrases.files import file_sha256
 from store import latest_run
 
-ATTACK = {"steps": "3", "batch": "4", "val_every": "2", "val_contexts": "8", "n_boot": "5"}
+ATTACK = {"steps": 3, "batch": 4, "val_every": 2, "val_contexts": 8, "n_boot": 5}
 
 
 @pytest.fixture(scope="module")
 def attacked(tiny_store, jazz_data, tmp_path_factory):
     from adversarial.attack import train_against_critic
+    from adversarial.finetune import AttackConfig
     from training import TrainConfig
 
     folder = tmp_path_factory.mktemp("attack")
     with store_copy(tiny_store.folder, folder) as uri:
         start = latest_run("generator", jazz_data.data_hash, generator="transformer")
         generator, result, table = train_against_critic(
-            "transformer", jazz_data, "default", ATTACK, TrainConfig(checkpoint_dir=folder / "ck", seed=0, keep_steps=(0, 2, 3)),
+            "transformer", jazz_data, "default", AttackConfig(**ATTACK), TrainConfig(checkpoint_dir=folder / "ck", seed=0, keep_steps=(0, 2, 3)),
             device="cpu", log=lambda *_: None)
         yield generator, result, table, start, uri, folder
 

@@ -177,13 +177,13 @@ def critic_sha(critic, uri) -> str:
 def test_audit_of_the_gan(store, jazz_dir, jazz_data):
     tmp, uri, _ = store
     ck = tmp / "gan"
-    out = cli("audit", "gan", "--steps", "0,1,3", "--pretrain-epochs", 1, "--max-steps", 4, "--batch-size", 8,
+    out = cli("audit", "gan", "--steps", "0,1,3", "--epochs", 1, "--max-steps", 4, "--batch-size", 8,
               "--contexts", 6, "--n-boot", 10, "--checkpoint-dir", ck, *TINY_LSTM_OPTS, "--model-opt", "disc_hidden=16",
               "--model-opt", "disc_embed=16", "--model-opt", "disc_warmup=1", "--model-opt", "adv_batch=4",
               "--model-opt", "val_every=1", *_data(jazz_dir, jazz_data), env={"MLFLOW_TRACKING_URI": uri})
     assert out.returncode == 0, out.stderr
     assert list(kept_checkpoints(ck)) == [0, 1, 3]
-    assert load_checkpoint(ck / "best.pt", kind="gan")["adv_step"] == 3  # --adv-steps: the largest of --steps
+    assert load_checkpoint(ck / "best.pt", kind="gan")["adv_step"] == 3  # adv_steps (its phase_budget_option): the largest of --steps
     assert "step (adversarial updates)" in " ".join(out.stdout.split()) and "verdict:" in out.stdout
 
 
