@@ -59,12 +59,16 @@ def train_generator(name: str, data, config: TrainConfig, model_opts: dict[str, 
     `after(generator)`: phases to train after the model's own (fine-tuning against a critic).
     Returns (generator, FitResult)."""
     from generators.registry import get_generator_class
+    from training.model import TrainableModel
 
     model_opts = dict(model_opts or {})
     if init_from:
         config = replace(config, epochs=0)
-    set_threads()
     cls = get_generator_class(name)
+    if after or getattr(cls, "phases", TrainableModel.phases) is not TrainableModel.phases:
+        # refused before torchrun's process group is joined
+        distributed.refuse(f"{name} training (a phase after maximum likelihood samples and updates in one process)")
+    set_threads()
     if params_from:
         from tuning.space import split
         from tuning.study import best_params

@@ -242,8 +242,7 @@ class TrainableModel(ABC):
                             f"{config.data_hash}; use the same corpus and tokenizer options as its run")
         phases = [*self.phases(train_split, val_split, config), *after]
         if phases:
-            distributed.refuse(f"{self.name} training with a {phases[0].name} phase (it samples and updates in one "
-                               "process)")
+            distributed.refuse(f"{self.name} training (its {phases[0].name} phase samples and updates in one process)")
         if not distributed.is_main():
             return FitResult(self.run_loop(train_split, val_split, config), None, None)
 
