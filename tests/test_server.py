@@ -123,7 +123,8 @@ def expected_row_metrics(row: str) -> set[str]:
     tiny model's row defines is NaN, and NaN is not logged)."""
     with_ci = [k for k in LEADERBOARD_KEYS if k != "c2st_auroc" and not (k == "nll" and row == "real")]
     return {*with_ci, *(f"{k}_ci_{e}" for k in with_ci for e in ("low", "high")), "c2st_auroc", "malformed_tokens",
-            "notes_per_continuation", "rank", "rank_group", "flag_copies", "flag_collapsed"}
+            "notes_per_continuation", "rank", "rank_group", "flag_copies", "flag_collapsed",
+            "judge_gap", "judge_gap_ci_low", "judge_gap_ci_high", "judge_disagrees"}  # the shipped judge's
 
 
 def profile_metrics(logged) -> set[str]:
