@@ -144,8 +144,9 @@ def run_phase(trainable, phase: Phase, checkpoint_dir: Path, seed: int, resume: 
         m = phase.step(done)
         done += 1
         tokens += m.pop("tokens", 0.0)
-        if phase.generator_updates(done - 1) in keep and phase.generator_updates(done - 1) != phase.generator_updates(done - 2):
-            trainable.save(kept_checkpoint(folder, phase.generator_updates(done - 1)))
+        counted = phase.generator_updates(done - 1)
+        if counted in keep and counted != phase.generator_updates(done - 2):  # this update made it `counted`
+            trainable.save(kept_checkpoint(folder, counted))
         timed_out = bool(deadline and time.perf_counter() > deadline)
         if done % phase.val_every == 0 or done == phase.steps or timed_out:
             metrics = validate()
