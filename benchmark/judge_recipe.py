@@ -1,12 +1,12 @@
 """The judge's recipe (`critics.judge`; README, "The judge"): train the VAE critic with the
-judge's sizes and seed on a seeded half of the training songs, for a fixed number of steps, then
+judge's sizes and seed on the training split, for a fixed number of steps, then
 calibrate it and run both sides of the validity suite and the ladder on the whole test split, as
 `train-critic` does, and print them:
 
     python -m benchmark.judge_recipe
     cp <the checkpoint it prints> critics/default/judge-v1.pt   # and set SHA256 in critics/judge.py
 
-Its training run is logged under the data hash with `-judge-half` appended, so that it is never
+Its training run is logged under the data hash with `-judge<seed>` appended, so that it is never
 taken for "the newest critic trained on this data" (`benchmark.lookup.find_critic`).
 """
 
@@ -17,16 +17,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmark.train import critic_report, train_critic
-from critics.judge import JUDGE_BATCH, JUDGE_MODEL, JUDGE_SEED, JUDGE_STEPS, half_of_songs
+from critics.judge import JUDGE_BATCH, JUDGE_MODEL, JUDGE_SEED, JUDGE_STEPS
 from phrases import PhraseConfig, default_corpus, prepare
 from phrases.files import file_sha256
 from training import TrainConfig, parse_model_options
 
 
 def judge_data(data, seed: int = JUDGE_SEED):
-    """`data` with its training split cut to the judge's half of the songs."""
-    return replace(data, data_hash=f"{data.data_hash}-judge-half{seed}",
-                   splits={**data.splits, "train": half_of_songs(data.train, seed)})
+    """`data` under the judge's own data hash (the same phrases), so that its training run is never
+    taken for a critic trained on `data`."""
+    return replace(data, data_hash=f"{data.data_hash}-judge{seed}")
 
 
 def main() -> None:
@@ -38,8 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     full = prepare(args.corpus, PhraseConfig())
     data = judge_data(full)
-    print(f"judge: {len(data.train.song_names())} of {len(full.train.song_names())} training songs, "
-          f"{len(data.train):,} of {len(full.train):,} phrases", flush=True)
+    print(f"judge: {len(data.train.song_names())} training songs, {len(data.train):,} phrases", flush=True)
     config = TrainConfig(epochs=1000, max_steps=args.steps, batch_size=JUDGE_BATCH, patience=1000, seed=JUDGE_SEED,
                          tags={"judge": "recipe"})
     model = {**JUDGE_MODEL, **parse_model_options(args.model_opt)}

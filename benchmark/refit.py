@@ -10,6 +10,11 @@ and v5 (v4 and the context side, `critics.context_fit`) from v4 in the same way:
 
     git show 3db63b4:critics/default/critic-v4.pt > /tmp/critic-v4.pt
     python -m benchmark.refit /tmp/critic-v4.pt critics/default/critic-v5.pt --version v5
+
+and v6 (v5 with the context side's 40 comparisons, `metrics.coherence`) from v5:
+
+    git show 141d2e8:critics/default/critic-v5.pt > /tmp/critic-v5.pt
+    python -m benchmark.refit /tmp/critic-v5.pt critics/default/critic-v6.pt --version v6
 """
 
 from __future__ import annotations

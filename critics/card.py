@@ -12,8 +12,9 @@ MEASURES = (
     "direction. critic_gap reads the anomaly: the weighted minimum p-value of a sequence VAE's wrong-note, timing and "
     "context-coherence signals (critics/vae.py). bland_gap reads the blandness: the minimum p-value of flat pitch, "
     "rhythm and duration histograms, repeated and echoed 4-note patterns, sameness across contexts and runs copied "
-    "from the training split (critics/blandness.py). misfit_gap reads the misfit: a boosted-tree model of 28 "
-    "context-vs-continuation comparisons (key, register, seam, density, feel) trained to tell real phrases from "
+    "from the training split (critics/blandness.py). misfit_gap reads the misfit: a boosted-tree model of 40 "
+    "context-vs-continuation comparisons (key, register, the seam's pitch and timing, density, feel, figures and "
+    "rhythms taken from the context) trained to tell real phrases from "
     "contexts continued by another song's line (critics/context_fit.py)."
 )
 

@@ -5,7 +5,7 @@ the seam): the anomaly reads that only weakly (AUROC 0.80 on the validation spli
 continuation of another song's context) and no statistic of the continuation alone can.
 
 The misfit is a gradient-boosted tree model (scikit-learn's HistGradientBoostingClassifier, Ke et
-al. 2017's histogram boosting) over `metrics.coherence`'s 28 context-vs-continuation
+al. 2017's histogram boosting) over `metrics.coherence`'s 40 context-vs-continuation
 comparisons, trained to tell the training split's real phrases from the same contexts continued
 by the true continuation of a context of another song (`critics.degenerate`'s `other_context`,
 drawn `DERANGEMENTS` times with other seeds: the validity suite draws its own with seed 0 on
@@ -69,7 +69,7 @@ class ContextFit:
         return fitted
 
     def score_features(self, x: np.ndarray) -> np.ndarray:
-        """misfit of each row of `x` (n, 28): walk every tree at once, level by level."""
+        """misfit of each row of `x` (n, features): walk every tree at once, level by level."""
         t = {k: v.numpy() for k, v in self.trees.items()}
         x = np.asarray(x, np.float64)
         node = np.broadcast_to(t["roots"], (len(x), len(t["roots"]))).copy()
@@ -79,9 +79,11 @@ class ContextFit:
             node = np.where(t["leaf"][node], node, np.where(left, t["left"][node], t["right"][node]))
         return t["value"][node].sum(1) + float(t["baseline"])
 
-    def score(self, contexts: list[np.ndarray], continuations: list[np.ndarray]) -> np.ndarray:
-        """misfit per (context notes, continuation notes)."""
-        return self.score_features(context_fit_matrix(contexts, continuations))
+    def score(self, decoded) -> np.ndarray:
+        """misfit of each decoded phrase (`phrases.decode.DecodedPhrase`)."""
+        return self.score_features(context_fit_matrix([d.context_notes for d in decoded],
+                                                      [d.continuation_notes for d in decoded],
+                                                      [d.context_beats for d in decoded]))
 
     def state(self) -> dict[str, torch.Tensor]:
         return dict(self.trees)
@@ -104,7 +106,8 @@ def fit_context_fit(tokenizer, train, phrase_bars: int, config, seed: int = 0, a
     def features(split, continuations) -> np.ndarray:
         decoded = [decode_phrase(tokenizer, c, k, t, phrase_bars) for c, k, t in
                    zip(split.token_lists("context"), continuations, split.arrays["tempo_qpm"])]
-        return context_fit_matrix([d.context_notes for d in decoded], [d.continuation_notes for d in decoded])
+        return context_fit_matrix([d.context_notes for d in decoded], [d.continuation_notes for d in decoded],
+                                  [d.context_beats for d in decoded])
 
     real = features(train, train.token_lists("continuation"))
     other = np.concatenate([features(train, degenerate("other_context", train, train, tokenizer, config, seed + 1 + i))

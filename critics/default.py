@@ -14,9 +14,9 @@ from pathlib import Path
 
 from phrases.files import file_sha256
 
-VERSION = "v5"
+VERSION = "v6"
 FILE = Path(__file__).resolve().parent / "default" / f"critic-{VERSION}.pt"
-SHA256 = "1b5f84771227b706d28d13b55b6d72348631df31503128ff62a7a91a200e688c"  # the file's SHA-256, checked on every load
+SHA256 = "1f9a7ed58357d81ac0bdd0ca0a346745aee94fa6210485b4e7d76269780b846c"  # the file's SHA-256, checked on every load
 
 
 def available() -> bool:

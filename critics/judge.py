@@ -1,15 +1,16 @@
-"""The judge: a second shipped critic that shares neither weights, nor seed, nor architecture
-settings, nor training songs with the default critic (`critics.default`), so that a generator
-optimized against the default critic (a row tagged `optimized_against=<the default's sha256>`)
-is still measured by an instrument it never saw. Its recipe (README, "The judge"):
+"""The judge: a second shipped critic that shares neither weights, nor seed, nor sizes with the
+default critic (`critics.default`), so that a generator optimized against the default critic (a
+row tagged `optimized_against=<the default's sha256>`) is still measured by an instrument it never
+saw. Its recipe (README, "The judge"):
 
-    python -m benchmark.judge_recipe          # JUDGE_STEPS steps, seed JUDGE_SEED, JUDGE_MODEL on half the songs
+    python -m benchmark.judge_recipe          # JUDGE_STEPS steps, seed JUDGE_SEED, JUDGE_MODEL
 
 It is the same VAE family (the default's is the only one validated here) with other sizes
-(`JUDGE_MODEL`), another seed, and trained on a seeded half of the training songs
-(`half_of_songs`), the other half never seen; its bland and context sides are fitted as
-`train-critic` fits them (on its half for what reads the training split). Its primary gap on a
-leaderboard row is `judge_gap`.
+(`JUDGE_MODEL`) and another seed, trained on the same training split: judge v1 learnt from a seeded
+half of the songs, was as easily fooled by an attack on the default critic as the default itself,
+and missed two floors of its validity suite, so the half bought no independence that was measured
+and cost strength. Its bland and context sides are fitted as `train-critic` fits them. Its primary
+gap on a leaderboard row is `judge_gap`.
 """
 
 from __future__ import annotations
@@ -24,19 +25,10 @@ VERSION = "v1"
 FILE = Path(__file__).resolve().parent / "default" / f"judge-{VERSION}.pt"
 SHA256 = "60c2595e4cb7ca81557e4d62c4550691eed1e4ad9fb0f8d0ce64240c90f93604"  # the file's SHA-256, checked on every load
 JUDGE_SEED = 25  # the default critic's is 0
-JUDGE_STEPS = 3000  # the default critic's recipe: 4,000
+JUDGE_STEPS = 5000  # the default critic's recipe: 4,000
 JUDGE_BATCH = 32
 # the default critic's VAEConfig: d_embed 128, enc_hidden 128, hidden 256, latent 32
 JUDGE_MODEL = {"d_embed": "160", "enc_hidden": "192", "hidden": "320", "latent": "24"}
-
-
-def half_of_songs(split, seed: int = JUDGE_SEED):
-    """The windows of a seeded half of `split`'s songs (sorted song names, permuted with `seed`,
-    the first ceil(n/2) kept): the songs the judge learns from."""
-    names = sorted(split.song_names())
-    keep = set(np.asarray(names)[np.random.default_rng(seed).permutation(len(names))[: (len(names) + 1) // 2]])
-    song_of = np.asarray([str(split.songs[s]) for s in split.arrays["song"]])
-    return split.subset(np.flatnonzero(np.isin(song_of, sorted(keep))))
 
 
 def available() -> bool:
@@ -78,7 +70,7 @@ class JudgeScale:
         if getattr(c, "blandness", None) is not None:
             out.append(c.blandness.score(stats))
         if getattr(c, "context_fit", None) is not None:
-            out.append(c.context_fit.score([d.context_notes for d in decoded], [d.continuation_notes for d in decoded]))
+            out.append(c.context_fit.score(decoded))
         return tuple(out)
 
     def gap(self, sides: tuple[np.ndarray, ...], n_boot: int, seed: int) -> tuple[float, float, float]:

@@ -20,7 +20,7 @@ def other_sides(blandness, context_fit, decoded, training: TrainingPatterns, see
     contexts, notes = [d.context_notes for d in decoded], [d.continuation_notes for d in decoded]
     stats = degeneracy(contexts, notes, training, seed)
     return (blandness.score(stats) if blandness is not None else None,
-            context_fit.score(contexts, notes) if context_fit is not None else None, stats)
+            context_fit.score(decoded) if context_fit is not None else None, stats)
 
 
 __all__ = ["other_sides"]

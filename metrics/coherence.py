@@ -38,6 +38,23 @@ histogram of x, with the same +1e-3; JSD the Jensen-Shannon divergence in nats (
 | 25 | bar_position_jsd   | JSD of the onsets' positions in four beats (8th grid), c vs k        |
 | 26 | duration_jsd       | JSD of the durations' half-octave classes, c vs k                    |
 | 27 | interval_jsd       | JSD of the pitch intervals (-12..12, clipped), c vs k                |
+| 28 | local_key_fit      | mean over k's first 8 notes of log L(pitch class), L the pitch-class histogram of c's last 8 (+1/2 a class) |
+| 29 | interval_3gram_echo| share of k's distinct 3-grams of intervals (-12..12) that c has too  |
+| 30 | interval_2gram_echo| the same of 2-grams                                                  |
+| 31 | rhythm_3gram_echo  | the same of 3-grams of inter-onset intervals (1/12 beat, 0..48)      |
+| 32 | seam_rest          | beats from the end of c's last note to k's first onset (< 0: it is still sounding) |
+| 33 | seam_ioi           | beats from c's last onset to k's first onset                         |
+| 34 | last_duration      | log of c's last duration (beats, at least 1/32)                      |
+| 35 | first_duration     | log of k's first duration                                            |
+| 36 | seam_ioi_ratio     | log(seam_ioi (at least 1/48) / c's median inter-onset interval)      |
+| 37 | seam_leap_ratio    | seam_leap / c's mean abs(pitch interval)                             |
+| 38 | beat_position_fit  | mean over k's onsets of log B(position in the beat), B the histogram of c's (1/12 grid, +1/2 a position) |
+| 39 | first_position_fit | log B(k's first onset's position in the beat)                        |
+
+Features 28-39 read the seam and what k takes from c (the same local key, figures and rhythms, the
+same timing across the bar line); with them the misfit's AUROC for another song's continuation went
+from 0.916 to 0.943 on the validation split (README: Two-sided). The seam's timing needs where the
+continuation starts, `context_beats`: c's onsets count from the phrase's start, k's from there.
 
 A phrase with fewer than two notes in either half has nothing to compare: every feature is 0.
 """
@@ -51,7 +68,9 @@ CONTEXT_FIT_FEATURES = (
     "seam_shift", "first_in_range", "median_in_range", "span_change", "density_ratio", "ioi_ratio", "duration_ratio",
     "eighth_grid_change", "triplet_grid_change", "sixteenth_grid_change", "first_onset", "context_end", "step_change",
     "spread_change", "context_notes", "context_register", "pitch_class_jsd", "beat_position_jsd", "bar_position_jsd",
-    "duration_jsd", "interval_jsd")
+    "duration_jsd", "interval_jsd", "local_key_fit", "interval_3gram_echo", "interval_2gram_echo", "rhythm_3gram_echo",
+    "seam_rest", "seam_ioi", "last_duration", "first_duration", "seam_ioi_ratio", "seam_leap_ratio", "beat_position_fit",
+    "first_position_fit")
 _EPS = 1e-3
 
 
@@ -75,8 +94,37 @@ def _median_ioi(onsets: np.ndarray) -> float:
     return float(np.median(gaps)) if len(gaps) else 1.0
 
 
-def context_fit_features(context: np.ndarray, continuation: np.ndarray) -> np.ndarray:
-    """The 28 comparisons of the module's table for one phrase (notes as `phrases` stores them)."""
+def _smoothed(values: np.ndarray, bins: int) -> np.ndarray:
+    """A histogram of `values` in 0..bins-1 with 1/2 added to every bin (Jeffreys), normalized."""
+    h = np.bincount(values, minlength=bins).astype(np.float64) + 0.5
+    return h / h.sum()
+
+
+def _echo(context: np.ndarray, continuation: np.ndarray, n: int) -> float:
+    """Share of the continuation's distinct n-grams that the context has too."""
+    grams = lambda x: {tuple(x[i : i + n]) for i in range(len(x) - n + 1)}  # noqa: E731
+    mine = grams(continuation.tolist())
+    return len(mine & grams(context.tolist())) / max(len(mine), 1)
+
+
+def _seam(pc, pk, oc, ok, dc, dk, context_beats: float) -> list[float]:
+    """Features 28-39 of the module's table."""
+    tail = _smoothed(pc[-8:] % 12, 12)
+    ic, ik = np.clip(np.diff(pc), -12, 12), np.clip(np.diff(pk), -12, 12)
+    ioi = lambda o: np.clip(np.round(np.diff(o) * 12).astype(np.int64), 0, 48)  # noqa: E731
+    position = lambda o: np.round((o % 1) * 12).astype(np.int64) % 12  # noqa: E731
+    beats = _smoothed(position(oc), 12)
+    seam_ioi = context_beats + ok[0] - oc[-1]
+    return [float(np.mean(np.log(tail[pk[:8] % 12]))), _echo(ic, ik, 3), _echo(ic, ik, 2), _echo(ioi(oc), ioi(ok), 3),
+            float(context_beats + ok[0] - (oc[-1] + dc[-1])), float(seam_ioi), float(np.log(max(dc[-1], 1 / 32))),
+            float(np.log(max(dk[0], 1 / 32))), float(np.log(max(seam_ioi, 1 / 48) / _median_ioi(oc))),
+            float(abs(pk[0] - pc[-1]) / (float(np.mean(np.abs(np.diff(pc)))) or 1.0)),
+            float(np.mean(np.log(beats[position(ok)]))), float(np.log(beats[position(ok[:1])][0]))]
+
+
+def context_fit_features(context: np.ndarray, continuation: np.ndarray, context_beats: float) -> np.ndarray:
+    """The comparisons of the module's table for one phrase (notes as `phrases` stores them; the
+    continuation starts `context_beats` after the context)."""
     c, k = context, continuation
     if len(c) < 2 or len(k) < 2:
         return np.zeros(len(CONTEXT_FIT_FEATURES))
@@ -110,13 +158,14 @@ def context_fit_features(context: np.ndarray, continuation: np.ndarray) -> np.nd
         float(np.std(pk) - np.std(pc)), float(len(c)), float(np.median(pc)), _jsd(key_c, key_k),
         _jsd(beat_position(oc), beat_position(ok)), _jsd(bar_position(oc), bar_position(ok)),
         _jsd(duration_class(dc), duration_class(dk)), _jsd(intervals(pc), intervals(pk)),
+        *_seam(pc, pk, oc, ok, dc, dk, context_beats),
     ], np.float64))
 
 
-def context_fit_matrix(contexts: list[np.ndarray], continuations: list[np.ndarray]) -> np.ndarray:
-    """(n, 28): `context_fit_features` of every (context, continuation)."""
-    return np.stack([context_fit_features(c, k) for c, k in zip(contexts, continuations)]) if contexts else \
-        np.zeros((0, len(CONTEXT_FIT_FEATURES)))
+def context_fit_matrix(contexts: list[np.ndarray], continuations: list[np.ndarray], context_beats) -> np.ndarray:
+    """(n, features): `context_fit_features` of every (context, continuation, context_beats)."""
+    return np.stack([context_fit_features(c, k, b) for c, k, b in zip(contexts, continuations, context_beats)]) \
+        if len(contexts) else np.zeros((0, len(CONTEXT_FIT_FEATURES)))
 
 
 __all__ = ["CONTEXT_FIT_FEATURES", "context_fit_features", "context_fit_matrix"]

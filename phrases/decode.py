@@ -28,6 +28,7 @@ class DecodedPhrase:
     malformed: int  # tokens dropped or out of grammar
     score: symusic.Score  # the whole phrase, one track, tpq of the tokenizer
     n_context: int  # the score's first n_context notes are the context's
+    context_beats: float  # where the continuation starts, in beats (quarter notes) after the context starts
 
     def two_track_score(self) -> symusic.Score:
         """The phrase with the context and the continuation on tracks of their own."""
@@ -95,10 +96,10 @@ def decode_phrase(
     tpq = score.ticks_per_quarter
     score.tempos = [symusic.Tempo(0, tempo_qpm)]
     notes = score.tracks[0].notes.numpy() if score.tracks else None
+    origin = _continuation_origin(Vocab.of(tokenizer), ctx, phrase_bars, tpq)
     if notes is None or len(notes["time"]) == 0:
         empty = np.zeros(0, NOTE_DTYPE)
-        return DecodedPhrase(empty, empty, malformed, score, 0)
-    origin = _continuation_origin(Vocab.of(tokenizer), ctx, phrase_bars, tpq)
+        return DecodedPhrase(empty, empty, malformed, score, 0, origin / tpq)
     t, d, p = notes["time"], notes["duration"], notes["pitch"]
     c, k = slice(0, n_ctx), slice(n_ctx, None)
     return DecodedPhrase(
@@ -107,6 +108,7 @@ def decode_phrase(
         malformed,
         score,
         n_ctx,
+        origin / tpq,
     )
 
 

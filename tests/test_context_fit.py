@@ -23,8 +23,8 @@ def notes(rows) -> np.ndarray:
     return out
 
 
-def features(context, continuation) -> dict[str, float]:
-    return dict(zip(CONTEXT_FIT_FEATURES, context_fit_features(notes(context), notes(continuation))))
+def features(context, continuation, context_beats: float = 4.0) -> dict[str, float]:
+    return dict(zip(CONTEXT_FIT_FEATURES, context_fit_features(notes(context), notes(continuation), context_beats)))
 
 
 def test_the_comparisons_read_key_register_and_seam():
@@ -35,12 +35,25 @@ def test_the_comparisons_read_key_register_and_seam():
     assert far["key_fit"] < same["key_fit"] and far["pitch_class_jsd"] > same["pitch_class_jsd"] == 0
     assert same["seam_leap"] == 12 and same["seam_step"] == -12  # from the context's top C down to its first
     assert same["density_ratio"] == 0 and same["context_notes"] == 8 and same["context_end"] == 4.0
+    assert same["interval_3gram_echo"] == same["rhythm_3gram_echo"] == 1 and far["interval_3gram_echo"] == 1
+    assert far["local_key_fit"] < same["local_key_fit"]
 
+
+def test_the_seams_timing_counts_from_where_the_continuation_starts():
+    """The context's last eighth ends on beat 4; a continuation of a 4-beat context starting on
+    its own beat 0 follows without a rest, one of a 6-beat context (a bar of 3/4 twice) two beats later."""
+    line = [(60 + p, i * 0.5, 0.5) for i, p in enumerate([0, 2, 4, 5, 7, 9, 11, 12])]
+    tight, late = features(line, line, context_beats=4.0), features(line, line, context_beats=6.0)
+    assert tight["seam_rest"] == 0 and tight["seam_ioi"] == 0.5 and tight["seam_ioi_ratio"] == 0
+    assert late["seam_rest"] == 2 and late["seam_ioi"] == 2.5 and late["seam_ioi_ratio"] > 0
+    assert tight["first_position_fit"] == late["first_position_fit"]  # both start on a beat
+    offbeat = features(line, [(p, o + 1 / 3, d) for p, o, d in line])  # triplet onsets after a line of eighths
+    assert offbeat["beat_position_fit"] < tight["beat_position_fit"]
 
 def test_a_half_with_fewer_than_two_notes_has_nothing_to_compare():
     one = [(60, 0.0, 1.0)]
-    assert not context_fit_features(notes(one), notes(one * 3)).any()
-    assert len(context_fit_features(notes([]), notes([]))) == len(CONTEXT_FIT_FEATURES)
+    assert not context_fit_features(notes(one), notes(one * 3), 4.0).any()
+    assert len(context_fit_features(notes([]), notes([]), 4.0)) == len(CONTEXT_FIT_FEATURES)
 
 
 def _by_song(split, songs):
@@ -64,7 +77,7 @@ def fitted(jazz_data):
 def _misfit(model, data, continuations, split):
     decoded = [decode_phrase(data.tokenizer, c, k, t, data.config.phrase_bars) for c, k, t in
                zip(split.token_lists("context"), continuations, split.arrays["tempo_qpm"])]
-    return model.score([d.context_notes for d in decoded], [d.continuation_notes for d in decoded])
+    return model.score(decoded)
 
 
 def test_another_songs_continuation_fits_worse_than_the_true_one_on_held_out_songs(fitted, jazz_data, held_out):

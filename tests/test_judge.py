@@ -17,7 +17,7 @@ from benchmark.judging import RANK_BY_WORSE, apply_rank_rule, judge_metrics
 from presenting.table import leaderboard_table, table_rows
 from benchmark.runner import Row, rank
 from critics import default, judge
-from critics.judge import JudgeScale, disagree, half_of_songs
+from critics.judge import JudgeScale, disagree
 from helpers import TINY_GENERATORS, store_copy
 
 
@@ -78,14 +78,6 @@ def test_a_row_optimized_against_the_critic_is_ranked_by_the_worse_gap(monkeypat
            "vs judge_gap 0.700 [0.650, 0.750]" in text
     assert "elsewhere was optimized against another critic (sha256 bbbbbbbbbbbb)" in text
     assert "honest: the critic and the judge disagree" not in text
-
-
-def test_half_of_the_songs_is_seeded_and_half(jazz_data):
-    a, b = half_of_songs(jazz_data.train, 3), half_of_songs(jazz_data.train, 3)
-    songs = jazz_data.train.song_names()
-    assert a.song_names() == b.song_names() and len(a.song_names()) == (len(songs) + 1) // 2
-    assert a.song_names() < songs and len(a) < len(jazz_data.train)
-    assert any(half_of_songs(jazz_data.train, s).song_names() != a.song_names() for s in range(4, 12))
 
 
 @pytest.fixture(scope="module")
