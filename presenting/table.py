@@ -12,7 +12,7 @@ from presenting.musical_profile import profile_table
 PRIMARY_KEYS = ("primary_gap", "critic_gap", "bland_gap", "misfit_gap", "nll")  # the default table: fits 120 columns
 SIDE_GAPS = ("critic_gap", "bland_gap", "misfit_gap", "judge_gap")  # the default table prints no interval for these
 JUDGE_SCORE = ("judge_gap: the same primary score read by the judge, a second shipped critic with other weights, "
-               "seed, sizes and training songs (README: The judge); '!=' marks a row whose primary_gap and "
+               "seed and sizes (README: The judge); '!=' marks a row whose primary_gap and "
                "judge_gap intervals do not overlap")
 NLL_NOTE = "nll n/a: imported outputs and the real continuations come with no model to ask for a likelihood"
 
