@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benchmark.train import critic_report, train_critic
 from critics.judge import JUDGE_BATCH, JUDGE_MODEL, JUDGE_SEED, JUDGE_STEPS
+from critics.validity import markdown
 from phrases import PhraseConfig, default_corpus, prepare
 from phrases.files import file_sha256
 from training import TrainConfig, parse_model_options
@@ -46,14 +47,8 @@ def main() -> None:
     critic, result, suites, ladder = train_critic(data, config, model, "cpu",
                                                   log=lambda s: print(s, flush=True), suite_phrases=args.suite_phrases)
     for item in critic_report(critic, result, suites, ladder):
-        print(item if isinstance(item, str) else _markdown(item), flush=True)
+        print(item if isinstance(item, str) else markdown(item), flush=True)
     print(f"{result.checkpoint}: sha256 {file_sha256(result.checkpoint)}", flush=True)
-
-
-def _markdown(table) -> str:
-    title, header, rows = table
-    lines = [title, "| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
 
 
 if __name__ == "__main__":

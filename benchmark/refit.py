@@ -27,6 +27,7 @@ from critics.assessment import Assessment, assess
 from critics.blandness import fit_blandness
 from critics.context_fit import fit_context_fit
 from critics.domain import DomainProfile
+from critics.validity import bland_table, markdown, validity_table
 from critics.registry import critic_class_of_kind
 from metrics.plagiarism import TrainingPatterns
 from phrases import PhraseConfig, default_corpus, prepare
@@ -61,16 +62,20 @@ def attacked_continuations(run_id: str, data, contexts: int, seed: int = 0, log=
 
 
 def refit(source: Path, out: Path, version: str, corpus: Path, log=print, attacked_from: str | None = None,
-          attacked_contexts: int = 2000):
+          attacked_contexts: int = 2000, seed: int = 0):
     critic = critic_class_of_kind(load_checkpoint(source)["kind"]).load(source, "cpu")
     data = prepare(corpus, PhraseConfig.from_dict(critic.phrase_config))
     critic.blandness = fit_blandness(critic.tokenizer, data.val, TrainingPatterns.from_split(data.train),
                                      data.config.phrase_bars)
     attacked = attacked_continuations(attacked_from, data, attacked_contexts, log=log) if attacked_from else None
-    critic.context_fit = fit_context_fit(critic.tokenizer, data.train, data.config.phrase_bars, data.config,
+    critic.context_fit = fit_context_fit(critic.tokenizer, data.train, data.config.phrase_bars, data.config, seed,
                                          attacked=attacked)
     critic.domain = DomainProfile.fit(data.train).to_dict()
-    assess(critic, data.train, data.test, Assessment(0, None, "monophonic jazz solos: " + domain_words(data)), version, log)
+    a = assess(critic, data.train, data.test, Assessment(seed, None, "monophonic jazz solos: " + domain_words(data)),
+           version, log)
+    for table in (validity_table(a.strange), bland_table(a.bland)):
+        log(markdown(table))
+    log("mixing ladder: " + ", ".join(f"q={q:.2f}: {gap:.3f}" for q, gap in a.ladder))
     critic.save(out)
     log(f"{out}: sha256 {file_sha256(out)}, {out.stat().st_size:,} bytes")
     return critic
@@ -85,10 +90,12 @@ def main() -> None:
     parser.add_argument("--attacked-from", help="a `train-generator --against-critic` run: its continuations of "
                         "training contexts join the context side's negatives")
     parser.add_argument("--attacked-contexts", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0, help="the critic's training seed: the context side's and the "
+                        "validity suite's draws are made with it, as train-critic makes them (the judge's: 25)")
     args = parser.parse_args()
     set_threads()
     refit(args.source, args.out, args.version, args.corpus, attacked_from=args.attacked_from,
-          attacked_contexts=args.attacked_contexts)
+          attacked_contexts=args.attacked_contexts, seed=args.seed)
 
 
 if __name__ == "__main__":

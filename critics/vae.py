@@ -326,6 +326,7 @@ class VAECritic(TrainableModel, Critic):
 
     def __init__(self, tokenizer, config: VAEConfig | None = None, device="auto", seed: int = 0) -> None:
         super().__init__(tokenizer, config, device, seed)
+        self.seed = seed  # also the context side's draws (`critics.context_fit`)
         self.calibration = np.zeros(0)
         self.combiner: Combiner | None = None
         self.blandness: Blandness | None = None  # the bland side (critics.blandness), fitted with the combiner
@@ -381,7 +382,8 @@ class VAECritic(TrainableModel, Critic):
         self.calibrate(val_split)
         bars = int(self.phrase_config.get("phrase_bars", 4))
         self.blandness = fit_blandness(self.tokenizer, val_split, TrainingPatterns.from_split(train_split), bars)
-        self.context_fit = fit_context_fit(self.tokenizer, train_split, bars, PhraseConfig.from_dict(self.phrase_config))
+        self.context_fit = fit_context_fit(self.tokenizer, train_split, bars, PhraseConfig.from_dict(self.phrase_config),
+                                           self.seed)
         self.domain = DomainProfile.fit(train_split).to_dict()
         final = self.validation_metrics(val_split)
         figures = {"active_units": final["active_units"], "val_kl": final["val_kl"],

@@ -234,6 +234,13 @@ def bland_table(rows: list[ValidityRow]) -> tuple[str, list[str], list[list[str]
             "score (the worst of the critic's, the blandness and the misfit gap), the trivial statistics beside it", header, cells)
 
 
+def markdown(table: tuple[str, list[str], list[list[str]]]) -> str:
+    """A (title, header, rows) table of this module as its title and a markdown table."""
+    title, header, rows = table
+    lines = [title, "| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
+
+
 SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 

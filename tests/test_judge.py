@@ -87,6 +87,16 @@ def shipped_judge():
     return judge.load("cpu")
 
 
+def test_the_shipped_judge_is_above_every_floor_of_its_validity_tables(shipped_judge):
+    """The figures its recipe measured on the test split travel in the file (`critics.assessment`):
+    both sides, every corruption and rule-made family at or above its floor."""
+    figures, card = shipped_judge.validity, shipped_judge.card
+    assert card["version"] == f"judge-{judge.VERSION}" and len(card["strange"]) == 9 and len(card["bland"]) == 14
+    below = {r["name"]: (r["auroc"], r["floor"]) for r in card["strange"] + card["bland"] if r["auroc"] < r["floor"]}
+    assert not below and figures["validity_pass"] == 1.0
+    assert all(figures[f"auroc_{r['name']}"] == r["auroc"] for r in card["strange"] + card["bland"])
+
+
 def test_the_judge_loads_and_scores(shipped_judge, jazz_data):
     j = shipped_judge
     assert j.sha256 == judge.SHA256 != default.SHA256
