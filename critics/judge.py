@@ -21,9 +21,9 @@ import numpy as np
 
 from phrases.files import file_sha256
 
-VERSION = "v1"
+VERSION = "v2"
 FILE = Path(__file__).resolve().parent / "default" / f"judge-{VERSION}.pt"
-SHA256 = "60c2595e4cb7ca81557e4d62c4550691eed1e4ad9fb0f8d0ce64240c90f93604"  # the file's SHA-256, checked on every load
+SHA256 = "e40b3a535e3525330664685c8907bfa4c9d3f94d3ce36abf9fd8ca87cef1698d"  # the file's SHA-256, checked on every load
 JUDGE_SEED = 25  # the default critic's is 0
 JUDGE_STEPS = 5000  # the default critic's recipe: 4,000
 JUDGE_BATCH = 32
