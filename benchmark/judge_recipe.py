@@ -4,7 +4,11 @@ calibrate it and run both sides of the validity suite and the ladder on the whol
 `train-critic` does, and print them:
 
     python -m benchmark.judge_recipe
-    cp <the checkpoint it prints> critics/default/judge-v1.pt   # and set SHA256 in critics/judge.py
+    cp <the checkpoint it prints> critics/default/judge-v2.pt   # and set SHA256 in critics/judge.py
+
+(judge v2's weights were trained before the context side had its 40 comparisons; its file is
+`python -m benchmark.refit <that checkpoint> critics/default/judge-v2.pt --version judge-v2 --seed 25`,
+what this recipe now does after its steps.)
 
 Its training run is logged under the data hash with `-judge<seed>` appended, so that it is never
 taken for "the newest critic trained on this data" (`benchmark.lookup.find_critic`).
