@@ -110,14 +110,15 @@ def leaderboard_table(benchmark_id: str, entries: list[tuple], wide: bool = Fals
 def table_columns(entries: list[tuple]) -> dict[str, list]:
     """The leaderboard for `mlflow.log_table`, as the printed table reads: one row per leaderboard
     row, each key with its interval in one column."""
-    cols: dict[str, list] = {"rank": [], "row": [], "source": [], "budget": [], "status": [],
-                             **{k: [] for k in LEADERBOARD_KEYS}}
+    keys = (LEADERBOARD_KEYS[0], "judge_gap", *LEADERBOARD_KEYS[1:])  # as `table_rows` shows them
+    cols: dict[str, list] = {"rank": [], "row": [], "source": [], "budget": [], "status": [], **{k: [] for k in keys}}
     for name, status, metrics, tags in entries:
         for key, value in (("rank", int(metrics["rank"])), ("row", name), ("source", tags["source"]),
                            ("budget", tags.get("budget", "")), ("status", status)):
             cols[key].append(value)
-        for k in LEADERBOARD_KEYS:
-            cols[k].append(fmt(metrics, k) if status == "ok" else "-")
+        for k in keys:
+            cell = fmt(metrics, k) if status == "ok" else "-"
+            cols[k].append(judge_cell(metrics, cell) if k == "judge_gap" and status == "ok" else cell)
     return cols
 
 

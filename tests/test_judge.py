@@ -166,6 +166,11 @@ def test_benchmark_rows_carry_the_judge_and_the_rank_rule(shipped_judge, tiny_st
         logged = next(r for r in runs if r.data.tags["generator"] == lstm.name)
         assert logged.data.tags["rank_by"] == RANK_BY_WORSE and logged.data.tags["optimized_against"] == sha
         assert logged.data.metrics["rank_gap"] == lstm.metrics["rank_gap"]
+        table = mlflow.artifacts.load_dict(f"runs:/{logged.info.run_id}/leaderboard.json")
+        column = dict(zip(table["columns"], zip(*table["data"])))
+        at = column["row"].index(lstm.name)
+        assert table["columns"].index("judge_gap") == table["columns"].index("primary_gap") + 1
+        assert column["judge_gap"][at].startswith(f"{lstm.metrics['judge_gap']:.3f}")
         report = result.report.read_text()
         assert "judge_gap" in report and "ranked by the worse of primary_gap and judge_gap" in report
         assert uri
