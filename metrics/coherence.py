@@ -74,8 +74,9 @@ CONTEXT_FIT_FEATURES = (
 _EPS = 1e-3
 
 
-def _histogram(values: np.ndarray, bins: int, weights: np.ndarray | None = None) -> np.ndarray:
-    h = np.bincount(np.clip(values, 0, bins - 1), weights=weights, minlength=bins).astype(np.float64) + _EPS
+def _histogram(values: np.ndarray, bins: int, weights: np.ndarray | None = None, prior: float = _EPS) -> np.ndarray:
+    """The normalized histogram of `values` in 0..bins-1 (clipped), `prior` added to every bin."""
+    h = np.bincount(np.clip(values, 0, bins - 1), weights=weights, minlength=bins).astype(np.float64) + prior
     return h / h.sum()
 
 
@@ -94,12 +95,6 @@ def _median_ioi(onsets: np.ndarray) -> float:
     return float(np.median(gaps)) if len(gaps) else 1.0
 
 
-def _smoothed(values: np.ndarray, bins: int) -> np.ndarray:
-    """A histogram of `values` in 0..bins-1 with 1/2 added to every bin (Jeffreys), normalized."""
-    h = np.bincount(values, minlength=bins).astype(np.float64) + 0.5
-    return h / h.sum()
-
-
 def _echo(context: np.ndarray, continuation: np.ndarray, n: int) -> float:
     """Share of the continuation's distinct n-grams that the context has too."""
     grams = lambda x: {tuple(x[i : i + n]) for i in range(len(x) - n + 1)}  # noqa: E731
@@ -109,11 +104,11 @@ def _echo(context: np.ndarray, continuation: np.ndarray, n: int) -> float:
 
 def _seam(pc, pk, oc, ok, dc, dk, context_beats: float) -> list[float]:
     """Features 28-39 of the module's table."""
-    tail = _smoothed(pc[-8:] % 12, 12)
+    tail = _histogram(pc[-8:] % 12, 12, prior=0.5)  # 1/2 a bin (Jeffreys): 8 notes are few
     ic, ik = np.clip(np.diff(pc), -12, 12), np.clip(np.diff(pk), -12, 12)
     ioi = lambda o: np.clip(np.round(np.diff(o) * 12).astype(np.int64), 0, 48)  # noqa: E731
     position = lambda o: np.round((o % 1) * 12).astype(np.int64) % 12  # noqa: E731
-    beats = _smoothed(position(oc), 12)
+    beats = _histogram(position(oc), 12, prior=0.5)
     seam_ioi = context_beats + ok[0] - oc[-1]
     return [float(np.mean(np.log(tail[pk[:8] % 12]))), _echo(ic, ik, 3), _echo(ic, ik, 2), _echo(ioi(oc), ioi(ok), 3),
             float(context_beats + ok[0] - (oc[-1] + dc[-1])), float(seam_ioi), float(np.log(max(dc[-1], 1 / 32))),

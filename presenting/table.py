@@ -52,11 +52,15 @@ def row_label(name: str, tags: dict, metrics: dict | None = None) -> str:
     return name + (f"\n{', '.join(notes)}" if notes else "")
 
 
+def with_judge(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """`keys` with the judge's primary gap beside the primary (benchmark/judging.py)."""
+    return (keys[0], "judge_gap", *keys[1:])
+
+
 def table_rows(entries: list[tuple[str, str, dict, dict]], wide: bool = False) -> tuple[list[str], list[list[str]]]:
     """(name, status, metrics, tags) entries, already ranked -> header and string cells; each
     header says which way is better."""
-    keys = LEADERBOARD_KEYS if wide else PRIMARY_KEYS
-    keys = (keys[0], "judge_gap", *keys[1:])  # the judge's primary gap beside the primary (benchmark/judging.py)
+    keys = with_judge(LEADERBOARD_KEYS if wide else PRIMARY_KEYS)
     header = ["#", "row", *(f"{k}\nbest {BEST[k]}" for k in keys)]
     out = []
     for place, (name, status, metrics, tags) in zip(place_labels(entries), entries):
@@ -110,7 +114,7 @@ def leaderboard_table(benchmark_id: str, entries: list[tuple], wide: bool = Fals
 def table_columns(entries: list[tuple]) -> dict[str, list]:
     """The leaderboard for `mlflow.log_table`, as the printed table reads: one row per leaderboard
     row, each key with its interval in one column."""
-    keys = (LEADERBOARD_KEYS[0], "judge_gap", *LEADERBOARD_KEYS[1:])  # as `table_rows` shows them
+    keys = with_judge(LEADERBOARD_KEYS)
     cols: dict[str, list] = {"rank": [], "row": [], "source": [], "budget": [], "status": [], **{k: [] for k in keys}}
     for name, status, metrics, tags in entries:
         for key, value in (("rank", int(metrics["rank"])), ("row", name), ("source", tags["source"]),
